@@ -1,0 +1,68 @@
+"""``node(id)`` and ``nodes(ids)``: Relay lookups by global id.
+
+A malformed id, an id of an unknown type, and another tenant's id all resolve
+to ``null``: the caller cannot tell them from ids that never existed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import strawberry
+
+from ontology.connections.types import ConnectionType
+from ontology.context import Context
+from ontology.events.types import EventType
+from ontology.groups.types import GroupType
+from ontology.kit.errors import ClientError
+from ontology.kit.graphql import Node
+from ontology.kit.ids import from_global_id
+from ontology.knowledge.types import KnowledgeType
+from ontology.people.types import PersonType
+from ontology.things.types import ThingType
+
+Info = strawberry.Info[Context, None]
+MAX_NODES = 100
+
+
+async def _resolve(context: Context, global_id: str) -> Node | None:
+    decoded = from_global_id(global_id)
+    if decoded is None:
+        return None
+    type_name, object_id = decoded
+    loaders = context.loaders
+    builders: dict[str, tuple[Any, Any]] = {
+        "Thing": (loaders.things_by_id, ThingType.from_doc),
+        "Connection": (loaders.connections_by_id, ConnectionType.from_doc),
+        "Event": (loaders.events_by_id, EventType.from_doc),
+        "Person": (loaders.people_by_id, PersonType.from_doc),
+        "Knowledge": (loaders.knowledge_by_id, KnowledgeType.from_doc),
+    }
+    if type_name == "Group":
+        group = context.caller.group
+        return GroupType.from_doc(group) if object_id == group["_id"] else None
+    if type_name not in builders:
+        return None
+    loader, build = builders[type_name]
+    doc = await loader.load(object_id)
+    node: Node | None = build(doc) if doc else None
+    return node
+
+
+def _check_ids(ids: list[strawberry.ID]) -> None:
+    if len(ids) > MAX_NODES:
+        raise ClientError(f"`nodes` takes at most {MAX_NODES} ids, got {len(ids)}.")
+
+
+@strawberry.type
+class NodeQueries:
+    @strawberry.field(description="Any object of the group by its global id, or null.")
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+        return await _resolve(info.context, id)
+
+    @strawberry.field(description="Objects by global ids, in order; null for each not found.")
+    async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
+        _check_ids(ids)
+        # gather, so every lookup lands in the same loader batch
+        return list(await asyncio.gather(*(_resolve(info.context, i) for i in ids)))

@@ -1,0 +1,56 @@
+"""Assemble the schema from each concept's queries and mutations."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.extensions import MaskErrors
+from strawberry.tools import merge_types
+
+from ontology.api.extensions import CostExtension, should_mask_error
+from ontology.api.node import NodeQueries
+from ontology.connections.mutations import ConnectionMutations
+from ontology.connections.queries import ConnectionQueries
+from ontology.events.mutations import EventMutations
+from ontology.events.queries import EventQueries
+from ontology.groups.queries import GroupQueries
+from ontology.groups.types import GroupType
+from ontology.knowledge.mutations import KnowledgeMutations
+from ontology.knowledge.queries import KnowledgeQueries
+from ontology.people.mutations import PersonMutations
+from ontology.people.queries import PersonQueries
+from ontology.things.mutations import ThingMutations
+from ontology.things.queries import ThingQueries
+
+Query = merge_types(
+    "Query",
+    (
+        GroupQueries,
+        NodeQueries,
+        ThingQueries,
+        ConnectionQueries,
+        EventQueries,
+        PersonQueries,
+        KnowledgeQueries,
+    ),
+)
+Mutation = merge_types(
+    "Mutation",
+    (ThingMutations, ConnectionMutations, EventMutations, PersonMutations, KnowledgeMutations),
+)
+
+
+def create_schema() -> strawberry.Schema:
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        types=[GroupType],
+        extensions=[
+            CostExtension,
+            MaskErrors(should_mask_error=should_mask_error),  # type: ignore[list-item]
+        ],
+    )
+
+
+def export_sdl() -> str:
+    """The schema as SDL, as committed in ``schema.graphql``."""
+    return create_schema().as_str() + "\n"

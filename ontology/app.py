@@ -1,0 +1,61 @@
+"""``create_app()``: the Starlette application, its lifespan and routes."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from ontology.api.endpoint import GraphQLEndpoint
+from ontology.api.schema import create_schema
+from ontology.config import Settings
+from ontology.kit.logs import configure_logging
+from ontology.runtime import Runtime, open_runtime
+
+READY_TIMEOUT_SECONDS = 2.0
+
+OnReady = Callable[[Runtime], Awaitable[None]]
+
+
+def create_app(settings: Settings | None = None, on_ready: OnReady | None = None) -> Starlette:
+    """The ASGI app. ``on_ready`` runs once the database is up (``serve --demo`` seeds there)."""
+    settings = settings or Settings()
+    configure_logging(settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with open_runtime(settings, reuse_running_server=False) as runtime:
+            app.state.runtime = runtime
+            if on_ready is not None:
+                await on_ready(runtime)
+            yield
+
+    async def healthz(request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> JSONResponse:
+        runtime: Runtime = request.app.state.runtime
+        try:
+            await asyncio.wait_for(runtime.database.ping(), READY_TIMEOUT_SECONDS)
+        except Exception as error:  # any failure means "not ready"
+            return JSONResponse(
+                {"status": "unavailable", "database": type(error).__name__}, status_code=503
+            )
+        return JSONResponse({"status": "ready"})
+
+    graphql = GraphQLEndpoint(
+        create_schema(), graphql_ide=None if settings.is_production else "graphiql"
+    )
+    return Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+        ],
+        lifespan=lifespan,
+    )

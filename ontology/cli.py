@@ -1,0 +1,238 @@
+"""The ``ontology`` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
+
+import typer
+from bson import ObjectId
+from bson.errors import InvalidId
+from rich.console import Console
+
+from ontology.config import Settings
+from ontology.db.embedded import EmbeddedServer, EmbeddedServerError
+from ontology.groups.models import Plan
+from ontology.keys.models import Role
+from ontology.kit.errors import RejectedError
+from ontology.runtime import Runtime, open_runtime
+
+T = TypeVar("T")
+
+app = typer.Typer(
+    help="Ontology: a multi-tenant graph ontology backend (GraphQL over MongoDB).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+groups_app = typer.Typer(help="Create and inspect groups (tenants).", no_args_is_help=True)
+keys_app = typer.Typer(help="Issue and revoke API keys.", no_args_is_help=True)
+app.add_typer(groups_app, name="groups")
+app.add_typer(keys_app, name="keys")
+
+out = Console()
+err = Console(stderr=True)
+
+
+def fail(message: str) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}", highlight=False)
+    return typer.Exit(1)
+
+
+def run_with_runtime(work: Callable[[Runtime], Awaitable[T]]) -> T:
+    """Run ``work`` against the configured database, with clean one-line errors."""
+
+    async def main() -> T:
+        async with open_runtime(Settings()) as runtime:
+            return await work(runtime)
+
+    try:
+        return asyncio.run(main())
+    except EmbeddedServerError as error:
+        raise fail(str(error)) from None
+    except RejectedError as rejected:
+        raise fail("; ".join(f"{e.path}: {e.message}" for e in rejected.errors)) from None
+
+
+def emit(as_json: bool, data: dict[str, Any], text: str) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(data) + "\n")
+    else:
+        out.print(text, highlight=False)
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address [ONTOLOGY_HOST].")] = None,
+    port: Annotated[int | None, typer.Option(help="HTTP port [ONTOLOGY_PORT].")] = None,
+    demo: Annotated[bool, typer.Option(help="Seed a demo tenant and print an API key.")] = False,
+) -> None:
+    """Run the API (and, without ONTOLOGY_MONGODB_URI, the embedded database).
+
+    Example: ontology serve --demo
+    """
+    import uvicorn
+
+    from ontology.app import create_app
+    from ontology.demo.seed import seed_demo
+
+    settings = Settings()
+    if host is not None:
+        settings.host = host
+    if port is not None:
+        settings.port = port
+    if not _port_free(settings.host, settings.port):
+        raise fail(
+            f"Port {settings.port} on {settings.host} is taken. "
+            "Stop what uses it, or pass --port (or set ONTOLOGY_PORT)."
+        )
+    embedded: EmbeddedServer | None = None
+    if settings.mongodb_uri is None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        embedded = EmbeddedServer(settings.data_dir)
+        try:
+            embedded.start()
+        except EmbeddedServerError as error:
+            raise fail(str(error)) from None
+        settings.mongodb_uri = embedded.uri
+        err.print(
+            f"Embedded database (SecantusDB) on port {embedded.port}, "
+            f"data in {embedded.storage_path.resolve()}",
+            highlight=False,
+        )
+    base_url = f"http://{settings.host}:{settings.port}"
+
+    async def on_ready(runtime: Runtime) -> None:
+        if not demo:
+            return
+        tenant = await seed_demo(runtime)
+        counts = tenant.group.get("counts", {})
+        seeded = "seeded" if tenant.created else "already seeded"
+        out.print(
+            f"\n[bold]Demo tenant[/bold] '{tenant.group['slug']}' ({seeded}: "
+            f"{counts.get('things', 0)} things, {counts.get('connections', 0)} connections, "
+            f"{counts.get('events', 0)} events)\n"
+            f"API key (org_owner, shown once): [bold]{tenant.secret}[/bold]\n"
+            f"GraphiQL: {base_url}/graphql  (add the header "
+            f'{{"Authorization": "Bearer {tenant.secret}"}})\n'
+            f"Try: curl -s {base_url}/graphql -H 'Authorization: Bearer {tenant.secret}' "
+            "-H 'Content-Type: application/json' "
+            '-d \'{"query": "{ viewer { role group { slug counts { things } } } }"}\'\n',
+            highlight=False,
+            soft_wrap=True,
+        )
+
+    try:
+        uvicorn.run(
+            create_app(settings, on_ready=on_ready),
+            host=settings.host,
+            port=settings.port,
+            log_level="warning",
+            lifespan="on",
+        )
+    finally:
+        if embedded is not None:
+            embedded.stop()
+
+
+@groups_app.command("create")
+def groups_create(
+    slug: Annotated[str, typer.Option(help="URL-safe unique name, e.g. acme.")],
+    name: Annotated[str, typer.Option(help="Display name.")],
+    plan: Annotated[Plan, typer.Option(help="Quota plan.")] = Plan.STARTER,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Create a group. Example: ontology groups create --slug acme --name "Acme" --plan pro"""
+
+    async def work(runtime: Runtime) -> dict[str, Any]:
+        return await runtime.services.groups.create(slug=slug, name=name, plan=plan)
+
+    group = run_with_runtime(work)
+    emit(
+        as_json,
+        {
+            "id": str(group["_id"]),
+            "slug": group["slug"],
+            "name": group["name"],
+            "plan": group["plan"],
+        },
+        f"Created group {group['slug']} ({group['plan']}), id {group['_id']}",
+    )
+
+
+@keys_app.command("create")
+def keys_create(
+    group: Annotated[str, typer.Option(help="The group's slug.")],
+    role: Annotated[Role, typer.Option(help="What the key may do.")],
+    name: Annotated[str, typer.Option(help="A label to recognise the key by.")] = "",
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Issue a key; the secret is printed once and only its SHA-256 is stored.
+
+    Example: ontology keys create --group acme --role org_owner
+    """
+
+    async def work(runtime: Runtime) -> tuple[dict[str, Any], str]:
+        found = await runtime.services.groups.by_slug(group)
+        if found is None:
+            raise fail(f"No group with slug {group!r}.")
+        return await runtime.services.keys.create(found["_id"], role, name=name)
+
+    key, secret = run_with_runtime(work)
+    emit(
+        as_json,
+        {"id": str(key["_id"]), "group": group, "role": key["role"], "secret": secret},
+        f"Key {key['_id']} ({key['role']} of {group}):\n{secret}\n"
+        "Store it now: it is not shown again.",
+    )
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(help="The key's id (from `keys create`).")],
+    group: Annotated[str, typer.Option(help="The group's slug.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Revoke a key; requests with it fail from now on.
+
+    Example: ontology keys revoke 6650c0ffee0000000000abcd --group acme
+    """
+    try:
+        object_id = ObjectId(key_id)
+    except InvalidId:
+        raise fail(f"{key_id!r} is not a key id.") from None
+
+    async def work(runtime: Runtime) -> bool:
+        found = await runtime.services.groups.by_slug(group)
+        if found is None:
+            raise fail(f"No group with slug {group!r}.")
+        return await runtime.services.keys.revoke(found["_id"], object_id)
+
+    if not run_with_runtime(work):
+        raise fail(f"No active key {key_id} in group {group!r}.")
+    emit(as_json, {"id": key_id, "revoked": True}, f"Revoked key {key_id}.")
+
+
+@app.command("export-schema")
+def export_schema() -> None:
+    """Print the GraphQL schema (SDL). Example: ontology export-schema > schema.graphql"""
+    from ontology.api.schema import export_sdl
+
+    sys.stdout.write(export_sdl())
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,56 @@
+"""Settings: the one place that reads the environment (prefix ``ONTOLOGY_``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every configurable value of the service.
+
+    ``mongodb_uri`` unset means: start the embedded SecantusDB server and keep its
+    data under ``data_dir``. ``archive_url`` unset means ``file://<data_dir>/archive``.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="ONTOLOGY_", extra="ignore")
+
+    mongodb_uri: str | None = Field(
+        default=None, description="MongoDB connection string; unset starts the embedded server"
+    )
+    db_name: str = Field(default="ontology", description="Database name")
+    data_dir: Path = Field(
+        default=Path(".ontology"), description="Embedded database files and local archives"
+    )
+    archive_url: str | None = Field(
+        default=None, description="s3://bucket/prefix or file:///path; default under data_dir"
+    )
+    env: Literal["development", "production"] = Field(
+        default="development", description="production turns off cost extensions and GraphiQL"
+    )
+    host: str = Field(default="127.0.0.1", description="HTTP bind address")
+    port: int = Field(default=8000, ge=0, le=65535, description="HTTP port")
+
+    vocabulary_file: Path | None = Field(
+        default=None, description="JSON file replacing the default ontology (types and rules)"
+    )
+    max_page_size: int = Field(default=100, ge=1, description="Largest first/last on a list")
+    properties_max_bytes: int = Field(
+        default=64 * 1024, ge=1, description="Largest encoded properties object per item"
+    )
+    properties_max_depth: int = Field(default=10, ge=1, description="Deepest properties nesting")
+    batch_max_items: int = Field(default=10_000, ge=1, description="Largest batch mutation")
+    log_level: str = Field(default="INFO", description="Python logging level")
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def resolved_archive_url(self) -> str:
+        if self.archive_url:
+            return self.archive_url
+        return (self.data_dir.resolve() / "archive").as_uri()

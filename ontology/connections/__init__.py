@@ -1,0 +1,1 @@
+"""Connections: typed relationships between two things of a group."""

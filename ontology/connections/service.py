@@ -1,0 +1,115 @@
+"""Writing connections: create and delete, with per-thing and group counters."""
+
+from __future__ import annotations
+
+from bson import ObjectId
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.errors import DuplicateKeyError
+
+from ontology.connections.models import (
+    NewConnection,
+    check_new_connection,
+    count_changes,
+    new_connection_document,
+)
+from ontology.connections.repository import ConnectionRepository
+from ontology.db.client import Database, Document
+from ontology.events.models import new_event
+from ontology.events.repository import EventRepository
+from ontology.groups.models import CountDelta
+from ontology.groups.repository import GroupRepository
+from ontology.kit.clock import utcnow
+from ontology.kit.errors import ErrorCode, ItemError, RejectedError
+from ontology.kit.limits import WriteLimits
+from ontology.things.repository import ThingRepository
+from ontology.vocabulary.registry import Vocabulary
+
+
+class ConnectionService:
+    def __init__(
+        self,
+        database: Database,
+        connections: ConnectionRepository,
+        things: ThingRepository,
+        events: EventRepository,
+        groups: GroupRepository,
+        vocabulary: Vocabulary,
+        limits: WriteLimits,
+    ) -> None:
+        self.database = database
+        self.connections = connections
+        self.things = things
+        self.events = events
+        self.groups = groups
+        self.vocabulary = vocabulary
+        self.limits = limits
+
+    async def create(self, group_id: ObjectId, connection: NewConnection) -> Document:
+        ids = [i for i in (connection.from_id, connection.to_id) if i is not None]
+        things = {t["_id"]: t for t in await self.things.by_ids(group_id, ids)} if ids else {}
+        errors = check_new_connection(self.vocabulary, self.limits, connection, things)
+        if errors:
+            raise RejectedError(errors)
+        now = utcnow()
+        doc = new_connection_document(group_id, connection, now)
+        event = new_event(
+            group_id,
+            "connection_created",
+            timestamp=now,
+            actor_id=doc["fromId"],
+            target_id=doc["toId"],
+            metadata={"connectionId": str(doc["_id"]), "type": doc["type"]},
+        )
+        delta = (
+            CountDelta().connections(doc["type"], 1, doc["sizeBytes"]).events(1, event["sizeBytes"])
+        )
+
+        async def write(session: AsyncClientSession) -> None:
+            await self.connections.insert(group_id, doc, session)
+            await self.things.apply_connection_counts(group_id, count_changes(doc, 1), session)
+            await self.events.insert_many(group_id, [event], session)
+            await self.groups.apply_counts(group_id, delta, session)
+
+        try:
+            await self.database.in_transaction(write)
+        except DuplicateKeyError:
+            raise RejectedError(
+                [
+                    ItemError(
+                        ErrorCode.DUPLICATE,
+                        f"A {connection.type} connection between these things exists.",
+                        "type",
+                    )
+                ]
+            ) from None
+        return doc
+
+    async def delete(self, group_id: ObjectId, connection_id: ObjectId | None) -> Document:
+        not_found = RejectedError([ItemError(ErrorCode.NOT_FOUND, "No such connection.", "id")])
+        if connection_id is None:
+            raise not_found
+        now = utcnow()
+
+        async def write(session: AsyncClientSession) -> Document:
+            doc = await self.connections.delete_one(group_id, connection_id, session)
+            if doc is None:
+                raise not_found
+            event = new_event(
+                group_id,
+                "connection_deleted",
+                timestamp=now,
+                actor_id=doc["fromId"],
+                target_id=doc["toId"],
+                metadata={"connectionId": str(doc["_id"]), "type": doc["type"]},
+            )
+            delta = (
+                CountDelta()
+                .connections(doc["type"], -1, -doc["sizeBytes"])
+                .events(1, event["sizeBytes"])
+            )
+            await self.things.apply_connection_counts(group_id, count_changes(doc, -1), session)
+            await self.events.insert_many(group_id, [event], session)
+            await self.groups.apply_counts(group_id, delta, session)
+            return doc
+
+        return await self.database.in_transaction(write)

@@ -1,0 +1,79 @@
+"""The per-request GraphQL context: the caller, the runtime and fresh loaders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from bson import ObjectId
+
+from ontology.connections.loaders import ConnectionsByIdLoader, ConnectionsByThingLoader
+from ontology.events.loaders import ActivityByThingLoader, EventsByIdLoader
+from ontology.keys.models import Caller, Role
+from ontology.kit.errors import ForbiddenError
+from ontology.kit.pagination import PageRequest
+from ontology.knowledge.loaders import KnowledgeByIdLoader
+from ontology.people.loaders import PeopleByIdLoader
+from ontology.runtime import Runtime
+from ontology.things.loaders import ThingsByIdLoader
+
+
+@dataclass
+class Loaders:
+    things_by_id: ThingsByIdLoader
+    connections_by_id: ConnectionsByIdLoader
+    connections_by_thing: ConnectionsByThingLoader
+    events_by_id: EventsByIdLoader
+    activity_by_thing: ActivityByThingLoader
+    people_by_id: PeopleByIdLoader
+    knowledge_by_id: KnowledgeByIdLoader
+
+    @classmethod
+    def for_group(cls, runtime: Runtime, group_id: ObjectId) -> Loaders:
+        repos = runtime.repos
+        return cls(
+            things_by_id=ThingsByIdLoader(repos.things, group_id),
+            connections_by_id=ConnectionsByIdLoader(repos.connections, group_id),
+            connections_by_thing=ConnectionsByThingLoader(repos.connections, group_id),
+            events_by_id=EventsByIdLoader(repos.events, group_id),
+            activity_by_thing=ActivityByThingLoader(repos.events, group_id),
+            people_by_id=PeopleByIdLoader(repos.people, group_id),
+            knowledge_by_id=KnowledgeByIdLoader(repos.knowledge, group_id),
+        )
+
+
+@dataclass
+class Context:
+    runtime: Runtime
+    caller: Caller
+    loaders: Loaders
+    request: Any = None
+    response: Any = None
+    request_id: str = ""
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def group_id(self) -> ObjectId:
+        return self.caller.group_id
+
+    def require(self, role: Role) -> None:
+        """Refuse the operation (a top-level FORBIDDEN error) below ``role``."""
+        if not self.caller.role.at_least(role):
+            raise ForbiddenError(
+                f"This operation needs the {role.value} role; the key has {self.caller.role.value}."
+            )
+
+    def page(
+        self,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> PageRequest:
+        return PageRequest.parse(
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+            max_size=self.runtime.settings.max_page_size,
+        )

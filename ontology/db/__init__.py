@@ -1,0 +1,1 @@
+"""MongoDB access: the client, the embedded server launcher and the index registry."""

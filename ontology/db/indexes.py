@@ -1,0 +1,98 @@
+"""The index registry: every index the application relies on, declared once.
+
+Indexes are created at start-up (``ensure_indexes``) and a test compares this
+registry with ``index_information()`` on the server. Every compound index on
+tenant data starts with ``groupId`` (the isolation and the shard-key rule), and
+every list query has an index whose last field is its keyset sort key, so a
+page is one bounded index range.
+
+Things carry ``deletedAt`` (null while live) right after ``groupId``: reads ask
+for ``deletedAt: null``, an equality on the index, so soft-deleted things never
+widen a live range.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pymongo import IndexModel
+
+from ontology.db.client import Database
+
+
+@dataclass(frozen=True)
+class IndexSpec:
+    collection: str
+    name: str
+    keys: tuple[tuple[str, int], ...]
+    unique: bool = False
+    expire_after_seconds: int | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def model(self) -> IndexModel:
+        kwargs: dict[str, Any] = {"name": self.name, **self.options}
+        if self.unique:
+            kwargs["unique"] = True
+        if self.expire_after_seconds is not None:
+            kwargs["expireAfterSeconds"] = self.expire_after_seconds
+        return IndexModel(list(self.keys), **kwargs)
+
+
+def _ix(collection: str, name: str, *keys: str, unique: bool = False) -> IndexSpec:
+    return IndexSpec(collection, name, tuple((key, 1) for key in keys), unique=unique)
+
+
+INDEXES: tuple[IndexSpec, ...] = (
+    # groups and keys: looked up by slug and by key hash before the tenant is known.
+    _ix("groups", "groups_slug", "slug", unique=True),
+    _ix("api_keys", "api_keys_hash", "keyHash", unique=True),
+    _ix("api_keys", "api_keys_group", "groupId", "_id"),
+    # people
+    _ix("people", "people_group", "groupId", "_id"),
+    _ix("people", "people_email", "groupId", "email", unique=True),
+    # things
+    _ix("things", "things_live", "groupId", "deletedAt", "_id"),
+    _ix("things", "things_type", "groupId", "deletedAt", "type", "_id"),
+    _ix("things", "things_status", "groupId", "deletedAt", "status", "_id"),
+    _ix("things", "things_type_status", "groupId", "deletedAt", "type", "status", "_id"),
+    # connections
+    _ix("connections", "connections_unique", "groupId", "fromId", "toId", "type", unique=True),
+    _ix("connections", "connections_group", "groupId", "_id"),
+    _ix("connections", "connections_group_type", "groupId", "type", "_id"),
+    _ix("connections", "connections_from", "groupId", "fromId", "_id"),
+    _ix("connections", "connections_to", "groupId", "toId", "_id"),
+    _ix("connections", "connections_from_type", "groupId", "fromId", "type", "_id"),
+    _ix("connections", "connections_to_type", "groupId", "toId", "type", "_id"),
+    # events: sortKey = "<timestamp ms, zero-padded>:<_id hex>", unique and time-ordered
+    _ix("events", "events_group", "groupId", "sortKey"),
+    _ix("events", "events_type", "groupId", "type", "sortKey"),
+    _ix("events", "events_actor", "groupId", "actorId", "sortKey"),
+    _ix("events", "events_target", "groupId", "targetId", "sortKey"),
+    # knowledge
+    _ix("knowledge", "knowledge_group", "groupId", "_id"),
+    _ix("knowledge", "knowledge_kind", "groupId", "kind", "_id"),
+    _ix("thing_knowledge", "thing_knowledge_thing", "groupId", "thingId", "_id"),
+    _ix(
+        "thing_knowledge",
+        "thing_knowledge_unique",
+        "groupId",
+        "thingId",
+        "knowledgeId",
+        "role",
+        unique=True,
+    ),
+)
+
+
+def indexes_by_collection() -> dict[str, list[IndexSpec]]:
+    grouped: dict[str, list[IndexSpec]] = {}
+    for spec in INDEXES:
+        grouped.setdefault(spec.collection, []).append(spec)
+    return grouped
+
+
+async def ensure_indexes(database: Database) -> None:
+    """Create every registered index (a no-op for those that already exist)."""
+    for collection, specs in indexes_by_collection().items():
+        await database.collection(collection).create_indexes([spec.model() for spec in specs])

@@ -1,0 +1,1 @@
+"""The demo tenant that ``ontology serve --demo`` seeds."""

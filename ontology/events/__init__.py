@@ -1,0 +1,1 @@
+"""Events: the append-only log of what happened in a group."""

@@ -1,0 +1,100 @@
+"""Logging events from clients."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from bson import ObjectId
+from pymongo.asynchronous.client_session import AsyncClientSession
+
+from ontology.db.client import Database, Document
+from ontology.events.models import new_event
+from ontology.events.repository import EventRepository
+from ontology.groups.models import CountDelta
+from ontology.groups.repository import GroupRepository
+from ontology.kit.clock import utcnow
+from ontology.kit.errors import ErrorCode, ItemError, RejectedError
+from ontology.kit.limits import WriteLimits
+from ontology.things.repository import ThingRepository
+from ontology.vocabulary.registry import Vocabulary
+
+# Clients may back-date events (imports); a clock a little ahead is tolerated.
+FUTURE_TOLERANCE = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """``*_given`` tells an id that did not decode (not found) from an absent one."""
+
+    type: str
+    actor_id: ObjectId | None = None
+    target_id: ObjectId | None = None
+    actor_given: bool = False
+    target_given: bool = False
+    metadata: Any = field(default_factory=dict)  # checked: must be a JSON object
+    timestamp: datetime | None = None
+
+
+class EventService:
+    def __init__(
+        self,
+        database: Database,
+        events: EventRepository,
+        things: ThingRepository,
+        groups: GroupRepository,
+        vocabulary: Vocabulary,
+        limits: WriteLimits,
+    ) -> None:
+        self.database = database
+        self.events = events
+        self.things = things
+        self.groups = groups
+        self.vocabulary = vocabulary
+        self.limits = limits
+
+    async def log(self, group_id: ObjectId, event: NewEvent) -> Document:
+        now = utcnow()
+        errors: list[ItemError] = []
+        if event.type not in self.vocabulary.event_types:
+            errors.append(
+                ItemError(ErrorCode.UNKNOWN_TYPE, f"Unknown event type {event.type!r}.", "type")
+            )
+        ids = [i for i in (event.actor_id, event.target_id) if i is not None]
+        found = {t["_id"] for t in await self.things.by_ids(group_id, ids)} if ids else set()
+        for name, thing_id, given in (
+            ("actorId", event.actor_id, event.actor_given),
+            ("targetId", event.target_id, event.target_given),
+        ):
+            if given and thing_id not in found:
+                errors.append(ItemError(ErrorCode.NOT_FOUND, "No such thing.", name))
+        errors += self.limits.check_object(event.metadata, "metadata")
+        timestamp = event.timestamp or now
+        if timestamp.tzinfo is None:
+            errors.append(
+                ItemError(ErrorCode.INVALID_INPUT, "timestamp needs a time zone.", "timestamp")
+            )
+        elif timestamp > now + FUTURE_TOLERANCE:
+            errors.append(
+                ItemError(ErrorCode.INVALID_INPUT, "timestamp is in the future.", "timestamp")
+            )
+        if errors:
+            raise RejectedError(errors)
+        timestamp = timestamp.replace(microsecond=timestamp.microsecond // 1000 * 1000)
+        doc = new_event(
+            group_id,
+            event.type,
+            timestamp=timestamp,
+            actor_id=event.actor_id,
+            target_id=event.target_id,
+            metadata=event.metadata,
+        )
+        delta = CountDelta().events(1, doc["sizeBytes"])
+
+        async def write(session: AsyncClientSession) -> None:
+            await self.events.insert_many(group_id, [doc], session)
+            await self.groups.apply_counts(group_id, delta, session)
+
+        await self.database.in_transaction(write)
+        return doc

@@ -1,0 +1,1 @@
+"""Groups: the tenants, their plans and their denormalized counts."""

@@ -1,0 +1,91 @@
+"""Group documents and their denormalized counters."""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Any
+
+from bson import ObjectId
+
+
+class GroupKind(StrEnum):
+    FRIEND_CIRCLE = "friend_circle"
+    BUSINESS = "business"
+    COMMUNITY = "community"
+    DAO = "dao"
+    GOVERNMENT = "government"
+    ORGANIZATION = "organization"
+
+
+class Plan(StrEnum):
+    STARTER = "starter"
+    PRO = "pro"
+    ENTERPRISE = "enterprise"
+
+
+SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+
+
+def empty_counts() -> dict[str, Any]:
+    return {
+        "things": 0,
+        "thingsByType": {},
+        "connections": 0,
+        "connectionsByType": {},
+        "events": 0,
+        "people": 0,
+        "knowledge": 0,
+        "storageBytes": 0,
+    }
+
+
+class CountDelta:
+    """Increments to a group's ``counts``, built up then applied in one ``$inc``."""
+
+    def __init__(self) -> None:
+        self.fields: dict[str, int] = {}
+
+    def add(self, field: str, amount: int) -> CountDelta:
+        if amount:
+            self.fields[f"counts.{field}"] = self.fields.get(f"counts.{field}", 0) + amount
+        return self
+
+    def things(self, thing_type: str, amount: int, size_bytes: int) -> CountDelta:
+        return (
+            self.add("things", amount)
+            .add(f"thingsByType.{thing_type}", amount)
+            .add("storageBytes", size_bytes)
+        )
+
+    def connections(self, connection_type: str, amount: int, size_bytes: int) -> CountDelta:
+        return (
+            self.add("connections", amount)
+            .add(f"connectionsByType.{connection_type}", amount)
+            .add("storageBytes", size_bytes)
+        )
+
+    def events(self, amount: int, size_bytes: int) -> CountDelta:
+        return self.add("events", amount).add("storageBytes", size_bytes)
+
+    def __bool__(self) -> bool:
+        return any(self.fields.values())
+
+
+def new_group(
+    *, slug: str, name: str, plan: Plan, group_type: GroupKind, now: Any
+) -> dict[str, Any]:
+    return {
+        "_id": ObjectId(),
+        "slug": slug,
+        "name": name,
+        "type": group_type.value,
+        "parentGroupId": None,
+        "plan": plan.value,
+        "limits": {},
+        "status": "active",
+        "visibility": "private",
+        "counts": empty_counts(),
+        "createdAt": now,
+        "updatedAt": now,
+    }

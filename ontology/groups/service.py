@@ -1,0 +1,57 @@
+"""Creating and reading groups."""
+
+from __future__ import annotations
+
+from bson import ObjectId
+from pymongo.errors import DuplicateKeyError
+
+from ontology.db.client import Document
+from ontology.groups.models import SLUG_PATTERN, GroupKind, Plan, new_group
+from ontology.groups.repository import GroupRepository
+from ontology.kit.clock import utcnow
+from ontology.kit.errors import ErrorCode, ItemError, RejectedError
+
+
+class GroupService:
+    def __init__(self, groups: GroupRepository) -> None:
+        self.groups = groups
+
+    async def create(
+        self,
+        *,
+        slug: str,
+        name: str,
+        plan: Plan = Plan.STARTER,
+        group_type: GroupKind = GroupKind.ORGANIZATION,
+    ) -> Document:
+        errors: list[ItemError] = []
+        if not SLUG_PATTERN.match(slug):
+            errors.append(
+                ItemError(
+                    ErrorCode.INVALID_INPUT,
+                    "Slug must be 1-64 lowercase letters, digits or '-', "
+                    "not starting or ending with '-'.",
+                    "slug",
+                )
+            )
+        name = name.strip()
+        if not name or len(name) > 256:
+            errors.append(
+                ItemError(ErrorCode.INVALID_NAME, "Name must be 1-256 characters.", "name")
+            )
+        if errors:
+            raise RejectedError(errors)
+        group = new_group(slug=slug, name=name, plan=plan, group_type=group_type, now=utcnow())
+        try:
+            await self.groups.insert(group)
+        except DuplicateKeyError:
+            raise RejectedError(
+                [ItemError(ErrorCode.DUPLICATE, f"A group with slug {slug!r} exists.", "slug")]
+            ) from None
+        return group
+
+    async def by_slug(self, slug: str) -> Document | None:
+        return await self.groups.by_slug(slug)
+
+    async def by_id(self, group_id: ObjectId) -> Document | None:
+        return await self.groups.by_id(group_id)

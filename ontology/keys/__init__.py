@@ -1,0 +1,1 @@
+"""API keys: who is calling, for which group, with which role."""

@@ -1,0 +1,1 @@
+"""Small shared pieces: errors, ids, keyset pagination, property rules, time."""

@@ -1,0 +1,25 @@
+"""The current time, in one place so tests can set it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+
+def _system_now() -> datetime:
+    return datetime.now(UTC)
+
+
+_now: Callable[[], datetime] = _system_now
+
+
+def utcnow() -> datetime:
+    """Now in UTC, truncated to milliseconds (MongoDB's resolution)."""
+    now = _now()
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def set_clock(now: Callable[[], datetime] | None) -> None:
+    """Replace the clock (tests); ``None`` restores the system clock."""
+    global _now
+    _now = now or _system_now

@@ -1,0 +1,58 @@
+"""DataLoader building blocks.
+
+Loaders are created per request (see ``ontology.context``). Each batch is one
+query returning results in key order, so the commands an operation sends depend
+on its shape, never on how many items a page holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+
+from bson import ObjectId
+from strawberry.dataloader import DataLoader
+
+from ontology.db.client import Document
+from ontology.kit.pagination import Page, PageRequest
+
+FetchByIds = Callable[[ObjectId, Sequence[ObjectId]], Awaitable[list[Document]]]
+
+
+class ByIdLoader(DataLoader[ObjectId, Document | None]):
+    """Documents by id within one group: one ``$in`` query per batch."""
+
+    def __init__(
+        self,
+        fetch: Callable[[ObjectId, Sequence[ObjectId]], Awaitable[list[Document]]],
+        group_id: ObjectId,
+    ) -> None:
+        self._fetch = fetch
+        self._group_id = group_id
+        super().__init__(load_fn=self._load)
+
+    async def _load(self, ids: list[ObjectId]) -> list[Document | None]:
+        found = {doc["_id"]: doc for doc in await self._fetch(self._group_id, list(set(ids)))}
+        return [found.get(i) for i in ids]
+
+
+def merge_pages(
+    pages: Sequence[PageRequest], docs: Sequence[Document], sort_key: str
+) -> list[Page[Document]]:
+    """Cut the union of tagged branches into one page per requested page.
+
+    Each branch carries ``_k``, the position of the page it serves; branches of
+    one page (outbound and inbound, actor and target) are merged in the page's
+    order and de-duplicated by ``_id``.
+    """
+    by_page: dict[int, dict[ObjectId, Document]] = {}
+    for doc in docs:
+        by_page.setdefault(doc.pop("_k"), {})[doc["_id"]] = doc
+    result: list[Page[Document]] = []
+    for position, page in enumerate(pages):
+        items = sorted(
+            by_page.get(position, {}).values(),
+            key=lambda d: d[sort_key],
+            reverse=page.sort_direction < 0,
+        )
+        result.append(page.slice(items, lambda d: d[sort_key]))
+    return result

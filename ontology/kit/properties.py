@@ -1,0 +1,87 @@
+"""Rules for user-supplied JSON (``properties``, ``metadata``): keys, depth, size.
+
+Keys must match ``^[A-Za-z_][A-Za-z0-9_]*$``: no ``$`` (operators) and no ``.``
+(paths), so stored documents can always be queried and updated safely. Nesting
+is counted in objects and arrays, the top-level object being level 1; size is
+the BSON-encoded size, which is what MongoDB stores.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import bson
+
+from ontology.kit.errors import ErrorCode, ItemError
+
+KEY_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_MAX_KEY_ERRORS = 10
+
+
+def encoded_size(value: dict[str, Any]) -> int:
+    return len(bson.encode(value))
+
+
+def check_json_object(
+    value: Any, path: str, *, max_depth: int, max_bytes: int, index: int | None = None
+) -> list[ItemError]:
+    """Every rule violation in ``value`` (at most a few of each kind), or ``[]``."""
+    if not isinstance(value, dict):
+        return [ItemError(ErrorCode.INVALID_PROPERTIES, "Must be a JSON object.", path, index)]
+    errors: list[ItemError] = []
+    too_deep: list[str] = []
+    stack: list[tuple[Any, str, int]] = [(value, path, 1)]
+    while stack:
+        node, node_path, depth = stack.pop()
+        if depth > max_depth:
+            if not too_deep:
+                too_deep.append(node_path)
+            continue
+        if isinstance(node, dict):
+            for key, child in node.items():
+                child_path = f"{node_path}.{key}"
+                if not isinstance(key, str) or not KEY_PATTERN.match(key):
+                    if len(errors) < _MAX_KEY_ERRORS:
+                        shown = repr(key)[:60]
+                        errors.append(
+                            ItemError(
+                                ErrorCode.INVALID_PROPERTY_KEY,
+                                f"Key {shown} is not allowed: keys match "
+                                "^[A-Za-z_][A-Za-z0-9_]*$ (no '$', no '.').",
+                                f"{node_path}.{str(key)[:60]}",
+                                index,
+                            )
+                        )
+                    continue
+                if isinstance(child, (dict, list)):
+                    stack.append((child, child_path, depth + 1))
+        else:
+            for position, child in enumerate(node):
+                if isinstance(child, (dict, list)):
+                    stack.append((child, f"{node_path}.{position}", depth + 1))
+    if too_deep:
+        errors.append(
+            ItemError(
+                ErrorCode.PROPERTIES_TOO_DEEP,
+                f"Nesting deeper than {max_depth} levels.",
+                too_deep[0],
+                index,
+            )
+        )
+    if errors:
+        return errors
+    try:
+        size = encoded_size(value)
+    except (OverflowError, bson.errors.InvalidDocument) as exc:
+        return [ItemError(ErrorCode.INVALID_PROPERTIES, f"Cannot be stored: {exc}", path, index)]
+    if size > max_bytes:
+        return [
+            ItemError(
+                ErrorCode.PROPERTIES_TOO_LARGE,
+                f"Encoded size {size} bytes exceeds the limit of {max_bytes} bytes.",
+                path,
+                index,
+            )
+        ]
+    return []

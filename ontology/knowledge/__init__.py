@@ -1,0 +1,1 @@
+"""Knowledge: labels, documents, chunks and vectors, optionally linked to things."""

@@ -1,0 +1,32 @@
+"""Root queries for knowledge."""
+
+from __future__ import annotations
+
+import strawberry
+
+from ontology.context import Context
+from ontology.kit.graphql import Connection
+from ontology.knowledge.types import KnowledgeKindEnum, KnowledgeType
+
+Info = strawberry.Info[Context, None]
+
+
+@strawberry.type
+class KnowledgeQueries:
+    @strawberry.field(description="The group's knowledge, newest first.")
+    async def knowledge(
+        self,
+        info: Info,
+        kind: KnowledgeKindEnum | None = None,  # type: ignore[valid-type]
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[KnowledgeType]:
+        context = info.context
+        page = context.page(first, after, last, before)
+        kind_value = kind.value if kind is not None else None
+        docs = await context.runtime.repos.knowledge.page(context.group_id, kind_value, page)
+        counts = context.caller.group.get("counts") or {}
+        total = counts.get("knowledge", 0) if kind is None else None
+        return Connection.of(page.slice(docs, lambda d: d["_id"]), KnowledgeType.from_doc, total)

@@ -1,0 +1,45 @@
+"""The only code that touches ``knowledge`` and ``thing_knowledge``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from bson import ObjectId
+from pymongo.asynchronous.client_session import AsyncClientSession
+
+from ontology.db.client import Database, Document
+from ontology.db.queries import FindSpec
+from ontology.kit.pagination import PageRequest
+
+
+class KnowledgeRepository:
+    def __init__(self, database: Database) -> None:
+        self.collection = database.collection("knowledge")
+        self.links = database.collection("thing_knowledge")
+
+    async def insert(
+        self,
+        group_id: ObjectId,
+        doc: Document,
+        link: Document | None,
+        session: AsyncClientSession,
+    ) -> None:
+        if doc["groupId"] != group_id or (link is not None and link["groupId"] != group_id):
+            raise ValueError("Knowledge of another group was passed to insert.")
+        await self.collection.insert_one(doc, session=session)
+        if link is not None:
+            await self.links.insert_one(link, session=session)
+
+    async def by_ids(self, group_id: ObjectId, ids: Sequence[ObjectId]) -> list[Document]:
+        cursor = self.collection.find({"groupId": group_id, "_id": {"$in": list(ids)}})
+        return [doc async for doc in cursor.batch_size(len(ids) + 1)]
+
+    def page_spec(self, group_id: ObjectId, kind: str | None, page: PageRequest) -> FindSpec:
+        query: dict[str, Any] = {"groupId": group_id}
+        if kind is not None:
+            query["kind"] = kind
+        return FindSpec(page.apply(query, "_id"), (("_id", page.sort_direction),), page.limit)
+
+    async def page(self, group_id: ObjectId, kind: str | None, page: PageRequest) -> list[Document]:
+        return await self.page_spec(group_id, kind, page).run(self.collection)

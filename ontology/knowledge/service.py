@@ -1,0 +1,144 @@
+"""Adding knowledge, optionally linked to a thing."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from bson import ObjectId
+from pymongo.asynchronous.client_session import AsyncClientSession
+
+from ontology.db.client import Database, Document
+from ontology.groups.models import CountDelta
+from ontology.groups.repository import GroupRepository
+from ontology.kit.clock import utcnow
+from ontology.kit.errors import ErrorCode, ItemError, RejectedError
+from ontology.kit.limits import WriteLimits
+from ontology.knowledge.repository import KnowledgeRepository
+from ontology.things.models import document_size
+from ontology.things.repository import ThingRepository
+
+MAX_TEXT_LENGTH = 1_000_000
+MAX_EMBEDDING_DIMENSIONS = 8192
+MAX_LABELS = 100
+
+
+class KnowledgeKind(StrEnum):
+    LABEL = "label"
+    DOCUMENT = "document"
+    CHUNK = "chunk"
+    VECTOR_ONLY = "vector_only"
+
+
+@dataclass(frozen=True)
+class NewKnowledge:
+    kind: KnowledgeKind
+    text: str | None = None
+    embedding: list[float] | None = None
+    embedding_model: str | None = None
+    labels: list[str] = field(default_factory=list)
+    thing_id: ObjectId | None = None
+    thing_given: bool = False
+    role: str = "about"
+
+
+class KnowledgeService:
+    def __init__(
+        self,
+        database: Database,
+        knowledge: KnowledgeRepository,
+        things: ThingRepository,
+        groups: GroupRepository,
+        limits: WriteLimits,
+    ) -> None:
+        self.database = database
+        self.knowledge = knowledge
+        self.things = things
+        self.groups = groups
+        self.limits = limits
+
+    def _check(self, item: NewKnowledge) -> list[ItemError]:
+        errors: list[ItemError] = []
+        if item.kind is KnowledgeKind.VECTOR_ONLY:
+            if not item.embedding:
+                errors.append(
+                    ItemError(
+                        ErrorCode.INVALID_INPUT, "vector_only needs an embedding.", "embedding"
+                    )
+                )
+        elif not (item.text or "").strip():
+            errors.append(ItemError(ErrorCode.INVALID_INPUT, f"{item.kind} needs text.", "text"))
+        if item.text is not None and len(item.text) > MAX_TEXT_LENGTH:
+            errors.append(
+                ItemError(
+                    ErrorCode.INVALID_INPUT,
+                    f"text is longer than {MAX_TEXT_LENGTH} characters.",
+                    "text",
+                )
+            )
+        if item.embedding is not None:
+            if len(item.embedding) > MAX_EMBEDDING_DIMENSIONS:
+                errors.append(
+                    ItemError(
+                        ErrorCode.INVALID_INPUT,
+                        f"embedding has more than {MAX_EMBEDDING_DIMENSIONS} dimensions.",
+                        "embedding",
+                    )
+                )
+            elif not all(math.isfinite(x) for x in item.embedding):
+                errors.append(
+                    ItemError(
+                        ErrorCode.INVALID_INPUT, "embedding values must be finite.", "embedding"
+                    )
+                )
+        if len(item.labels) > MAX_LABELS or any(not 0 < len(x) <= 256 for x in item.labels):
+            errors.append(
+                ItemError(
+                    ErrorCode.INVALID_INPUT,
+                    f"At most {MAX_LABELS} labels of 1-256 characters.",
+                    "labels",
+                )
+            )
+        return errors
+
+    async def add(self, group_id: ObjectId, item: NewKnowledge) -> Document:
+        errors = self._check(item)
+        if item.thing_given:
+            found = await self.things.by_ids(group_id, [item.thing_id]) if item.thing_id else []
+            if not found:
+                errors.append(ItemError(ErrorCode.NOT_FOUND, "No such thing.", "thingId"))
+        if errors:
+            raise RejectedError(errors)
+        now = utcnow()
+        doc: Document = {
+            "_id": ObjectId(),
+            "groupId": group_id,
+            "kind": item.kind.value,
+            "text": item.text,
+            "embedding": item.embedding,
+            "embeddingModel": item.embedding_model,
+            "labels": item.labels,
+            "sourceThingId": item.thing_id,
+            "createdAt": now,
+        }
+        # Embeddings are counted at 8 bytes a float, whatever BSON uses.
+        doc["sizeBytes"] = document_size({**doc, "embedding": None}) + 8 * len(item.embedding or [])
+        link: Document | None = None
+        if item.thing_id is not None:
+            link = {
+                "_id": ObjectId(),
+                "groupId": group_id,
+                "thingId": item.thing_id,
+                "knowledgeId": doc["_id"],
+                "role": item.role,
+                "createdAt": now,
+            }
+        delta = CountDelta().add("knowledge", 1).add("storageBytes", doc["sizeBytes"])
+
+        async def write(session: AsyncClientSession) -> None:
+            await self.knowledge.insert(group_id, doc, link, session)
+            await self.groups.apply_counts(group_id, delta, session)
+
+        await self.database.in_transaction(write)
+        return doc

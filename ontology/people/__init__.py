@@ -1,0 +1,1 @@
+"""People: the members of a group (counted by the ``users`` quota)."""

@@ -1,0 +1,36 @@
+"""The only code that touches the ``people`` collection."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bson import ObjectId
+from pymongo.asynchronous.client_session import AsyncClientSession
+
+from ontology.db.client import Database, Document
+from ontology.db.queries import FindSpec
+from ontology.kit.pagination import PageRequest
+
+
+class PersonRepository:
+    def __init__(self, database: Database) -> None:
+        self.collection = database.collection("people")
+
+    async def insert(self, group_id: ObjectId, doc: Document, session: AsyncClientSession) -> None:
+        """Insert one person; a second person with the same email raises ``DuplicateKeyError``."""
+        if doc["groupId"] != group_id:
+            raise ValueError("A person of another group was passed to insert.")
+        await self.collection.insert_one(doc, session=session)
+
+    async def by_ids(self, group_id: ObjectId, ids: Sequence[ObjectId]) -> list[Document]:
+        cursor = self.collection.find({"groupId": group_id, "_id": {"$in": list(ids)}})
+        return [doc async for doc in cursor.batch_size(len(ids) + 1)]
+
+    def page_spec(self, group_id: ObjectId, role: str | None, page: PageRequest) -> FindSpec:
+        query: dict[str, object] = {"groupId": group_id}
+        if role is not None:
+            query["role"] = role
+        return FindSpec(page.apply(query, "_id"), (("_id", page.sort_direction),), page.limit)
+
+    async def page(self, group_id: ObjectId, role: str | None, page: PageRequest) -> list[Document]:
+        return await self.page_spec(group_id, role, page).run(self.collection)

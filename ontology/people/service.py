@@ -1,0 +1,76 @@
+"""Adding people to a group."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bson import ObjectId
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.errors import DuplicateKeyError
+
+from ontology.db.client import Database, Document
+from ontology.groups.models import CountDelta
+from ontology.groups.repository import GroupRepository
+from ontology.keys.models import Role
+from ontology.kit.clock import utcnow
+from ontology.kit.errors import ErrorCode, ItemError, RejectedError
+from ontology.kit.limits import check_name
+from ontology.people.repository import PersonRepository
+
+EMAIL_PATTERN = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s.]{1,63}$")
+PERSON_ROLES = (Role.ORG_OWNER, Role.ORG_USER, Role.CUSTOMER)
+
+
+@dataclass(frozen=True)
+class NewPerson:
+    email: str
+    name: str
+    role: Role = Role.ORG_USER
+
+
+class PersonService:
+    def __init__(
+        self, database: Database, people: PersonRepository, groups: GroupRepository
+    ) -> None:
+        self.database = database
+        self.people = people
+        self.groups = groups
+
+    async def create(self, group_id: ObjectId, person: NewPerson) -> Document:
+        email = person.email.strip().lower()
+        errors: list[ItemError] = []
+        if not EMAIL_PATTERN.match(email):
+            errors.append(ItemError(ErrorCode.INVALID_INPUT, "Not a valid email address.", "email"))
+        name, name_errors = check_name(person.name, "name")
+        errors += name_errors
+        if person.role not in PERSON_ROLES:
+            errors.append(
+                ItemError(
+                    ErrorCode.INVALID_INPUT,
+                    "platform_owner is a staff role and cannot be given to a person here.",
+                    "role",
+                )
+            )
+        if errors:
+            raise RejectedError(errors)
+        doc: Document = {
+            "_id": ObjectId(),
+            "groupId": group_id,
+            "email": email,
+            "name": name,
+            "role": person.role.value,
+            "createdAt": utcnow(),
+        }
+
+        async def write(session: AsyncClientSession) -> None:
+            await self.people.insert(group_id, doc, session)
+            await self.groups.apply_counts(group_id, CountDelta().add("people", 1), session)
+
+        try:
+            await self.database.in_transaction(write)
+        except DuplicateKeyError:
+            raise RejectedError(
+                [ItemError(ErrorCode.DUPLICATE, f"{email} is already in this group.", "email")]
+            ) from None
+        return doc

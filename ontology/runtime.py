@@ -1,0 +1,154 @@
+"""Wiring: the database, the vocabulary, every repository and service, built once.
+
+The API (``create_app``) and the CLI both open a ``Runtime``; nothing else
+constructs repositories or services.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from ontology.config import Settings
+from ontology.connections.repository import ConnectionRepository
+from ontology.connections.service import ConnectionService
+from ontology.db.client import Database
+from ontology.db.embedded import EmbeddedServer, running_server_uri
+from ontology.db.indexes import ensure_indexes
+from ontology.events.repository import EventRepository
+from ontology.events.service import EventService
+from ontology.groups.repository import GroupRepository
+from ontology.groups.service import GroupService
+from ontology.keys.repository import ApiKeyRepository
+from ontology.keys.service import ApiKeyService
+from ontology.kit.limits import WriteLimits
+from ontology.knowledge.repository import KnowledgeRepository
+from ontology.knowledge.service import KnowledgeService
+from ontology.people.repository import PersonRepository
+from ontology.people.service import PersonService
+from ontology.things.repository import ThingRepository
+from ontology.things.service import ThingService
+from ontology.vocabulary import Vocabulary, load_vocabulary
+
+
+@dataclass(frozen=True)
+class Repositories:
+    groups: GroupRepository
+    keys: ApiKeyRepository
+    people: PersonRepository
+    things: ThingRepository
+    connections: ConnectionRepository
+    events: EventRepository
+    knowledge: KnowledgeRepository
+
+    @classmethod
+    def build(cls, database: Database) -> Repositories:
+        return cls(
+            groups=GroupRepository(database),
+            keys=ApiKeyRepository(database),
+            people=PersonRepository(database),
+            things=ThingRepository(database),
+            connections=ConnectionRepository(database),
+            events=EventRepository(database),
+            knowledge=KnowledgeRepository(database),
+        )
+
+
+@dataclass(frozen=True)
+class Services:
+    groups: GroupService
+    keys: ApiKeyService
+    people: PersonService
+    things: ThingService
+    connections: ConnectionService
+    events: EventService
+    knowledge: KnowledgeService
+
+    @classmethod
+    def build(
+        cls, database: Database, repos: Repositories, vocabulary: Vocabulary, limits: WriteLimits
+    ) -> Services:
+        return cls(
+            groups=GroupService(repos.groups),
+            keys=ApiKeyService(repos.keys, repos.groups),
+            people=PersonService(database, repos.people, repos.groups),
+            things=ThingService(
+                database,
+                repos.things,
+                repos.connections,
+                repos.events,
+                repos.groups,
+                vocabulary,
+                limits,
+            ),
+            connections=ConnectionService(
+                database,
+                repos.connections,
+                repos.things,
+                repos.events,
+                repos.groups,
+                vocabulary,
+                limits,
+            ),
+            events=EventService(
+                database, repos.events, repos.things, repos.groups, vocabulary, limits
+            ),
+            knowledge=KnowledgeService(
+                database, repos.knowledge, repos.things, repos.groups, limits
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class Runtime:
+    settings: Settings
+    database: Database
+    vocabulary: Vocabulary
+    limits: WriteLimits
+    repos: Repositories
+    services: Services
+
+
+@asynccontextmanager
+async def open_runtime(
+    settings: Settings, *, reuse_running_server: bool = True
+) -> AsyncIterator[Runtime]:
+    """Connect (starting the embedded server when no URI is set) and build everything.
+
+    With ``reuse_running_server`` a command such as ``ontology keys create``
+    talks to the embedded server an ``ontology serve`` already runs on the same
+    data directory instead of failing on its lock.
+    """
+    embedded: EmbeddedServer | None = None
+    uri = settings.mongodb_uri
+    if uri is None and reuse_running_server:
+        uri = running_server_uri(settings.data_dir)
+    if uri is None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        embedded = EmbeddedServer(settings.data_dir)
+        await asyncio.to_thread(embedded.start)
+        uri = embedded.uri
+    database = Database(uri, settings.db_name)
+    try:
+        await ensure_indexes(database)
+        vocabulary = load_vocabulary(settings.vocabulary_file)
+        limits = WriteLimits(
+            properties_max_bytes=settings.properties_max_bytes,
+            properties_max_depth=settings.properties_max_depth,
+            batch_max_items=settings.batch_max_items,
+        )
+        repos = Repositories.build(database)
+        yield Runtime(
+            settings=settings,
+            database=database,
+            vocabulary=vocabulary,
+            limits=limits,
+            repos=repos,
+            services=Services.build(database, repos, vocabulary, limits),
+        )
+    finally:
+        await database.close()
+        if embedded is not None:
+            await asyncio.to_thread(embedded.stop)

@@ -1,0 +1,1 @@
+"""Things: the typed entities of a group."""

@@ -1,0 +1,112 @@
+"""The only code that touches the ``things`` collection.
+
+Every filter starts with the caller's ``groupId`` and ``deletedAt: null`` (live
+things), matching the ``things_*`` indexes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from bson import ObjectId
+from pymongo import ReturnDocument, UpdateOne
+from pymongo.asynchronous.client_session import AsyncClientSession
+
+from ontology.db.client import Database, Document
+from ontology.db.queries import FindSpec
+from ontology.kit.pagination import PageRequest
+
+
+class ThingRepository:
+    def __init__(self, database: Database) -> None:
+        self.collection = database.collection("things")
+
+    @staticmethod
+    def _live(group_id: ObjectId) -> dict[str, Any]:
+        return {"groupId": group_id, "deletedAt": None}
+
+    async def insert(self, group_id: ObjectId, doc: Document, session: AsyncClientSession) -> None:
+        if doc["groupId"] != group_id:
+            raise ValueError("A thing of another group was passed to insert.")
+        await self.collection.insert_one(doc, session=session)
+
+    async def by_ids(
+        self,
+        group_id: ObjectId,
+        ids: Sequence[ObjectId],
+        session: AsyncClientSession | None = None,
+    ) -> list[Document]:
+        query = {**self._live(group_id), "_id": {"$in": list(ids)}}
+        cursor = self.collection.find(query, session=session).batch_size(len(ids) + 1)
+        return [doc async for doc in cursor]
+
+    def page_spec(
+        self, group_id: ObjectId, thing_type: str | None, status: str | None, page: PageRequest
+    ) -> FindSpec:
+        query = self._live(group_id)
+        if thing_type is not None:
+            query["type"] = thing_type
+        if status is not None:
+            query["status"] = status
+        return FindSpec(page.apply(query, "_id"), (("_id", page.sort_direction),), page.limit)
+
+    async def page(
+        self, group_id: ObjectId, thing_type: str | None, status: str | None, page: PageRequest
+    ) -> list[Document]:
+        return await self.page_spec(group_id, thing_type, status, page).run(self.collection)
+
+    async def update(
+        self,
+        group_id: ObjectId,
+        thing_id: ObjectId,
+        version: int,
+        fields: dict[str, Any],
+        session: AsyncClientSession,
+    ) -> Document | None:
+        """Set ``fields`` and bump the version if the thing is still at ``version``."""
+        result: Document | None = await self.collection.find_one_and_update(
+            {**self._live(group_id), "_id": thing_id, "version": version},
+            {"$set": fields, "$inc": {"version": 1}},
+            return_document=ReturnDocument.AFTER,
+            session=session,
+        )
+        return result
+
+    async def soft_delete(
+        self, group_id: ObjectId, thing_id: ObjectId, now: datetime, session: AsyncClientSession
+    ) -> Document | None:
+        """Mark a live thing deleted; the document as it was, or ``None``."""
+        result: Document | None = await self.collection.find_one_and_update(
+            {**self._live(group_id), "_id": thing_id},
+            {"$set": {"deletedAt": now, "updatedAt": now}},
+            return_document=ReturnDocument.BEFORE,
+            session=session,
+        )
+        return result
+
+    async def apply_connection_counts(
+        self,
+        group_id: ObjectId,
+        changes: Sequence[tuple[ObjectId, str, str, int]],
+        session: AsyncClientSession,
+    ) -> None:
+        """Apply (thing id, "inbound"|"outbound", connection type, delta) in one bulk write."""
+        merged: dict[ObjectId, dict[str, int]] = {}
+        for thing_id, direction, connection_type, delta in changes:
+            inc = merged.setdefault(thing_id, {})
+            for field in (
+                f"connectionCounts.{direction}",
+                f"connectionCounts.byType.{connection_type}.{direction}",
+            ):
+                inc[field] = inc.get(field, 0) + delta
+        if merged:
+            await self.collection.bulk_write(
+                [
+                    UpdateOne({**self._live(group_id), "_id": thing_id}, {"$inc": inc})
+                    for thing_id, inc in merged.items()
+                ],
+                ordered=False,
+                session=session,
+            )

@@ -1,0 +1,163 @@
+"""Writing things: create, update and soft delete, each with its event and counters.
+
+Each write runs in one transaction with the event it logs and the group's
+denormalized counters, so counts always equal what is stored.
+"""
+
+from __future__ import annotations
+
+from bson import ObjectId
+from pymongo.asynchronous.client_session import AsyncClientSession
+
+from ontology.connections.models import count_changes
+from ontology.connections.repository import ConnectionRepository
+from ontology.db.client import Database, Document
+from ontology.events.models import new_event
+from ontology.events.repository import EventRepository
+from ontology.groups.models import CountDelta
+from ontology.groups.repository import GroupRepository
+from ontology.kit.clock import utcnow
+from ontology.kit.errors import ErrorCode, ItemError, RejectedError
+from ontology.kit.limits import WriteLimits
+from ontology.things.models import (
+    NewThing,
+    ThingChanges,
+    changed_fields,
+    check_changes,
+    check_new_thing,
+    document_size,
+    new_thing_document,
+)
+from ontology.things.repository import ThingRepository
+from ontology.vocabulary.registry import Vocabulary
+
+NOT_FOUND = ItemError(ErrorCode.NOT_FOUND, "No such thing.", "id")
+
+
+class ThingService:
+    def __init__(
+        self,
+        database: Database,
+        things: ThingRepository,
+        connections: ConnectionRepository,
+        events: EventRepository,
+        groups: GroupRepository,
+        vocabulary: Vocabulary,
+        limits: WriteLimits,
+    ) -> None:
+        self.database = database
+        self.things = things
+        self.connections = connections
+        self.events = events
+        self.groups = groups
+        self.vocabulary = vocabulary
+        self.limits = limits
+
+    async def create(self, group_id: ObjectId, thing: NewThing) -> Document:
+        thing, errors = check_new_thing(self.vocabulary, self.limits, thing)
+        if errors:
+            raise RejectedError(errors)
+        now = utcnow()
+        doc = new_thing_document(group_id, thing, now)
+        event = new_event(
+            group_id,
+            "thing_created",
+            timestamp=now,
+            target_id=doc["_id"],
+            metadata={"type": doc["type"], "name": doc["name"]},
+        )
+        delta = CountDelta().things(doc["type"], 1, doc["sizeBytes"]).events(1, event["sizeBytes"])
+
+        async def write(session: AsyncClientSession) -> None:
+            await self.things.insert(group_id, doc, session)
+            await self.events.insert_many(group_id, [event], session)
+            await self.groups.apply_counts(group_id, delta, session)
+
+        await self.database.in_transaction(write)
+        return doc
+
+    async def update(
+        self, group_id: ObjectId, thing_id: ObjectId | None, changes: ThingChanges
+    ) -> Document:
+        """Apply ``changes``; a no-op update returns the thing unchanged, with no event."""
+        found = await self.things.by_ids(group_id, [thing_id]) if thing_id else []
+        if not found:
+            raise RejectedError([NOT_FOUND])
+        current = found[0]
+        changes, errors = check_changes(self.vocabulary, self.limits, current["type"], changes)
+        if changes.expected_version is not None and changes.expected_version != current["version"]:
+            errors.append(
+                ItemError(
+                    ErrorCode.CONFLICT,
+                    f"Expected version {changes.expected_version}, "
+                    f"but the thing is at version {current['version']}.",
+                    "expectedVersion",
+                )
+            )
+        if errors:
+            raise RejectedError(errors)
+        diff = changed_fields(current, changes)
+        if not diff:
+            return current
+        now = utcnow()
+        fields = {name: change["new"] for name, change in diff.items()}
+        fields["updatedAt"] = now
+        fields["sizeBytes"] = document_size({**current, **fields})
+        event = new_event(
+            group_id,
+            "thing_updated",
+            timestamp=now,
+            target_id=current["_id"],
+            metadata={"changes": diff},
+        )
+        delta = CountDelta().add("storageBytes", fields["sizeBytes"] - current["sizeBytes"])
+        delta.events(1, event["sizeBytes"])
+
+        async def write(session: AsyncClientSession) -> Document:
+            updated = await self.things.update(
+                group_id, current["_id"], current["version"], fields, session
+            )
+            if updated is None:
+                raise RejectedError(
+                    [ItemError(ErrorCode.CONFLICT, "The thing changed concurrently; retry.", "id")]
+                )
+            await self.events.insert_many(group_id, [event], session)
+            await self.groups.apply_counts(group_id, delta, session)
+            return updated
+
+        return await self.database.in_transaction(write)
+
+    async def delete(self, group_id: ObjectId, thing_id: ObjectId | None) -> Document:
+        """Soft-delete a thing and remove its connections (both directions)."""
+        if thing_id is None:
+            raise RejectedError([NOT_FOUND])
+        now = utcnow()
+
+        async def write(session: AsyncClientSession) -> Document:
+            deleted = await self.things.soft_delete(group_id, thing_id, now, session)
+            if deleted is None:
+                raise RejectedError([NOT_FOUND])
+            removed = await self.connections.delete_touching(group_id, thing_id, session)
+            delta = CountDelta().things(deleted["type"], -1, -deleted["sizeBytes"])
+            count_updates = []
+            for connection in removed:
+                delta.connections(connection["type"], -1, -connection["sizeBytes"])
+                count_updates += [c for c in count_changes(connection, -1) if c[0] != thing_id]
+            await self.things.apply_connection_counts(group_id, count_updates, session)
+            event = new_event(
+                group_id,
+                "thing_deleted",
+                timestamp=now,
+                target_id=thing_id,
+                metadata={
+                    "type": deleted["type"],
+                    "name": deleted["name"],
+                    "connectionsRemoved": len(removed),
+                },
+            )
+            delta.events(1, event["sizeBytes"])
+            await self.events.insert_many(group_id, [event], session)
+            await self.groups.apply_counts(group_id, delta, session)
+            return {**deleted, "deletedAt": now}
+
+        return await self.database.in_transaction(write)
