@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import socket
 import sys
 from collections.abc import Awaitable, Callable
@@ -62,6 +63,10 @@ def emit(as_json: bool, data: dict[str, Any], text: str) -> None:
         sys.stdout.write(json.dumps(data) + "\n")
     else:
         out.print(text, highlight=False)
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _port_free(host: str, port: int) -> bool:
@@ -135,6 +140,9 @@ def serve(
             soft_wrap=True,
         )
 
+    # uvicorn re-raises SIGTERM once it has shut down; turning it into SystemExit
+    # lets the `finally` below stop the embedded database cleanly.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         uvicorn.run(
             create_app(settings, on_ready=on_ready),

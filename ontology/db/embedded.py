@@ -130,8 +130,14 @@ class EmbeddedServer:
         if self.test_commands:
             args.append("--enable-test-commands")
         with self._log_path.open("wb") as log:
+            # Its own session: a Ctrl-C in the terminal reaches only `ontology`,
+            # which closes its connections first and then stops the database.
             self._process = subprocess.Popen(
-                args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+                args,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
             )
         deadline = time.monotonic() + timeout
         while not port_accepts(self.host, self.port):
