@@ -1,8 +1,14 @@
-"""Schema extensions: per-operation cost accounting and logging, error masking.
+"""Schema extensions: per-operation cost accounting and logging, error shaping.
 
-Every operation runs inside ``track_cost``: the PyMongo command listener counts
-the commands it causes. One JSON log line per operation carries the same
-figures; in development they are also returned as ``extensions.cost``.
+Every operation runs with a fresh ``CommandCost`` in a context variable: the
+PyMongo command listener counts the commands it causes. One JSON log line per
+operation carries the figures; in development they are also returned as
+``extensions.cost``.
+
+Errors: ``ClientError``s (bad arguments, authorization) keep their message and
+gain ``extensions.code``; GraphQL's own validation errors pass unchanged; any
+other exception is a bug: it is logged with the request id and the client sees
+only "Unexpected error." with that id.
 """
 
 from __future__ import annotations
@@ -19,13 +25,41 @@ from ontology.kit.errors import ClientError
 
 log = logging.getLogger("ontology.graphql")
 
+UNEXPECTED_MESSAGE = "Unexpected error."
 
-def should_mask_error(error: GraphQLError) -> bool:
-    """Mask everything but expected client errors and GraphQL's own validation errors."""
+
+def is_unexpected(error: GraphQLError) -> bool:
     original = error.original_error
-    if original is None:
-        return False
-    return not isinstance(original, ClientError)
+    return original is not None and not isinstance(original, ClientError)
+
+
+class ErrorExtension(SchemaExtension):
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        if result is None or not result.errors:
+            return
+        request_id = getattr(self.execution_context.context, "request_id", "")
+        result.errors = [self._shape(error, request_id) for error in result.errors]
+
+    def _shape(self, error: GraphQLError, request_id: str) -> GraphQLError:
+        original = error.original_error
+        if isinstance(original, ClientError):
+            error.extensions = {**(error.extensions or {}), "code": original.code}
+            return error
+        if original is None:
+            return error
+        log.error(
+            "unexpected error",
+            exc_info=(type(original), original, original.__traceback__),
+            extra={"requestId": request_id, "path": error.path},
+        )
+        return GraphQLError(
+            UNEXPECTED_MESSAGE,
+            nodes=error.nodes,
+            path=error.path,
+            extensions={"code": "INTERNAL", "requestId": request_id},
+        )
 
 
 class CostExtension(SchemaExtension):
@@ -43,13 +77,7 @@ class CostExtension(SchemaExtension):
         context = self.execution_context.context
         result = self.execution_context.result
         errors = result.errors if result is not None else None
-        unexpected = [e for e in errors or [] if should_mask_error(e)]
-        for error in unexpected:
-            log.error(
-                "unexpected error",
-                exc_info=error.original_error,
-                extra={"requestId": getattr(context, "request_id", "")},
-            )
+        unexpected = any(e.message == UNEXPECTED_MESSAGE for e in errors or [])
         caller = getattr(context, "caller", None)
         log.info(
             "operation",
@@ -57,7 +85,7 @@ class CostExtension(SchemaExtension):
                 "requestId": getattr(context, "request_id", ""),
                 "group": str(caller.group_id) if caller else None,
                 "operation": self.execution_context.operation_name,
-                "outcome": "error" if unexpected else ("partial" if errors else "ok"),
+                "outcome": "error" if unexpected else ("rejected" if errors else "ok"),
                 **cost.as_extension(),
             },
         )

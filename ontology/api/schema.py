@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-import strawberry
-from strawberry.extensions import MaskErrors
-from strawberry.tools import merge_types
+from typing import Any
 
-from ontology.api.extensions import CostExtension, should_mask_error
+import strawberry
+from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
+
+from graphql import GraphQLError
+from ontology.api.extensions import CostExtension, ErrorExtension
 from ontology.api.node import NodeQueries
 from ontology.connections.mutations import ConnectionMutations
 from ontology.connections.queries import ConnectionQueries
@@ -39,16 +42,16 @@ Mutation = merge_types(
 )
 
 
+class OntologySchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Unexpected errors are logged once, with the request id, by ``ErrorExtension``."""
+
+
 def create_schema() -> strawberry.Schema:
-    return strawberry.Schema(
-        query=Query,
-        mutation=Mutation,
-        types=[GroupType],
-        extensions=[
-            CostExtension,
-            MaskErrors(should_mask_error=should_mask_error),  # type: ignore[list-item]
-        ],
-    )
+    extensions: list[Any] = [CostExtension, ErrorExtension]
+    return OntologySchema(query=Query, mutation=Mutation, types=[GroupType], extensions=extensions)
 
 
 def export_sdl() -> str:

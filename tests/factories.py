@@ -1,0 +1,164 @@
+"""Plain factory functions for tests: tenants with keys, GraphQL calls, raw reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from bson import ObjectId
+
+from ontology.groups.models import Plan
+from ontology.keys.models import Role
+from ontology.kit.ids import to_global_id
+from ontology.runtime import Runtime
+
+
+@dataclass
+class Api:
+    client: httpx.AsyncClient
+    runtime: Runtime
+
+    async def post(
+        self,
+        key: str | None,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        sent = dict(headers or {})
+        if key is not None:
+            sent["Authorization"] = f"Bearer {key}"
+        body: dict[str, Any] = {"query": query}
+        if variables is not None:
+            body["variables"] = variables
+        return await self.client.post("/graphql", json=body, headers=sent)
+
+    async def gql(
+        self,
+        key: str | None,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """The full response body of a 200 response (``data``, ``errors``, ``extensions``)."""
+        response = await self.post(key, query, variables, headers)
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def data(
+        self, key: str | None, query: str, variables: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """``data`` of a response that must have no top-level errors."""
+        body = await self.gql(key, query, variables)
+        assert "errors" not in body, body["errors"]
+        result: dict[str, Any] = body["data"]
+        return result
+
+
+@dataclass
+class Tenant:
+    group: dict[str, Any]
+    keys: dict[Role, str] = field(default_factory=dict)
+    key_ids: dict[Role, ObjectId] = field(default_factory=dict)
+
+    @property
+    def id(self) -> ObjectId:
+        group_id = self.group["_id"]
+        assert isinstance(group_id, ObjectId)
+        return group_id
+
+    @property
+    def owner(self) -> str:
+        return self.keys[Role.ORG_OWNER]
+
+    @property
+    def user(self) -> str:
+        return self.keys[Role.ORG_USER]
+
+    @property
+    def customer(self) -> str:
+        return self.keys[Role.CUSTOMER]
+
+
+async def make_tenant(runtime: Runtime, slug: str, plan: Plan = Plan.PRO) -> Tenant:
+    """A group with one key of each tenant role (not platform_owner)."""
+    group = await runtime.services.groups.create(slug=slug, name=slug.title(), plan=plan)
+    tenant = Tenant(group=group)
+    for role in (Role.ORG_OWNER, Role.ORG_USER, Role.CUSTOMER):
+        key, secret = await runtime.services.keys.create(group["_id"], role)
+        tenant.keys[role] = secret
+        tenant.key_ids[role] = key["_id"]
+    return tenant
+
+
+CREATE_THING = """
+mutation($input: CreateThingInput!) {
+  createThing(input: $input) {
+    thing { id type name properties status version }
+    errors { index path code message }
+  }
+}
+"""
+
+CREATE_CONNECTION = """
+mutation($input: CreateConnectionInput!) {
+  createConnection(input: $input) {
+    connection { id type fromId toId }
+    errors { index path code message }
+  }
+}
+"""
+
+
+async def create_thing(
+    api: Api,
+    key: str,
+    thing_type: str = "creator",
+    name: str = "Ada",
+    properties: dict[str, Any] | None = None,
+    status: str = "active",
+) -> str:
+    """Create a thing through the API; its global id."""
+    data = await api.data(
+        key,
+        CREATE_THING,
+        {
+            "input": {
+                "type": thing_type,
+                "name": name,
+                "properties": properties or {},
+                "status": status,
+            }
+        },
+    )
+    payload = data["createThing"]
+    assert payload["errors"] == [], payload["errors"]
+    thing_id: str = payload["thing"]["id"]
+    return thing_id
+
+
+async def connect(api: Api, key: str, from_id: str, to_id: str, connection_type: str) -> str:
+    data = await api.data(
+        key,
+        CREATE_CONNECTION,
+        {"input": {"fromId": from_id, "toId": to_id, "type": connection_type}},
+    )
+    payload = data["createConnection"]
+    assert payload["errors"] == [], payload["errors"]
+    connection_id: str = payload["connection"]["id"]
+    return connection_id
+
+
+def global_id(type_name: str, object_id: ObjectId) -> str:
+    return to_global_id(type_name, object_id)
+
+
+async def group_counts(runtime: Runtime, group_id: ObjectId) -> dict[str, Any]:
+    return await runtime.repos.groups.counts(group_id)
+
+
+async def raw_count(runtime: Runtime, collection: str, query: dict[str, Any]) -> int:
+    """Count documents directly in the database (tests only: the app never counts)."""
+    return await runtime.database.collection(collection).count_documents(query)

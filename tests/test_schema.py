@@ -1,0 +1,121 @@
+"""schema.graphql stays in sync, and every document in graphql/ is valid and runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from graphql import OperationDefinitionNode, parse, validate
+from ontology.api.schema import create_schema, export_sdl
+from tests.factories import Api, make_tenant
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCUMENTS = sorted((ROOT / "graphql").glob("*.graphql"))
+
+
+def test_schema_file_matches_the_code() -> None:
+    committed = (ROOT / "schema.graphql").read_text()
+    assert committed == export_sdl(), "schema.graphql is stale: run `ontology export-schema`"
+
+
+def test_there_are_documents() -> None:
+    assert len(DOCUMENTS) == 18
+
+
+@pytest.mark.parametrize("path", DOCUMENTS, ids=lambda p: p.stem)
+def test_document_is_valid_and_named_after_its_file(path: Path) -> None:
+    document = parse(path.read_text())
+    errors = validate(create_schema()._schema, document)
+    assert errors == []
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    assert [op.name.value if op.name else None for op in operations] == [path.stem]
+
+
+def load(name: str) -> str:
+    return (ROOT / "graphql" / f"{name}.graphql").read_text()
+
+
+async def run(api: Api, key: str, name: str, variables: dict[str, Any]) -> dict[str, Any]:
+    return await api.data(key, load(name), variables)
+
+
+async def test_every_document_runs_against_the_api(api: Api) -> None:
+    tenant = await make_tenant(api.runtime, "docs")
+    key = tenant.owner
+
+    ada = await run(api, key, "CreateThing", {"input": {"type": "creator", "name": "Ada"}})
+    ada_id = ada["createThing"]["thing"]["id"]
+    post = await run(
+        api,
+        key,
+        "CreateThing",
+        {"input": {"type": "blog_post", "name": "Notes", "status": "active"}},
+    )
+    post_id = post["createThing"]["thing"]["id"]
+    updated = await run(
+        api, key, "UpdateThing", {"input": {"id": post_id, "name": "Notes, revised"}}
+    )
+    assert updated["updateThing"]["thing"]["version"] == 2
+    created = await run(
+        api,
+        key,
+        "CreateConnection",
+        {"input": {"fromId": ada_id, "toId": post_id, "type": "authored", "strength": 0.5}},
+    )
+    assert created["createConnection"]["errors"] == []
+    connection_id = created["createConnection"]["connection"]["id"]
+    logged = await run(
+        api,
+        key,
+        "LogEvent",
+        {"input": {"type": "content_event", "actorId": ada_id, "targetId": post_id}},
+    )
+    event_id = logged["logEvent"]["event"]["id"]
+    person = await run(
+        api, key, "CreatePerson", {"input": {"email": "Ada@Example.com", "name": "Ada"}}
+    )
+    assert person["createPerson"]["person"]["email"] == "ada@example.com"
+    knowledge = await run(
+        api,
+        key,
+        "AddKnowledge",
+        {"input": {"kind": "DOCUMENT", "text": "Analytical engines", "thingId": ada_id}},
+    )
+    assert knowledge["addKnowledge"]["knowledge"]["sourceThingId"] == ada_id
+
+    viewer = await run(api, key, "Viewer", {})
+    assert viewer["viewer"]["group"]["counts"]["things"] == 2
+    assert viewer["viewer"]["group"]["counts"]["connections"] == 1
+    things = await run(api, key, "Things", {})
+    assert [e["node"]["name"] for e in things["things"]["edges"]] == ["Notes, revised", "Ada"]
+    backward = await run(api, key, "ThingsBackward", {"last": 1})
+    assert [e["node"]["name"] for e in backward["things"]["edges"]] == ["Ada"]
+    thing = await run(api, key, "Thing", {"id": ada_id})
+    assert [e["node"]["name"] for e in thing["thing"]["connections"]["edges"]] == ["Notes, revised"]
+    assert [e["node"]["type"] for e in thing["thing"]["activity"]["edges"]] == [
+        "content_event",
+        "connection_created",
+        "thing_created",
+    ]
+    node = await run(api, key, "Node", {"id": event_id})
+    assert node["node"]["__typename"] == "Event"
+    nodes = await run(api, key, "Nodes", {"ids": [ada_id, "nonsense"]})
+    assert [n and n["name"] for n in nodes["nodes"]] == ["Ada", None]
+    connections = await run(api, key, "Connections", {"type": "authored"})
+    assert connections["connections"]["totalCount"] == 1
+    events = await run(api, key, "Events", {"actorId": ada_id})
+    assert [e["node"]["type"] for e in events["events"]["edges"]] == [
+        "content_event",
+        "connection_created",
+    ]
+    people = await run(api, key, "People", {})
+    assert people["people"]["totalCount"] == 1
+    listed = await run(api, key, "Knowledge", {"kind": "DOCUMENT"})
+    assert [e["node"]["text"] for e in listed["knowledge"]["edges"]] == ["Analytical engines"]
+
+    removed = await run(api, key, "DeleteConnection", {"input": {"id": connection_id}})
+    assert removed["deleteConnection"] == {"deletedId": connection_id, "errors": []}
+    deleted = await run(api, key, "DeleteThing", {"input": {"id": post_id}})
+    assert deleted["deleteThing"] == {"deletedId": post_id, "errors": []}
