@@ -1,0 +1,132 @@
+"""The ``ontology`` command line, run as a user would: a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+from pymongo import MongoClient
+
+from ontology.api.schema import export_sdl
+from ontology.db.embedded import EmbeddedServer, free_port
+from ontology.keys.models import hash_secret
+
+ONTOLOGY = str(Path(sys.executable).parent / "ontology")
+
+
+def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [ONTOLOGY, *args], env={**os.environ, **env}, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_groups_and_keys_from_the_command_line(mongo_server: EmbeddedServer) -> None:
+    db_name = f"cli_{uuid.uuid4().hex[:8]}"
+    env = {"ONTOLOGY_MONGODB_URI": mongo_server.uri, "ONTOLOGY_DB_NAME": db_name}
+
+    group = run_cli("groups", "create", "--slug", "acme", "--name", "Acme", "--json", env=env)
+    key = run_cli("keys", "create", "--group", "acme", "--role", "org_user", "--json", env=env)
+
+    assert group.returncode == 0, group.stderr
+    group_out = json.loads(group.stdout)
+    assert {k: group_out[k] for k in ("slug", "name", "plan")} == {
+        "slug": "acme",
+        "name": "Acme",
+        "plan": "starter",
+    }
+    assert key.returncode == 0, key.stderr
+    key_out = json.loads(key.stdout)
+    assert key_out["group"] == "acme" and key_out["role"] == "org_user"
+    with MongoClient(mongo_server.uri) as client:
+        stored = client[db_name]["api_keys"].find_one({})
+        assert stored is not None
+        assert stored["keyHash"] == hash_secret(key_out["secret"])
+        assert str(stored["_id"]) == key_out["id"]
+
+        revoked = run_cli("keys", "revoke", key_out["id"], "--group", "acme", "--json", env=env)
+        again = run_cli("keys", "revoke", key_out["id"], "--group", "acme", env=env)
+
+        assert revoked.returncode == 0, revoked.stderr
+        assert json.loads(revoked.stdout) == {"id": key_out["id"], "revoked": True}
+        assert client[db_name]["api_keys"].find_one({})["revokedAt"] is not None
+        client.drop_database(db_name)
+    assert again.returncode == 1
+    assert again.stderr.strip() == f"error: No active key {key_out['id']} in group 'acme'."
+
+
+def test_cli_errors_are_one_clear_line(mongo_server: EmbeddedServer) -> None:
+    env = {"ONTOLOGY_MONGODB_URI": mongo_server.uri, "ONTOLOGY_DB_NAME": "cli_errors"}
+
+    bad_slug = run_cli("groups", "create", "--slug", "Not A Slug", "--name", "X", env=env)
+    no_group = run_cli("keys", "create", "--group", "nope", "--role", "org_user", env=env)
+
+    assert bad_slug.returncode == 1
+    assert "Traceback" not in bad_slug.stderr
+    assert " ".join(bad_slug.stderr.split()) == (
+        "error: slug: Slug must be 1-64 lowercase letters, digits or '-', "
+        "not starting or ending with '-'."
+    )
+    assert no_group.returncode == 1
+    assert no_group.stderr.strip() == "error: No group with slug 'nope'."
+
+
+def test_export_schema_prints_the_sdl() -> None:
+    result = run_cli("export-schema", env={})
+
+    assert result.returncode == 0
+    assert result.stdout == export_sdl()
+
+
+def test_serve_demo_starts_the_embedded_database_seeds_and_stops_cleanly(tmp_path: Path) -> None:
+    port = free_port()
+    env = {**os.environ, "ONTOLOGY_DATA_DIR": str(tmp_path / "data"), "ONTOLOGY_PORT": str(port)}
+    env.pop("ONTOLOGY_MONGODB_URI", None)
+    with (
+        (tmp_path / "serve.log").open("w") as log,
+        subprocess.Popen(
+            [ONTOLOGY, "serve", "--demo"], env=env, stdout=subprocess.PIPE, stderr=log, text=True
+        ) as process,
+    ):
+        try:
+            key = None
+            assert process.stdout is not None
+            deadline = time.monotonic() + 90
+            while key is None and time.monotonic() < deadline:
+                found = re.search(r"(ont_[A-Za-z0-9_-]+)", process.stdout.readline())
+                key = found.group(1) if found else None
+            assert key is not None, "serve --demo printed no key"
+            state = json.loads((tmp_path / "data" / "embedded.json").read_text())
+
+            response = httpx.post(
+                f"http://127.0.0.1:{port}/graphql",
+                json={
+                    "query": "{ viewer { group { slug counts { things connections events } } } }"
+                },
+                headers={"Authorization": f"Bearer {key}"},
+                timeout=30,
+            )
+        finally:
+            process.send_signal(signal.SIGINT)
+            process.wait(timeout=60)
+
+    assert response.status_code == 200
+    assert response.json()["data"] == {
+        "viewer": {
+            "group": {"slug": "demo", "counts": {"things": 30, "connections": 42, "events": 92}}
+        }
+    }
+    assert not (tmp_path / "data" / "embedded.json").exists()
+    try:
+        os.kill(state["pid"], 0)
+        still_running = True
+    except ProcessLookupError:
+        still_running = False
+    assert still_running is False
