@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
@@ -33,7 +34,13 @@ def create_app(settings: Settings | None = None, on_ready: OnReady | None = None
             app.state.runtime = runtime
             if on_ready is not None:
                 await on_ready(runtime)
-            yield
+            flusher = asyncio.create_task(runtime.services.quotas.meter.run())
+            try:
+                yield
+            finally:
+                flusher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await flusher
 
     async def healthz(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})

@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     vocabulary_file: Path | None = Field(
         default=None, description="JSON file replacing the default ontology (types and rules)"
     )
+    plans_file: Path | None = Field(
+        default=None, description="JSON file replacing the default plans and their limits"
+    )
     max_page_size: int = Field(default=100, ge=1, description="Largest first/last on a list")
     properties_max_bytes: int = Field(
         default=64 * 1024, ge=1, description="Largest encoded properties object per item"

@@ -28,6 +28,10 @@ from ontology.knowledge.repository import KnowledgeRepository
 from ontology.knowledge.service import KnowledgeService
 from ontology.people.repository import PersonRepository
 from ontology.people.service import PersonService
+from ontology.quotas.meter import ApiCallMeter
+from ontology.quotas.models import PlanBook, load_plans
+from ontology.quotas.repository import UsageRepository
+from ontology.quotas.service import QuotaService
 from ontology.things.repository import ThingRepository
 from ontology.things.service import ThingService
 from ontology.vocabulary import Vocabulary, load_vocabulary
@@ -42,6 +46,7 @@ class Repositories:
     connections: ConnectionRepository
     events: EventRepository
     knowledge: KnowledgeRepository
+    usage: UsageRepository
 
     @classmethod
     def build(cls, database: Database) -> Repositories:
@@ -53,6 +58,7 @@ class Repositories:
             connections=ConnectionRepository(database),
             events=EventRepository(database),
             knowledge=KnowledgeRepository(database),
+            usage=UsageRepository(database),
         )
 
 
@@ -65,39 +71,33 @@ class Services:
     connections: ConnectionService
     events: EventService
     knowledge: KnowledgeService
+    quotas: QuotaService
 
     @classmethod
     def build(
-        cls, database: Database, repos: Repositories, vocabulary: Vocabulary, limits: WriteLimits
+        cls,
+        database: Database,
+        repos: Repositories,
+        vocabulary: Vocabulary,
+        limits: WriteLimits,
+        plans: PlanBook,
     ) -> Services:
+        quotas = QuotaService(
+            database, plans, repos.groups, repos.events, repos.usage, ApiCallMeter(repos.usage)
+        )
         return cls(
             groups=GroupService(repos.groups),
             keys=ApiKeyService(repos.keys, repos.groups),
-            people=PersonService(database, repos.people, repos.groups),
+            people=PersonService(repos.people, quotas),
             things=ThingService(
-                database,
-                repos.things,
-                repos.connections,
-                repos.events,
-                repos.groups,
-                vocabulary,
-                limits,
+                repos.things, repos.connections, repos.events, quotas, vocabulary, limits
             ),
             connections=ConnectionService(
-                database,
-                repos.connections,
-                repos.things,
-                repos.events,
-                repos.groups,
-                vocabulary,
-                limits,
+                repos.connections, repos.things, repos.events, quotas, vocabulary, limits
             ),
-            events=EventService(
-                database, repos.events, repos.things, repos.groups, vocabulary, limits
-            ),
-            knowledge=KnowledgeService(
-                database, repos.knowledge, repos.things, repos.groups, limits
-            ),
+            events=EventService(repos.events, repos.things, quotas, vocabulary, limits),
+            knowledge=KnowledgeService(repos.knowledge, repos.things, quotas, limits),
+            quotas=quotas,
         )
 
 
@@ -146,7 +146,9 @@ async def open_runtime(
             vocabulary=vocabulary,
             limits=limits,
             repos=repos,
-            services=Services.build(database, repos, vocabulary, limits),
+            services=Services.build(
+                database, repos, vocabulary, limits, load_plans(settings.plans_file)
+            ),
         )
     finally:
         await database.close()

@@ -14,14 +14,19 @@ only "Unexpected error." with that id.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+from graphql import ExecutionResult as GraphQLExecutionResult
+from graphql import FieldNode, GraphQLError, OperationDefinitionNode
 from strawberry.extensions import SchemaExtension
 
-from graphql import GraphQLError
 from ontology.db.cost import CommandCost, current_cost
+from ontology.kit.clock import utcnow
 from ontology.kit.errors import ClientError
+from ontology.quotas.models import Metric
+from ontology.quotas.periods import next_month_start, seconds_until
+from ontology.quotas.service import QuotaExceededError
 
 log = logging.getLogger("ontology.graphql")
 
@@ -97,3 +102,90 @@ class CostExtension(SchemaExtension):
             return {}
         cost = getattr(self, "_cost", None)
         return {"cost": cost.as_extension()} if cost is not None else {}
+
+
+# Root fields a client may still call over its API-call quota, to see why.
+QUOTA_EXEMPT_FIELDS = frozenset(
+    {
+        "viewer",
+        "groupQuotas",
+        "quotaStatus",
+        "checkCanCreateEntities",
+        "checkCanStore",
+        "upgradePricing",
+        "__typename",
+        "__schema",
+        "__type",
+    }
+)
+
+
+class ApiCallQuotaExtension(SchemaExtension):
+    """Count each operation against ``api_calls_per_month``; past the limit, HTTP 429.
+
+    The count is buffered in the process (see ``ApiCallMeter``); reading the
+    stored value the first time a process sees a group in a month is the
+    meter's bookkeeping, so it is not counted in the operation's cost.
+    """
+
+    async def on_execute(self) -> AsyncIterator[None]:
+        context = self.execution_context.context
+        caller = getattr(context, "caller", None)
+        if caller is None:
+            yield
+            return
+        quotas = context.runtime.services.quotas
+        limit = quotas.book.limit(caller.group, Metric.API_CALLS_PER_MONTH)
+        if limit is not None and not self._exempt():
+            token = current_cost.set(None)
+            try:
+                used = await quotas.meter.current(caller.group_id)
+            finally:
+                current_cost.reset(token)
+            if used >= limit:
+                await self._refuse(context, caller.group_id, used, limit)
+                yield
+                return
+        quotas.meter.record(caller.group_id)
+        yield
+
+    def _exempt(self) -> bool:
+        document = self.execution_context.graphql_document
+        if document is None:
+            return False
+        name = self.execution_context.operation_name
+        for definition in document.definitions:
+            if not isinstance(definition, OperationDefinitionNode):
+                continue
+            if name is not None and (definition.name is None or definition.name.value != name):
+                continue
+            return all(
+                isinstance(selection, FieldNode) and selection.name.value in QUOTA_EXEMPT_FIELDS
+                for selection in definition.selection_set.selections
+            )
+        return False
+
+    async def _refuse(self, context: Any, group_id: Any, used: int, limit: int) -> None:
+        now = utcnow()
+        retry_after = seconds_until(next_month_start(now), now)
+        refused = QuotaExceededError(Metric.API_CALLS_PER_MONTH, used, 1, limit)
+        await context.runtime.services.quotas.record_refusal(group_id, refused)
+        if context.response is not None:
+            context.response.status_code = 429
+            context.response.headers["Retry-After"] = str(retry_after)
+        self.execution_context.result = GraphQLExecutionResult(
+            data=None,
+            errors=[
+                GraphQLError(
+                    f"API call quota exceeded: {used} of {limit} calls used this month. "
+                    f"Retry after {retry_after} s (the next period), or upgrade the plan.",
+                    extensions={
+                        "code": "QUOTA_EXCEEDED",
+                        "metric": Metric.API_CALLS_PER_MONTH.value,
+                        "current": used,
+                        "limit": limit,
+                        "retryAfter": retry_after,
+                    },
+                )
+            ],
+        )

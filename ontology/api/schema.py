@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
-from graphql import GraphQLError
-from ontology.api.extensions import CostExtension, ErrorExtension
+from ontology.api.extensions import ApiCallQuotaExtension, CostExtension, ErrorExtension
 from ontology.api.node import NodeQueries
 from ontology.connections.mutations import ConnectionMutations
 from ontology.connections.queries import ConnectionQueries
@@ -21,6 +21,8 @@ from ontology.knowledge.mutations import KnowledgeMutations
 from ontology.knowledge.queries import KnowledgeQueries
 from ontology.people.mutations import PersonMutations
 from ontology.people.queries import PersonQueries
+from ontology.quotas.mutations import QuotaMutations
+from ontology.quotas.queries import QuotaQueries
 from ontology.things.mutations import ThingMutations
 from ontology.things.queries import ThingQueries
 
@@ -34,11 +36,19 @@ Query = merge_types(
         EventQueries,
         PersonQueries,
         KnowledgeQueries,
+        QuotaQueries,
     ),
 )
 Mutation = merge_types(
     "Mutation",
-    (ThingMutations, ConnectionMutations, EventMutations, PersonMutations, KnowledgeMutations),
+    (
+        ThingMutations,
+        ConnectionMutations,
+        EventMutations,
+        PersonMutations,
+        KnowledgeMutations,
+        QuotaMutations,
+    ),
 )
 
 
@@ -50,7 +60,7 @@ class OntologySchema(strawberry.Schema):
 
 
 def create_schema() -> strawberry.Schema:
-    extensions: list[Any] = [CostExtension, ErrorExtension]
+    extensions: list[Any] = [CostExtension, ErrorExtension, ApiCallQuotaExtension]
     return OntologySchema(query=Query, mutation=Mutation, types=[GroupType], extensions=extensions)
 
 

@@ -13,14 +13,14 @@ from ontology.connections.models import (
     new_connection_document,
 )
 from ontology.connections.repository import ConnectionRepository
-from ontology.db.client import Database, Document
+from ontology.db.client import Document
 from ontology.events.models import new_event
 from ontology.events.repository import EventRepository
 from ontology.groups.models import CountDelta
-from ontology.groups.repository import GroupRepository
 from ontology.kit.clock import utcnow
 from ontology.kit.errors import ErrorCode, ItemError, RejectedError
 from ontology.kit.limits import WriteLimits
+from ontology.quotas.service import QuotaService
 from ontology.things.repository import ThingRepository
 from ontology.vocabulary.registry import Vocabulary
 
@@ -28,19 +28,17 @@ from ontology.vocabulary.registry import Vocabulary
 class ConnectionService:
     def __init__(
         self,
-        database: Database,
         connections: ConnectionRepository,
         things: ThingRepository,
         events: EventRepository,
-        groups: GroupRepository,
+        quotas: QuotaService,
         vocabulary: Vocabulary,
         limits: WriteLimits,
     ) -> None:
-        self.database = database
         self.connections = connections
         self.things = things
         self.events = events
-        self.groups = groups
+        self.quotas = quotas
         self.vocabulary = vocabulary
         self.limits = limits
 
@@ -65,13 +63,13 @@ class ConnectionService:
         )
 
         async def write(session: AsyncClientSession) -> None:
+            await self.quotas.apply(group_id, delta, session)  # reserve first
             await self.connections.insert(group_id, doc, session)
             await self.things.apply_connection_counts(group_id, count_changes(doc, 1), session)
             await self.events.insert_many(group_id, [event], session)
-            await self.groups.apply_counts(group_id, delta, session)
 
         try:
-            await self.database.in_transaction(write)
+            await self.quotas.write(group_id, write)
         except DuplicateKeyError:
             raise RejectedError(
                 [
@@ -109,7 +107,7 @@ class ConnectionService:
             )
             await self.things.apply_connection_counts(group_id, count_changes(doc, -1), session)
             await self.events.insert_many(group_id, [event], session)
-            await self.groups.apply_counts(group_id, delta, session)
+            await self.quotas.apply(group_id, delta, session)
             return doc
 
-        return await self.database.in_transaction(write)
+        return await self.quotas.write(group_id, write)

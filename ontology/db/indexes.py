@@ -69,6 +69,15 @@ INDEXES: tuple[IndexSpec, ...] = (
     _ix("events", "events_type", "groupId", "type", "sortKey"),
     _ix("events", "events_actor", "groupId", "actorId", "sortKey"),
     _ix("events", "events_target", "groupId", "targetId", "sortKey"),
+    # lookups by id (the embedded server plans {groupId, _id} as a scan without it)
+    _ix("events", "events_id", "groupId", "_id"),
+    # usage: one counter per (group, metric, period); old periods expire
+    _ix("usage", "usage_period", "groupId", "metric", "periodStart", unique=True),
+    IndexSpec("usage", "usage_expiry", (("expiresAt", 1),), expire_after_seconds=0),
+    _ix("quota_event_marks", "quota_event_marks_once", "groupId", "metric", "bucket", unique=True),
+    IndexSpec(
+        "quota_event_marks", "quota_event_marks_expiry", (("expiresAt", 1),), expire_after_seconds=0
+    ),
     # knowledge
     _ix("knowledge", "knowledge_group", "groupId", "_id"),
     _ix("knowledge", "knowledge_kind", "groupId", "kind", "_id"),

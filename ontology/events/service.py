@@ -9,14 +9,14 @@ from typing import Any
 from bson import ObjectId
 from pymongo.asynchronous.client_session import AsyncClientSession
 
-from ontology.db.client import Database, Document
+from ontology.db.client import Document
 from ontology.events.models import new_event
 from ontology.events.repository import EventRepository
 from ontology.groups.models import CountDelta
-from ontology.groups.repository import GroupRepository
 from ontology.kit.clock import utcnow
 from ontology.kit.errors import ErrorCode, ItemError, RejectedError
 from ontology.kit.limits import WriteLimits
+from ontology.quotas.service import QuotaService
 from ontology.things.repository import ThingRepository
 from ontology.vocabulary.registry import Vocabulary
 
@@ -40,17 +40,15 @@ class NewEvent:
 class EventService:
     def __init__(
         self,
-        database: Database,
         events: EventRepository,
         things: ThingRepository,
-        groups: GroupRepository,
+        quotas: QuotaService,
         vocabulary: Vocabulary,
         limits: WriteLimits,
     ) -> None:
-        self.database = database
         self.events = events
         self.things = things
-        self.groups = groups
+        self.quotas = quotas
         self.vocabulary = vocabulary
         self.limits = limits
 
@@ -93,8 +91,8 @@ class EventService:
         delta = CountDelta().events(1, doc["sizeBytes"])
 
         async def write(session: AsyncClientSession) -> None:
+            await self.quotas.apply(group_id, delta, session)  # reserve first
             await self.events.insert_many(group_id, [doc], session)
-            await self.groups.apply_counts(group_id, delta, session)
 
-        await self.database.in_transaction(write)
+        await self.quotas.write(group_id, write)
         return doc

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 
 class ErrorCode(StrEnum):
@@ -41,6 +42,7 @@ class ItemError:
     message: str
     path: str
     index: int | None = None
+    details: dict[str, Any] | None = None
 
 
 class RejectedError(Exception):

@@ -71,16 +71,39 @@ def page_info(page: Page[D]) -> PageInfo:
     )
 
 
+@strawberry.type(description="What a refused write asked for against which limit.")
+class QuotaRefusal:
+    metric: str
+    current: float
+    requested: float
+    limit: float
+    available: float
+
+
 @strawberry.type(description="An expected failure of one input item.")
 class UserError:
     index: int | None = strawberry.field(description="The item's position in a batch.")
     path: str = strawberry.field(description="camelCase dotted path of the offending field.")
     code: ErrorCode
     message: str
+    quota: QuotaRefusal | None = strawberry.field(
+        default=None, description="Set when code is QUOTA_EXCEEDED."
+    )
 
     @classmethod
     def from_items(cls, errors: Iterable[ItemError]) -> list[UserError]:
-        return [cls(index=e.index, path=e.path, code=e.code, message=e.message) for e in errors]
+        return [
+            cls(
+                index=e.index,
+                path=e.path,
+                code=e.code,
+                message=e.message,
+                quota=QuotaRefusal(**e.details)
+                if e.code is ErrorCode.QUOTA_EXCEEDED and e.details
+                else None,
+            )
+            for e in errors
+        ]
 
 
 @strawberry.enum(description="Which connections of a thing to follow.")

@@ -9,13 +9,13 @@ from enum import StrEnum
 from bson import ObjectId
 from pymongo.asynchronous.client_session import AsyncClientSession
 
-from ontology.db.client import Database, Document
+from ontology.db.client import Document
 from ontology.groups.models import CountDelta
-from ontology.groups.repository import GroupRepository
 from ontology.kit.clock import utcnow
 from ontology.kit.errors import ErrorCode, ItemError, RejectedError
 from ontology.kit.limits import WriteLimits
 from ontology.knowledge.repository import KnowledgeRepository
+from ontology.quotas.service import QuotaService
 from ontology.things.models import document_size
 from ontology.things.repository import ThingRepository
 
@@ -46,16 +46,14 @@ class NewKnowledge:
 class KnowledgeService:
     def __init__(
         self,
-        database: Database,
         knowledge: KnowledgeRepository,
         things: ThingRepository,
-        groups: GroupRepository,
+        quotas: QuotaService,
         limits: WriteLimits,
     ) -> None:
-        self.database = database
         self.knowledge = knowledge
         self.things = things
-        self.groups = groups
+        self.quotas = quotas
         self.limits = limits
 
     def _check(self, item: NewKnowledge) -> list[ItemError]:
@@ -137,8 +135,8 @@ class KnowledgeService:
         delta = CountDelta().add("knowledge", 1).add("storageBytes", doc["sizeBytes"])
 
         async def write(session: AsyncClientSession) -> None:
+            await self.quotas.apply(group_id, delta, session)  # reserve first
             await self.knowledge.insert(group_id, doc, link, session)
-            await self.groups.apply_counts(group_id, delta, session)
 
-        await self.database.in_transaction(write)
+        await self.quotas.write(group_id, write)
         return doc

@@ -9,14 +9,14 @@ from bson import ObjectId
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
-from ontology.db.client import Database, Document
+from ontology.db.client import Document
 from ontology.groups.models import CountDelta
-from ontology.groups.repository import GroupRepository
 from ontology.keys.models import Role
 from ontology.kit.clock import utcnow
 from ontology.kit.errors import ErrorCode, ItemError, RejectedError
 from ontology.kit.limits import check_name
 from ontology.people.repository import PersonRepository
+from ontology.quotas.service import QuotaService
 
 EMAIL_PATTERN = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s.]{1,63}$")
 PERSON_ROLES = (Role.ORG_OWNER, Role.ORG_USER, Role.CUSTOMER)
@@ -30,12 +30,9 @@ class NewPerson:
 
 
 class PersonService:
-    def __init__(
-        self, database: Database, people: PersonRepository, groups: GroupRepository
-    ) -> None:
-        self.database = database
+    def __init__(self, people: PersonRepository, quotas: QuotaService) -> None:
         self.people = people
-        self.groups = groups
+        self.quotas = quotas
 
     async def create(self, group_id: ObjectId, person: NewPerson) -> Document:
         email = person.email.strip().lower()
@@ -64,11 +61,11 @@ class PersonService:
         }
 
         async def write(session: AsyncClientSession) -> None:
+            await self.quotas.apply(group_id, CountDelta().add("people", 1), session)
             await self.people.insert(group_id, doc, session)
-            await self.groups.apply_counts(group_id, CountDelta().add("people", 1), session)
 
         try:
-            await self.database.in_transaction(write)
+            await self.quotas.write(group_id, write)
         except DuplicateKeyError:
             raise RejectedError(
                 [ItemError(ErrorCode.DUPLICATE, f"{email} is already in this group.", "email")]

@@ -11,14 +11,14 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 
 from ontology.connections.models import count_changes
 from ontology.connections.repository import ConnectionRepository
-from ontology.db.client import Database, Document
+from ontology.db.client import Document
 from ontology.events.models import new_event
 from ontology.events.repository import EventRepository
 from ontology.groups.models import CountDelta
-from ontology.groups.repository import GroupRepository
 from ontology.kit.clock import utcnow
 from ontology.kit.errors import ErrorCode, ItemError, RejectedError
 from ontology.kit.limits import WriteLimits
+from ontology.quotas.service import QuotaService
 from ontology.things.models import (
     NewThing,
     ThingChanges,
@@ -37,19 +37,17 @@ NOT_FOUND = ItemError(ErrorCode.NOT_FOUND, "No such thing.", "id")
 class ThingService:
     def __init__(
         self,
-        database: Database,
         things: ThingRepository,
         connections: ConnectionRepository,
         events: EventRepository,
-        groups: GroupRepository,
+        quotas: QuotaService,
         vocabulary: Vocabulary,
         limits: WriteLimits,
     ) -> None:
-        self.database = database
         self.things = things
         self.connections = connections
         self.events = events
-        self.groups = groups
+        self.quotas = quotas
         self.vocabulary = vocabulary
         self.limits = limits
 
@@ -69,11 +67,11 @@ class ThingService:
         delta = CountDelta().things(doc["type"], 1, doc["sizeBytes"]).events(1, event["sizeBytes"])
 
         async def write(session: AsyncClientSession) -> None:
+            await self.quotas.apply(group_id, delta, session)  # reserve first
             await self.things.insert(group_id, doc, session)
             await self.events.insert_many(group_id, [event], session)
-            await self.groups.apply_counts(group_id, delta, session)
 
-        await self.database.in_transaction(write)
+        await self.quotas.write(group_id, write)
         return doc
 
     async def update(
@@ -122,10 +120,10 @@ class ThingService:
                     [ItemError(ErrorCode.CONFLICT, "The thing changed concurrently; retry.", "id")]
                 )
             await self.events.insert_many(group_id, [event], session)
-            await self.groups.apply_counts(group_id, delta, session)
+            await self.quotas.apply(group_id, delta, session)
             return updated
 
-        return await self.database.in_transaction(write)
+        return await self.quotas.write(group_id, write)
 
     async def delete(self, group_id: ObjectId, thing_id: ObjectId | None) -> Document:
         """Soft-delete a thing and remove its connections (both directions)."""
@@ -157,7 +155,7 @@ class ThingService:
             )
             delta.events(1, event["sizeBytes"])
             await self.events.insert_many(group_id, [event], session)
-            await self.groups.apply_counts(group_id, delta, session)
+            await self.quotas.apply(group_id, delta, session)
             return {**deleted, "deletedAt": now}
 
-        return await self.database.in_transaction(write)
+        return await self.quotas.write(group_id, write)

@@ -1,0 +1,1 @@
+"""Quotas: plans as data, usage counters, atomic reservations, API-call metering."""

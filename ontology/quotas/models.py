@@ -1,0 +1,164 @@
+"""Plans, metrics and quota levels.
+
+Plans live in a data file (``plans.json``, replaceable by ``ONTOLOGY_PLANS_FILE``);
+a group may override any limit in its ``limits`` document (``-1`` = unlimited).
+``storage_gb`` limits are in GiB; usage is counted in bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from enum import StrEnum
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+GIB = 1024**3
+
+
+class Metric(StrEnum):
+    USERS = "users"
+    STORAGE_GB = "storage_gb"
+    API_CALLS_PER_MONTH = "api_calls_per_month"
+    ENTITIES_TOTAL = "entities_total"
+    CONNECTIONS_TOTAL = "connections_total"
+    EVENTS_RETENTION_DAYS = "events_retention_days"
+
+
+# The group counter each enforced metric is measured by.
+COUNTER_FIELDS: dict[Metric, str] = {
+    Metric.USERS: "counts.people",
+    Metric.STORAGE_GB: "counts.storageBytes",
+    Metric.ENTITIES_TOTAL: "counts.things",
+    Metric.CONNECTIONS_TOTAL: "counts.connections",
+}
+METRIC_OF_COUNTER = {field: metric for metric, field in COUNTER_FIELDS.items()}
+
+
+class QuotaLevel(StrEnum):
+    UNLIMITED = "UNLIMITED"
+    EXCEEDED = "EXCEEDED"
+    CRITICAL = "CRITICAL"
+    WARNING = "WARNING"
+    OK = "OK"
+
+
+WARNING_PERCENT = 80.0
+CRITICAL_PERCENT = 95.0
+EXCEEDED_PERCENT = 100.0
+
+
+def quota_level(current: float, limit: float | None) -> tuple[float | None, QuotaLevel]:
+    """(percent used, level) of ``current`` against ``limit`` (``None`` = unlimited)."""
+    if limit is None:
+        return None, QuotaLevel.UNLIMITED
+    # A limit of 0 allows nothing: it is exceeded from the start.
+    percent = 100.0 * current / limit if limit > 0 else 100.0
+    if percent >= EXCEEDED_PERCENT:
+        return percent, QuotaLevel.EXCEEDED
+    if percent >= CRITICAL_PERCENT:
+        return percent, QuotaLevel.CRITICAL
+    if percent >= WARNING_PERCENT:
+        return percent, QuotaLevel.WARNING
+    return percent, QuotaLevel.OK
+
+
+class PlanPrice(BaseModel):
+    monthly: float | None
+    annual: float | None
+
+
+class PlanDef(BaseModel):
+    limits: dict[Metric, int | None]
+    price: PlanPrice
+
+    @model_validator(mode="after")
+    def _every_metric(self) -> PlanDef:
+        missing = set(Metric) - set(self.limits)
+        if missing:
+            raise ValueError(f"missing limits: {sorted(missing)}")
+        return self
+
+
+class PlansFile(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    description: str = ""
+    plans: dict[str, PlanDef]
+    upgrade_path: list[str] = Field(alias="upgradePath")
+
+    @model_validator(mode="after")
+    def _path_names_plans(self) -> PlansFile:
+        if set(self.upgrade_path) != set(self.plans):
+            raise ValueError("upgradePath must list every plan once")
+        return self
+
+
+@dataclass(frozen=True)
+class PlanBook:
+    """The plans in force, with the arithmetic of limits."""
+
+    source: PlansFile
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.source.upgrade_path)
+
+    def plan(self, name: str) -> PlanDef:
+        return self.source.plans[name]
+
+    def limit(self, group: dict[str, Any], metric: Metric) -> int | None:
+        """The group's limit in the metric's unit (GiB for storage), ``None`` = unlimited."""
+        override = (group.get("limits") or {}).get(metric.value)
+        if override is not None:
+            return None if override < 0 else int(override)
+        return self.plan(group["plan"]).limits[metric]
+
+    def limit_in_counter_unit(self, group: dict[str, Any], metric: Metric) -> int | None:
+        limit = self.limit(group, metric)
+        if limit is None or metric is not Metric.STORAGE_GB:
+            return limit
+        return limit * GIB
+
+    def next_plan(self, name: str) -> str | None:
+        path = self.source.upgrade_path
+        position = path.index(name)
+        return path[position + 1] if position + 1 < len(path) else None
+
+    def limit_expression(self, metric: Metric) -> dict[str, Any]:
+        """An aggregation expression for a group's limit (counter unit), ``-1`` = unlimited.
+
+        Evaluated inside the group document's update, so the reservation uses the
+        plan and overrides the document has at that instant, with no read first.
+        """
+        scale = GIB if metric is Metric.STORAGE_GB else 1
+        branches = []
+        for name, plan in self.source.plans.items():
+            limit = plan.limits[metric]
+            branches.append(
+                {
+                    "case": {"$eq": ["$plan", name]},
+                    "then": -1 if limit is None else limit * scale,
+                }
+            )
+        raw = f"$limits.{metric.value}"
+        plan_limit = {"$switch": {"branches": branches, "default": -1}}
+        # null sorts before numbers, so test for "no override" before "negative".
+        return {
+            "$cond": [
+                {"$eq": [{"$ifNull": [raw, None]}, None]},
+                plan_limit,
+                {"$cond": [{"$lt": [raw, 0]}, -1, {"$multiply": [raw, scale]}]},
+            ]
+        }
+
+
+def load_plans(path: Path | None = None) -> PlanBook:
+    if path is None:
+        text = resources.files("ontology.quotas").joinpath("plans.json").read_text()
+    else:
+        text = path.read_text()
+    return PlanBook(PlansFile.model_validate(json.loads(text)))

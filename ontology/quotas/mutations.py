@@ -1,0 +1,35 @@
+"""Changing a group's plan."""
+
+from __future__ import annotations
+
+import strawberry
+
+from ontology.context import Context
+from ontology.groups.models import Plan
+from ontology.groups.types import GroupType
+from ontology.keys.models import Role
+from ontology.kit.errors import RejectedError
+from ontology.kit.graphql import UserError
+from ontology.quotas.types import ChangePlanPayload
+
+Info = strawberry.Info[Context, None]
+
+
+@strawberry.type
+class QuotaMutations:
+    @strawberry.mutation(
+        description="Switch the group's plan (org_owner). A downgrade below current usage is "
+        "allowed; writes of the metrics in `overLimit` are then refused until usage fits."
+    )
+    async def change_plan(self, info: Info, plan: Plan) -> ChangePlanPayload:
+        context = info.context
+        context.require(Role.ORG_OWNER)
+        try:
+            group, over = await context.runtime.services.quotas.change_plan(
+                context.caller.group, plan.value
+            )
+        except RejectedError as rejected:
+            return ChangePlanPayload(
+                group=None, over_limit=[], errors=UserError.from_items(rejected.errors)
+            )
+        return ChangePlanPayload(group=GroupType.from_doc(group), over_limit=over, errors=[])
