@@ -20,6 +20,7 @@ from ontology.db.embedded import EmbeddedServer, EmbeddedServerError
 from ontology.groups.models import Plan
 from ontology.keys.models import Role
 from ontology.kit.errors import RejectedError
+from ontology.quotas.models import Metric
 from ontology.runtime import Runtime, open_runtime
 
 T = TypeVar("T")
@@ -178,6 +179,36 @@ def groups_create(
             "plan": group["plan"],
         },
         f"Created group {group['slug']} ({group['plan']}), id {group['_id']}",
+    )
+
+
+@groups_app.command("set-limit")
+def groups_set_limit(
+    group: Annotated[str, typer.Option(help="The group's slug.")],
+    metric: Annotated[Metric, typer.Option(help="The quota metric.")],
+    value: Annotated[
+        int | None,
+        typer.Option(help="The limit (-1 = unlimited; storage_gb in GiB); omit to use the plan's."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Override one quota limit for a group (an enterprise deal).
+
+    Example: ontology groups set-limit --group acme --metric entities_total --value 250000
+    """
+
+    async def work(runtime: Runtime) -> None:
+        found = await runtime.services.groups.by_slug(group)
+        if found is None:
+            raise fail(f"No group with slug {group!r}.")
+        await runtime.services.quotas.set_limit(found["_id"], metric, value)
+
+    run_with_runtime(work)
+    shown = "the plan's" if value is None else ("unlimited" if value < 0 else str(value))
+    emit(
+        as_json,
+        {"group": group, "metric": metric.value, "limit": value},
+        f"{metric.value} of {group}: {shown}",
     )
 
 

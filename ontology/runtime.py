@@ -86,7 +86,7 @@ class Services:
             database, plans, repos.groups, repos.events, repos.usage, ApiCallMeter(repos.usage)
         )
         return cls(
-            groups=GroupService(repos.groups),
+            groups=GroupService(repos.groups, plans),
             keys=ApiKeyService(repos.keys, repos.groups),
             people=PersonService(repos.people, quotas),
             things=ThingService(
@@ -140,15 +140,17 @@ async def open_runtime(
             batch_max_items=settings.batch_max_items,
         )
         repos = Repositories.build(database)
+        services = Services.build(
+            database, repos, vocabulary, limits, load_plans(settings.plans_file)
+        )
+        await services.quotas.sync_limits()
         yield Runtime(
             settings=settings,
             database=database,
             vocabulary=vocabulary,
             limits=limits,
             repos=repos,
-            services=Services.build(
-                database, repos, vocabulary, limits, load_plans(settings.plans_file)
-            ),
+            services=services,
         )
     finally:
         await database.close()

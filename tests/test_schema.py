@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from graphql import OperationDefinitionNode, parse, validate
+
 from ontology.api.schema import create_schema, export_sdl
 from tests.factories import Api, make_tenant
 

@@ -52,7 +52,9 @@ class ErrorExtension(SchemaExtension):
         if isinstance(original, ClientError):
             error.extensions = {**(error.extensions or {}), "code": original.code}
             return error
-        if original is None:
+        if original is None or error.path is None or isinstance(original, GraphQLError):
+            # GraphQL's own errors: syntax, validation, variable coercion (the
+            # latter carry the scalar's exception but no path). Clients need them.
             return error
         log.error(
             "unexpected error",

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any
 
 from bson import ObjectId
 from strawberry.dataloader import DataLoader
@@ -28,7 +28,11 @@ class ThingConnectionsKey:
 
 
 class ConnectionsByThingLoader(DataLoader[ThingConnectionsKey, Page[Document]]):
-    """A page of connections for each thing, all fetched in one ``aggregate``."""
+    """A page of connections for each thing: one command per direction and page shape.
+
+    All things of a list ask with the same arguments, so a page of things with
+    `connections(first: 5)` costs one command per direction, whatever its size.
+    """
 
     def __init__(self, connections: ConnectionRepository, group_id: ObjectId) -> None:
         self._connections = connections
@@ -36,14 +40,27 @@ class ConnectionsByThingLoader(DataLoader[ThingConnectionsKey, Page[Document]]):
         super().__init__(load_fn=self._load)
 
     async def _load(self, keys: list[ThingConnectionsKey]) -> list[Page[Document]]:
-        branches: list[list[dict[str, Any]]] = []
-        for position, key in enumerate(keys):
-            directions = ("OUTBOUND", "INBOUND") if key.direction == "BOTH" else (key.direction,)
-            branches += [
-                self._connections.branch(
-                    self._group_id, key.thing_id, direction, key.type, key.page, position
-                )
-                for direction in directions
-            ]
-        docs = await self._connections.for_things(branches)
-        return merge_pages([key.page for key in keys], docs, "_id")
+        wanted: dict[tuple[str, str | None, PageRequest], list[ObjectId]] = defaultdict(list)
+        for key in keys:
+            for direction in _directions(key.direction):
+                wanted[(direction, key.type, key.page)].append(key.thing_id)
+        found: dict[tuple[str, str | None, PageRequest], dict[ObjectId, list[Document]]] = {}
+        for (direction, connection_type, page), thing_ids in wanted.items():
+            found[(direction, connection_type, page)] = await self._connections.for_things(
+                self._group_id, direction, connection_type, thing_ids, page
+            )
+        return [
+            merge_pages(
+                key.page,
+                [
+                    found[(direction, key.type, key.page)].get(key.thing_id, [])
+                    for direction in _directions(key.direction)
+                ],
+                "_id",
+            )
+            for key in keys
+        ]
+
+
+def _directions(direction: str) -> tuple[str, ...]:
+    return ("OUTBOUND", "INBOUND") if direction == "BOTH" else (direction,)

@@ -9,11 +9,20 @@ from bson import ObjectId
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from ontology.db.client import Database, Document
-from ontology.db.queries import FindSpec, union_all
+from ontology.db.queries import FindSpec, items_per_parent, top_per_parent
 from ontology.kit.pagination import PageRequest
 
 # direction -> the field holding "this thing" for that direction
 END_FIELD = {"OUTBOUND": "fromId", "INBOUND": "toId"}
+OTHER_END_FIELD = {"OUTBOUND": "toId", "INBOUND": "fromId"}
+
+
+def live_thing_of(joined: list[Document], group_id: ObjectId) -> Document | None:
+    """The joined thing if it is live and the group's own (tenant check of a ``$lookup``)."""
+    for doc in joined:
+        if doc.get("groupId") == group_id and doc.get("deletedAt") is None:
+            return doc
+    return None
 
 
 class ConnectionRepository:
@@ -36,36 +45,56 @@ class ConnectionRepository:
         query: dict[str, Any] = {"groupId": group_id}
         if connection_type is not None:
             query["type"] = connection_type
-        return FindSpec(page.apply(query, "_id"), (("_id", page.sort_direction),), page.limit)
+        index = "connections_group_type" if connection_type is not None else "connections_group"
+        return FindSpec(
+            page.apply(query, "_id"), (("_id", page.sort_direction),), page.limit, index
+        )
 
     async def page(
         self, group_id: ObjectId, connection_type: str | None, page: PageRequest
     ) -> list[Document]:
         return await self.page_spec(group_id, connection_type, page).run(self.collection)
 
-    def branch(
+    def for_things_pipeline(
         self,
         group_id: ObjectId,
-        thing_id: ObjectId,
         direction: str,
         connection_type: str | None,
+        thing_ids: Sequence[ObjectId],
         page: PageRequest,
-        tag: int,
     ) -> list[dict[str, Any]]:
-        """One thing's connections in one direction: one index range, tagged ``_k``."""
-        query: dict[str, Any] = {"groupId": group_id, END_FIELD[direction]: thing_id}
+        scope: dict[str, Any] = {"groupId": group_id}
         if connection_type is not None:
-            query["type"] = connection_type
-        return [
-            {"$match": page.apply(query, "_id")},
-            {"$sort": {"_id": page.sort_direction}},
-            {"$limit": page.limit},
-            {"$addFields": {"_k": tag}},
-        ]
+            scope["type"] = connection_type
+        return top_per_parent(
+            scope,
+            END_FIELD[direction],
+            thing_ids,
+            "_id",
+            page.sort_direction,
+            page.limit,
+            page.key_range(),
+            joins={OTHER_END_FIELD[direction]: "_other"},
+        )
 
-    async def for_things(self, branches: Sequence[list[dict[str, Any]]]) -> list[Document]:
-        """Run the ``branch`` pipelines of many things as one command."""
-        return await union_all(self.collection, branches)
+    async def for_things(
+        self,
+        group_id: ObjectId,
+        direction: str,
+        connection_type: str | None,
+        thing_ids: Sequence[ObjectId],
+        page: PageRequest,
+    ) -> dict[ObjectId, list[Document]]:
+        """Each thing's page of connections in one direction, in one command.
+
+        Each connection carries ``_other``: the live thing at its other end, or None.
+        """
+        pipeline = self.for_things_pipeline(group_id, direction, connection_type, thing_ids, page)
+        found = await items_per_parent(self.collection, pipeline)
+        for items in found.values():
+            for item in items:
+                item["_other"] = live_thing_of(item["_other"], group_id)
+        return found
 
     async def delete_one(
         self, group_id: ObjectId, connection_id: ObjectId, session: AsyncClientSession

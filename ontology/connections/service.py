@@ -107,7 +107,7 @@ class ConnectionService:
             )
             await self.things.apply_connection_counts(group_id, count_changes(doc, -1), session)
             await self.events.insert_many(group_id, [event], session)
-            await self.quotas.apply(group_id, delta, session)
+            await self.quotas.apply(group_id, delta, session, enforce=False)
             return doc
 
         return await self.quotas.write(group_id, write)

@@ -52,6 +52,7 @@ def track_cost() -> Iterator[CommandCost]:
 
 
 def _documents_in(reply: Mapping[str, Any]) -> int:
+    """Documents in a reply: a cursor batch's length (an aggregate's group counts once)."""
     cursor = reply.get("cursor")
     if isinstance(cursor, Mapping):
         batch = cursor.get("firstBatch", cursor.get("nextBatch", []))

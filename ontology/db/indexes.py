@@ -50,7 +50,10 @@ INDEXES: tuple[IndexSpec, ...] = (
     _ix("api_keys", "api_keys_group", "groupId", "_id"),
     # people
     _ix("people", "people_group", "groupId", "_id"),
-    _ix("people", "people_email", "groupId", "email", unique=True),
+    # Named after people_group on purpose: the embedded server breaks ties between
+    # indexes that lead with the same field by name.
+    _ix("people", "people_unique_email", "groupId", "email", unique=True),
+    _ix("people", "people_role", "groupId", "role", "_id"),
     # things
     _ix("things", "things_live", "groupId", "deletedAt", "_id"),
     _ix("things", "things_type", "groupId", "deletedAt", "type", "_id"),
@@ -62,8 +65,10 @@ INDEXES: tuple[IndexSpec, ...] = (
     _ix("connections", "connections_group_type", "groupId", "type", "_id"),
     _ix("connections", "connections_from", "groupId", "fromId", "_id"),
     _ix("connections", "connections_to", "groupId", "toId", "_id"),
-    _ix("connections", "connections_from_type", "groupId", "fromId", "type", "_id"),
-    _ix("connections", "connections_to_type", "groupId", "toId", "type", "_id"),
+    # type before the end: the embedded server needs the equality fields first
+    # when the end is an $in (a page of things' connections of one type)
+    _ix("connections", "connections_from_type", "groupId", "type", "fromId", "_id"),
+    _ix("connections", "connections_to_type", "groupId", "type", "toId", "_id"),
     # events: sortKey = "<timestamp ms, zero-padded>:<_id hex>", unique and time-ordered
     _ix("events", "events_group", "groupId", "sortKey"),
     _ix("events", "events_type", "groupId", "type", "sortKey"),

@@ -1,59 +1,135 @@
 """Query specifications that repositories build and run.
 
-A repository describes a list query as a ``FindSpec`` (filter, sort, limit) so
-the same object is both executed and, in tests, explained: the test proves the
-query the application really sends uses an index.
+A repository describes a list query as a ``FindSpec`` so the same object is
+both executed and, in tests, explained: the test proves the query the
+application really sends is an index scan on the index named in ``index``.
+
+Planners differ, and we write for both. mongod picks among candidate indexes by
+trial; the embedded server (SecantusDB) uses an index only when the filter's
+equality fields are exactly a leading prefix of it, followed by at most one
+range or ``$in`` field, and a hint makes it walk the whole index. So no query
+sends a hint: each filter is shaped to match its index exactly, and equality
+conditions the index does not hold go into ``residual``, a second ``$match``
+that mongod merges with the first and the embedded server applies after the
+index lookup.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
 
 from ontology.db.client import Document
 
-# Large enough that a page of related items arrives in one reply: the command
-# count of an operation must not depend on how many items it returns.
-UNION_BATCH_SIZE = 100_000
+# Large enough that related items arrive in one reply: the command count of an
+# operation must not depend on how many items it returns.
+BATCH_SIZE = 100_000
 
 
 @dataclass(frozen=True)
 class FindSpec:
+    """One page: ``filter`` matches ``index``; ``residual`` is checked after it."""
+
     filter: dict[str, Any]
     sort: tuple[tuple[str, int], ...]
     limit: int
+    index: str
+    residual: dict[str, Any] = field(default_factory=dict)
 
-    def _cursor(self, collection: AsyncCollection[Document]) -> Any:
-        return (
-            collection.find(self.filter)
-            .sort(list(self.sort))
-            .limit(self.limit)
-            .batch_size(self.limit + 1)
-        )
+    def pipeline(self) -> list[dict[str, Any]]:
+        stages: list[dict[str, Any]] = [{"$match": self.filter}]
+        if self.residual:
+            stages.append({"$match": self.residual})
+        stages += [{"$sort": dict(self.sort)}, {"$limit": self.limit}]
+        return stages
 
     async def run(self, collection: AsyncCollection[Document]) -> list[Document]:
-        return [doc async for doc in self._cursor(collection)]
+        if not self.residual:
+            cursor = (
+                collection.find(self.filter)
+                .sort(list(self.sort))
+                .limit(self.limit)
+                .batch_size(self.limit + 1)
+            )
+            return [doc async for doc in cursor]
+        result = await collection.aggregate(self.pipeline(), batchSize=self.limit + 1)
+        return [doc async for doc in result]
 
     async def explain(self, collection: AsyncCollection[Document]) -> dict[str, Any]:
-        result: dict[str, Any] = await self._cursor(collection).explain()
-        return result
+        if not self.residual:
+            cursor = collection.find(self.filter).sort(list(self.sort)).limit(self.limit)
+            result: dict[str, Any] = await cursor.explain()
+            return result
+        database = collection.database
+        return await database.command(
+            "explain",
+            {"aggregate": collection.name, "pipeline": self.pipeline(), "cursor": {}},
+        )
 
 
-async def union_all(
-    collection: AsyncCollection[Document], branches: Sequence[list[dict[str, Any]]]
-) -> list[Document]:
-    """Run several pipelines on one collection as a single ``aggregate`` command.
+def top_per_parent(
+    scope: dict[str, Any],
+    parent_field: str,
+    parents: Sequence[Any],
+    sort_field: str,
+    direction: int,
+    limit: int,
+    key_range: dict[str, Any],
+    joins: dict[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    """The pipeline giving each parent its first ``limit`` documents in ``sort_field`` order.
 
-    DataLoaders use this to fetch a bounded page for each of many parents at
-    once: every branch is an index range with its own ``$limit``.
+    ``scope`` + ``parent_field $in parents`` is one index range (groupId, parent,
+    ...); the key range (a cursor) is applied after it, and ``$topN`` keeps the
+    page of each parent. It reads every matching document of the page's
+    parents: bounded by their fan-out, never by the collection. (One limited
+    branch per parent under ``$unionWith`` would read less on mongod, but the
+    embedded server plans ``$unionWith`` sub-pipelines as collection scans.)
+
+    ``joins`` maps a field holding a thing id to the field that receives the
+    thing (a one-element list, or empty) by ``_id``, in the same command.
+    Callers must check the joined documents' ``groupId`` and ``deletedAt``.
     """
-    if not branches:
-        return []
-    pipeline = list(branches[0])
-    for branch in branches[1:]:
-        pipeline.append({"$unionWith": {"coll": collection.name, "pipeline": branch}})
-    cursor = await collection.aggregate(pipeline, batchSize=UNION_BATCH_SIZE)
-    return [doc async for doc in cursor]
+    stages: list[dict[str, Any]] = [{"$match": {**scope, parent_field: {"$in": list(parents)}}}]
+    if key_range:
+        stages.append({"$match": {sort_field: key_range}})
+    stages.append(
+        {
+            "$group": {
+                "_id": f"${parent_field}",
+                "items": {
+                    "$topN": {
+                        "n": limit,
+                        "sortBy": {sort_field: direction},
+                        "output": "$$ROOT",
+                    }
+                },
+            }
+        }
+    )
+    if joins:
+        stages.append({"$unwind": "$items"})
+        stages += [
+            {
+                "$lookup": {
+                    "from": "things",
+                    "localField": f"items.{local}",
+                    "foreignField": "_id",
+                    "as": f"items.{target}",
+                }
+            }
+            for local, target in joins.items()
+        ]
+        stages.append({"$group": {"_id": "$_id", "items": {"$push": "$items"}}})
+    return stages
+
+
+async def items_per_parent(
+    collection: AsyncCollection[Document], pipeline: list[dict[str, Any]]
+) -> dict[Any, list[Document]]:
+    """Run a ``top_per_parent`` pipeline: one command."""
+    cursor = await collection.aggregate(pipeline, batchSize=BATCH_SIZE)
+    return {group["_id"]: group["items"] async for group in cursor}

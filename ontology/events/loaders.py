@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+
 from bson import ObjectId
 from strawberry.dataloader import DataLoader
 
@@ -10,6 +12,8 @@ from ontology.events.repository import EventRepository
 from ontology.kit.loaders import ByIdLoader, merge_pages
 from ontology.kit.pagination import Page, PageRequest
 
+ROLES = ("actorId", "targetId")
+
 
 class EventsByIdLoader(ByIdLoader):
     def __init__(self, events: EventRepository, group_id: ObjectId) -> None:
@@ -17,7 +21,10 @@ class EventsByIdLoader(ByIdLoader):
 
 
 class ActivityByThingLoader(DataLoader[tuple[ObjectId, PageRequest], Page[Document]]):
-    """A page of each thing's activity (events as actor or target), in one ``aggregate``."""
+    """Each thing's activity (events as actor or target, each once), newest first.
+
+    Two commands per page shape (actor side, target side), whatever the page size.
+    """
 
     def __init__(self, events: EventRepository, group_id: ObjectId) -> None:
         self._events = events
@@ -25,5 +32,16 @@ class ActivityByThingLoader(DataLoader[tuple[ObjectId, PageRequest], Page[Docume
         super().__init__(load_fn=self._load)
 
     async def _load(self, keys: list[tuple[ObjectId, PageRequest]]) -> list[Page[Document]]:
-        docs = await self._events.activity(self._group_id, keys)
-        return merge_pages([page for _, page in keys], docs, "sortKey")
+        by_page: dict[PageRequest, list[ObjectId]] = defaultdict(list)
+        for thing_id, page in keys:
+            by_page[page].append(thing_id)
+        found: dict[tuple[str, PageRequest], dict[ObjectId, list[Document]]] = {}
+        for page, thing_ids in by_page.items():
+            for role in ROLES:
+                found[(role, page)] = await self._events.by_actor_or_target(
+                    self._group_id, role, thing_ids, page
+                )
+        return [
+            merge_pages(page, [found[(role, page)].get(thing_id, []) for role in ROLES], "sortKey")
+            for thing_id, page in keys
+        ]

@@ -10,8 +10,9 @@ from typing import Any
 from bson import ObjectId
 from pymongo.asynchronous.client_session import AsyncClientSession
 
+from ontology.connections.repository import live_thing_of
 from ontology.db.client import Database, Document
-from ontology.db.queries import FindSpec, union_all
+from ontology.db.queries import FindSpec, items_per_parent, top_per_parent
 from ontology.events.models import time_key
 from ontology.kit.pagination import PageRequest
 
@@ -26,6 +27,14 @@ class EventFilter:
     target_id: ObjectId | None = None
     since: datetime | None = None
     until: datetime | None = None
+
+
+_INDEXES = {
+    "actorId": "events_actor",
+    "targetId": "events_target",
+    "type": "events_type",
+    None: "events_group",
+}
 
 
 class EventRepository:
@@ -47,13 +56,17 @@ class EventRepository:
     def page_spec(
         self, group_id: ObjectId, event_filter: EventFilter, page: PageRequest
     ) -> FindSpec:
+        equalities = {
+            "actorId": event_filter.actor_id,
+            "targetId": event_filter.target_id,
+            "type": event_filter.type,
+        }
+        given = {name: value for name, value in equalities.items() if value is not None}
+        # The most selective condition rides the index; the others are residual.
+        indexed = next(iter(given), None)
         query: dict[str, Any] = {"groupId": group_id}
-        if event_filter.type is not None:
-            query["type"] = event_filter.type
-        if event_filter.actor_id is not None:
-            query["actorId"] = event_filter.actor_id
-        if event_filter.target_id is not None:
-            query["targetId"] = event_filter.target_id
+        if indexed is not None:
+            query[indexed] = given.pop(indexed)
         bounds: dict[str, str] = {}
         if event_filter.since is not None:
             bounds["$gte"] = time_key(event_filter.since)
@@ -62,7 +75,9 @@ class EventRepository:
         bounds.update({op: str(key) for op, key in page.key_range().items()})
         if bounds:
             query["sortKey"] = bounds
-        return FindSpec(query, (("sortKey", page.sort_direction),), page.limit)
+        return FindSpec(
+            query, (("sortKey", page.sort_direction),), page.limit, _INDEXES[indexed], given
+        )
 
     async def page(
         self, group_id: ObjectId, event_filter: EventFilter, page: PageRequest
@@ -70,28 +85,35 @@ class EventRepository:
         """Up to ``page.limit`` events, newest first (oldest first when paging back)."""
         return await self.page_spec(group_id, event_filter, page).run(self.collection)
 
-    async def activity(
-        self, group_id: ObjectId, requests: Sequence[tuple[ObjectId, PageRequest]]
-    ) -> list[Document]:
-        """For each (thing, page): its events as actor and as target, in one command.
+    def by_actor_or_target_pipeline(
+        self, group_id: ObjectId, role: str, thing_ids: Sequence[ObjectId], page: PageRequest
+    ) -> list[dict[str, Any]]:
+        return top_per_parent(
+            {"groupId": group_id},
+            role,
+            thing_ids,
+            "sortKey",
+            page.sort_direction,
+            page.limit,
+            page.key_range(),
+            joins={"actorId": "_actor", "targetId": "_target"},
+        )
 
-        Each thing contributes two index-bounded, limited branches (actor and
-        target), tagged with the request's position in ``_k``; the caller merges
-        them, so an event where the thing is both actor and target appears once.
+    async def by_actor_or_target(
+        self,
+        group_id: ObjectId,
+        role: str,
+        thing_ids: Sequence[ObjectId],
+        page: PageRequest,
+    ) -> dict[ObjectId, list[Document]]:
+        """Each thing's page of events where it is ``role`` (actorId or targetId): one command.
+
+        Each event carries ``_actor`` and ``_target``: the live things, or None.
         """
-        branches: list[list[dict[str, Any]]] = []
-        for position, (thing_id, page) in enumerate(requests):
-            for role in ("actorId", "targetId"):
-                query: dict[str, Any] = {"groupId": group_id, role: thing_id}
-                bounds = page.key_range()
-                if bounds:
-                    query["sortKey"] = bounds
-                branches.append(
-                    [
-                        {"$match": query},
-                        {"$sort": {"sortKey": page.sort_direction}},
-                        {"$limit": page.limit},
-                        {"$addFields": {"_k": position}},
-                    ]
-                )
-        return await union_all(self.collection, branches)
+        pipeline = self.by_actor_or_target_pipeline(group_id, role, thing_ids, page)
+        found = await items_per_parent(self.collection, pipeline)
+        for items in found.values():
+            for item in items:
+                item["_actor"] = live_thing_of(item["_actor"], group_id)
+                item["_target"] = live_thing_of(item["_target"], group_id)
+        return found

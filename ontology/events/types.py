@@ -43,19 +43,23 @@ class EventType(Node):
 
     @strawberry.field
     async def actor(self, info: Info) -> LazyThing | None:
-        return await _thing(info, self.doc.get("actorId"))
+        return await _thing(info, self.doc, "actorId", "_actor")
 
     @strawberry.field
     async def target(self, info: Info) -> LazyThing | None:
-        return await _thing(info, self.doc.get("targetId"))
+        return await _thing(info, self.doc, "targetId", "_target")
 
 
-async def _thing(info: Info, thing_id: Any) -> ThingType | None:
+async def _thing(info: Info, event: dict[str, Any], field: str, joined: str) -> ThingType | None:
+    """The thing an event refers to: joined with the page when it came from one, else loaded."""
     from ontology.things.types import ThingType
 
-    if thing_id is None:
+    if joined in event:
+        doc = event[joined]
+    elif event.get(field) is None:
         return None
-    doc = await info.context.loaders.things_by_id.load(thing_id)
+    else:
+        doc = await info.context.loaders.things_by_id.load(event[field])
     return ThingType.from_doc(doc) if doc else None
 
 

@@ -6,6 +6,7 @@ Group documents are the tenants themselves, so they are addressed by ``_id``
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
@@ -24,8 +25,10 @@ class GroupRepository:
     async def insert(self, group: Document) -> None:
         await self.collection.insert_one(group)
 
-    async def by_id(self, group_id: ObjectId) -> Document | None:
-        return await self.collection.find_one({"_id": group_id})
+    async def by_id(
+        self, group_id: ObjectId, session: AsyncClientSession | None = None
+    ) -> Document | None:
+        return await self.collection.find_one({"_id": group_id}, session=session)
 
     async def by_slug(self, slug: str) -> Document | None:
         return await self.collection.find_one({"slug": slug})
@@ -44,33 +47,43 @@ class GroupRepository:
         group_id: ObjectId,
         pipeline: list[dict[str, Any]],
         session: AsyncClientSession | None = None,
-    ) -> Document | None:
-        """Run an update pipeline on one group document; the document after it."""
-        result: Document | None = await self.collection.find_one_and_update(
-            {"_id": group_id}, pipeline, return_document=ReturnDocument.AFTER, session=session
-        )
-        return result
+    ) -> bool:
+        """Run an update pipeline on one group document; whether it changed it."""
+        result = await self.collection.update_one({"_id": group_id}, pipeline, session=session)
+        return result.modified_count == 1
 
     async def set_plan(
-        self, group_id: ObjectId, plan: str, now: datetime, session: AsyncClientSession
+        self,
+        group_id: ObjectId,
+        plan: str,
+        quota: dict[str, int],
+        now: datetime,
+        session: AsyncClientSession,
     ) -> Document | None:
         result: Document | None = await self.collection.find_one_and_update(
             {"_id": group_id},
-            {"$set": {"plan": plan, "updatedAt": now}},
+            {"$set": {"plan": plan, "quota": quota, "updatedAt": now}},
             return_document=ReturnDocument.AFTER,
             session=session,
         )
         return result
 
-    async def set_limit(self, group_id: ObjectId, metric: str, value: int | None) -> bool:
-        """Override one quota limit for the group (``None`` removes the override)."""
-        update = (
-            {"$unset": {f"limits.{metric}": ""}}
-            if value is None
-            else {"$set": {f"limits.{metric}": value}}
+    async def set_limits(
+        self,
+        group_id: ObjectId,
+        limits: dict[str, int],
+        quota: dict[str, int],
+        session: AsyncClientSession | None = None,
+    ) -> bool:
+        """Store a group's limit overrides and the enforced limits derived from them."""
+        result = await self.collection.update_one(
+            {"_id": group_id}, {"$set": {"limits": limits, "quota": quota}}, session=session
         )
-        result = await self.collection.update_one({"_id": group_id}, update)
         return result.matched_count == 1
+
+    def all_quota_settings(self) -> AsyncIterator[Document]:
+        """Every group's plan, overrides and enforced limits (start-up sync)."""
+        return aiter(self.collection.find({}, {"plan": 1, "limits": 1, "quota": 1}))
 
     async def counts(self, group_id: ObjectId) -> dict[str, Any]:
         doc = await self.collection.find_one({"_id": group_id}, {"counts": 1})

@@ -10,11 +10,13 @@ from ontology.groups.models import SLUG_PATTERN, GroupKind, Plan, new_group
 from ontology.groups.repository import GroupRepository
 from ontology.kit.clock import utcnow
 from ontology.kit.errors import ErrorCode, ItemError, RejectedError
+from ontology.quotas.models import PlanBook
 
 
 class GroupService:
-    def __init__(self, groups: GroupRepository) -> None:
+    def __init__(self, groups: GroupRepository, plans: PlanBook) -> None:
         self.groups = groups
+        self.plans = plans
 
     async def create(
         self,
@@ -42,6 +44,7 @@ class GroupService:
         if errors:
             raise RejectedError(errors)
         group = new_group(slug=slug, name=name, plan=plan, group_type=group_type, now=utcnow())
+        group["quota"] = self.plans.enforced_limits(group)
         try:
             await self.groups.insert(group)
         except DuplicateKeyError:

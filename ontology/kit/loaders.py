@@ -36,23 +36,16 @@ class ByIdLoader(DataLoader[ObjectId, Document | None]):
 
 
 def merge_pages(
-    pages: Sequence[PageRequest], docs: Sequence[Document], sort_key: str
-) -> list[Page[Document]]:
-    """Cut the union of tagged branches into one page per requested page.
+    page: PageRequest, sources: Sequence[Sequence[Document]], sort_key: str
+) -> Page[Document]:
+    """One page from several sorted sources (outbound and inbound, actor and target).
 
-    Each branch carries ``_k``, the position of the page it serves; branches of
-    one page (outbound and inbound, actor and target) are merged in the page's
-    order and de-duplicated by ``_id``.
+    Merged in the page's order and de-duplicated by ``_id``, so a self-loop or an
+    event where a thing is both actor and target appears once.
     """
-    by_page: dict[int, dict[ObjectId, Document]] = {}
-    for doc in docs:
-        by_page.setdefault(doc.pop("_k"), {})[doc["_id"]] = doc
-    result: list[Page[Document]] = []
-    for position, page in enumerate(pages):
-        items = sorted(
-            by_page.get(position, {}).values(),
-            key=lambda d: d[sort_key],
-            reverse=page.sort_direction < 0,
-        )
-        result.append(page.slice(items, lambda d: d[sort_key]))
-    return result
+    unique: dict[ObjectId, Document] = {}
+    for source in sources:
+        for doc in source:
+            unique[doc["_id"]] = doc
+    items = sorted(unique.values(), key=lambda d: d[sort_key], reverse=page.sort_direction < 0)
+    return page.slice(items, lambda d: d[sort_key])

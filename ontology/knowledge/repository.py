@@ -39,7 +39,10 @@ class KnowledgeRepository:
         query: dict[str, Any] = {"groupId": group_id}
         if kind is not None:
             query["kind"] = kind
-        return FindSpec(page.apply(query, "_id"), (("_id", page.sort_direction),), page.limit)
+        index = "knowledge_kind" if kind is not None else "knowledge_group"
+        return FindSpec(
+            page.apply(query, "_id"), (("_id", page.sort_direction),), page.limit, index
+        )
 
     async def page(self, group_id: ObjectId, kind: str | None, page: PageRequest) -> list[Document]:
         return await self.page_spec(group_id, kind, page).run(self.collection)

@@ -30,7 +30,10 @@ class PersonRepository:
         query: dict[str, object] = {"groupId": group_id}
         if role is not None:
             query["role"] = role
-        return FindSpec(page.apply(query, "_id"), (("_id", page.sort_direction),), page.limit)
+        index = "people_role" if role is not None else "people_group"
+        return FindSpec(
+            page.apply(query, "_id"), (("_id", page.sort_direction),), page.limit, index
+        )
 
     async def page(self, group_id: ObjectId, role: str | None, page: PageRequest) -> list[Document]:
         return await self.page_spec(group_id, role, page).run(self.collection)

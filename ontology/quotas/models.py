@@ -128,32 +128,17 @@ class PlanBook:
         position = path.index(name)
         return path[position + 1] if position + 1 < len(path) else None
 
-    def limit_expression(self, metric: Metric) -> dict[str, Any]:
-        """An aggregation expression for a group's limit (counter unit), ``-1`` = unlimited.
+    def enforced_limits(self, group: dict[str, Any]) -> dict[str, int]:
+        """The group's limits on its counters, in counter units, ``-1`` = unlimited.
 
-        Evaluated inside the group document's update, so the reservation uses the
-        plan and overrides the document has at that instant, with no read first.
+        Stored in the group document (``quota``) so a reservation compares
+        counters with limits inside one update, without reading the plan first.
         """
-        scale = GIB if metric is Metric.STORAGE_GB else 1
-        branches = []
-        for name, plan in self.source.plans.items():
-            limit = plan.limits[metric]
-            branches.append(
-                {
-                    "case": {"$eq": ["$plan", name]},
-                    "then": -1 if limit is None else limit * scale,
-                }
-            )
-        raw = f"$limits.{metric.value}"
-        plan_limit = {"$switch": {"branches": branches, "default": -1}}
-        # null sorts before numbers, so test for "no override" before "negative".
-        return {
-            "$cond": [
-                {"$eq": [{"$ifNull": [raw, None]}, None]},
-                plan_limit,
-                {"$cond": [{"$lt": [raw, 0]}, -1, {"$multiply": [raw, scale]}]},
-            ]
-        }
+        enforced = {}
+        for metric in COUNTER_FIELDS:
+            limit = self.limit_in_counter_unit(group, metric)
+            enforced[metric.value] = -1 if limit is None else limit
+        return enforced
 
 
 def load_plans(path: Path | None = None) -> PlanBook:

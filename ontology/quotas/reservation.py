@@ -9,38 +9,43 @@ increment are one atomic operation, so concurrent writers can never push a
 counter past its limit, and a refused or failed write changes nothing.
 
 The update filters on ``_id`` alone and carries the conditions in an update
-pipeline: the plan and overrides are read from the document inside the same
-update (no read first), and the filter stays a point lookup on every server.
+pipeline comparing the counters with the limits stored in the same document
+(``quota``, kept in step with the plan and overrides): no read first, and the
+filter stays a point lookup on every server.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ontology.quotas.models import METRIC_OF_COUNTER, PlanBook
+from ontology.quotas.models import METRIC_OF_COUNTER
 
-REFUSED_FIELD = "_quotaRefused"
+# Scratch field: set by the first stage, removed by the last one.
+CHECK_FIELD = "_quotaOk"
 
 
-def reservation_pipeline(book: PlanBook, increments: dict[str, int]) -> list[dict[str, Any]]:
-    """The update pipeline applying ``increments`` (dotted field -> delta) within limits."""
-    checks = []
+def reservation_pipeline(increments: dict[str, int]) -> list[dict[str, Any]]:
+    """The update pipeline applying ``increments`` (dotted field -> delta) within limits.
+
+    It modifies the document exactly when every check passes.
+    """
+    checks: list[Any] = [True]
     for field, amount in increments.items():
         metric = METRIC_OF_COUNTER.get(field)
         if metric is None or amount <= 0:
             continue
-        limit = book.limit_expression(metric)
-        within = {
-            "$or": [
-                {"$lt": [limit, 0]},
-                {"$lte": [{"$add": [{"$ifNull": [f"${field}", 0]}, amount]}, limit]},
-            ]
-        }
-        checks.append({"case": {"$not": [within]}, "then": metric.value})
-    refused: Any = {"$switch": {"branches": checks, "default": None}} if checks else None
-    passed = {"$eq": [f"${REFUSED_FIELD}", None]}
+        limit = f"$quota.{metric.value}"
+        checks.append(
+            {
+                "$or": [
+                    {"$lt": [limit, 0]},
+                    {"$lte": [{"$add": [{"$ifNull": [f"${field}", 0]}, amount]}, limit]},
+                ]
+            }
+        )
+    passed = f"${CHECK_FIELD}"
     return [
-        {"$set": {REFUSED_FIELD: refused}},
+        {"$set": {CHECK_FIELD: {"$and": checks}}},
         {
             "$set": {
                 field: {
@@ -53,4 +58,5 @@ def reservation_pipeline(book: PlanBook, increments: dict[str, int]) -> list[dic
                 for field, amount in increments.items()
             }
         },
+        {"$unset": CHECK_FIELD},
     ]

@@ -29,7 +29,7 @@ from ontology.quotas.models import (
 )
 from ontology.quotas.periods import hour_start
 from ontology.quotas.repository import UsageRepository
-from ontology.quotas.reservation import REFUSED_FIELD, reservation_pipeline
+from ontology.quotas.reservation import reservation_pipeline
 
 T = TypeVar("T")
 
@@ -105,26 +105,41 @@ class QuotaService:
     # -- enforcement -------------------------------------------------------
 
     async def apply(
-        self, group_id: ObjectId, delta: CountDelta, session: AsyncClientSession
+        self,
+        group_id: ObjectId,
+        delta: CountDelta,
+        session: AsyncClientSession,
+        *,
+        enforce: bool = True,
     ) -> None:
-        """Apply ``delta`` to the group's counters, refusing it past any limit."""
+        """Apply ``delta`` to the group's counters, refusing it past any limit.
+
+        Deletes pass ``enforce=False``: freeing space must always be possible,
+        even when the event a delete logs is larger than what it removes.
+        """
         if not delta:
             return
-        guarded = any(
+        guarded = enforce and any(
             amount > 0 and field in METRIC_OF_COUNTER for field, amount in delta.fields.items()
         )
         if not guarded:
             await self.groups.apply_counts(group_id, delta, session)
             return
-        pipeline = reservation_pipeline(self.book, delta.fields)
-        group = await self.groups.update_with_pipeline(group_id, pipeline, session)
-        if group is None or group.get(REFUSED_FIELD) is None:
+        pipeline = reservation_pipeline(delta.fields)
+        if await self.groups.update_with_pipeline(group_id, pipeline, session):
             return
-        metric = Metric(group[REFUSED_FIELD])
-        field = COUNTER_FIELDS[metric]
-        current = _dotted(group, field)
-        limit = self.book.limit_in_counter_unit(group, metric)
-        raise QuotaExceededError(metric, current, delta.fields[field], limit or 0)
+        # Refused: read (in the same snapshot) which limit, to say so precisely.
+        group = await self.groups.by_id(group_id, session)
+        if group is None:
+            raise RejectedError([ItemError(ErrorCode.NOT_FOUND, "No such group.", "")])
+        for field, amount in delta.fields.items():
+            metric = METRIC_OF_COUNTER.get(field)
+            limit = self.book.limit_in_counter_unit(group, metric) if metric else None
+            if metric is not None and limit is not None and amount > 0:
+                current = _dotted(group, field)
+                if current + amount > limit:
+                    raise QuotaExceededError(metric, current, amount, limit)
+        raise RuntimeError("A reservation was refused but no limit is exceeded.")
 
     async def write(
         self,
@@ -170,6 +185,38 @@ class QuotaService:
             )
 
         await self.database.in_transaction(log_it)
+
+    async def set_limit(self, group_id: ObjectId, metric: Metric, value: int | None) -> bool:
+        """Override one limit for the group (``-1`` unlimited, ``None`` back to the plan)."""
+
+        async def work(session: AsyncClientSession) -> bool:
+            # Read and write in one transaction, so a concurrent plan change or
+            # override cannot be lost from the enforced limits.
+            group = await self.groups.by_id(group_id, session)
+            if group is None:
+                return False
+            limits = dict(group.get("limits") or {})
+            if value is None:
+                limits.pop(metric.value, None)
+            else:
+                limits[metric.value] = value
+            quota = self.book.enforced_limits({**group, "limits": limits})
+            return await self.groups.set_limits(group_id, limits, quota, session)
+
+        return await self.database.in_transaction(work)
+
+    async def sync_limits(self) -> int:
+        """Bring every group's stored limits in line with the plans in force; how many changed.
+
+        Run at start-up, so editing the plans file changes enforcement without code.
+        """
+        changed = 0
+        async for group in self.groups.all_quota_settings():
+            quota = self.book.enforced_limits(group)
+            if group.get("quota") != quota:
+                await self.groups.set_limits(group["_id"], group.get("limits") or {}, quota)
+                changed += 1
+        return changed
 
     # -- reports -----------------------------------------------------------
 
@@ -234,12 +281,14 @@ class QuotaService:
         )
 
         async def work(session: AsyncClientSession) -> Document | None:
-            updated = await self.groups.set_plan(group["_id"], plan, now, session)
+            # The overrides are read inside the transaction, so none is lost.
+            current = await self.groups.by_id(group["_id"], session) or group
+            quota = self.book.enforced_limits({**current, "plan": plan})
             await self.events.insert_many(group["_id"], [event], session)
             await self.groups.apply_counts(
                 group["_id"], CountDelta().events(1, event["sizeBytes"]), session
             )
-            return updated
+            return await self.groups.set_plan(group["_id"], plan, quota, now, session)
 
         updated = await self.database.in_transaction(work) or group
         over = [

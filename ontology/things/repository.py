@@ -39,7 +39,8 @@ class ThingRepository:
         session: AsyncClientSession | None = None,
     ) -> list[Document]:
         query = {**self._live(group_id), "_id": {"$in": list(ids)}}
-        cursor = self.collection.find(query, session=session).batch_size(len(ids) + 1)
+        cursor = self.collection.find(query, session=session)
+        cursor = cursor.batch_size(len(ids) + 1)
         return [doc async for doc in cursor]
 
     def page_spec(
@@ -50,7 +51,15 @@ class ThingRepository:
             query["type"] = thing_type
         if status is not None:
             query["status"] = status
-        return FindSpec(page.apply(query, "_id"), (("_id", page.sort_direction),), page.limit)
+        index = {
+            (True, True): "things_type_status",
+            (True, False): "things_type",
+            (False, True): "things_status",
+            (False, False): "things_live",
+        }[(thing_type is not None, status is not None)]
+        return FindSpec(
+            page.apply(query, "_id"), (("_id", page.sort_direction),), page.limit, index
+        )
 
     async def page(
         self, group_id: ObjectId, thing_type: str | None, status: str | None, page: PageRequest

@@ -155,7 +155,7 @@ class ThingService:
             )
             delta.events(1, event["sizeBytes"])
             await self.events.insert_many(group_id, [event], session)
-            await self.quotas.apply(group_id, delta, session)
+            await self.quotas.apply(group_id, delta, session, enforce=False)
             return {**deleted, "deletedAt": now}
 
         return await self.quotas.write(group_id, write)

@@ -42,7 +42,7 @@ class RelatedThingEdge:
     direction: Direction
     connection: ConnectionType
     node: ThingType | None = strawberry.field(
-        description="The thing at the other end (null if it was deleted meanwhile)."
+        description="The thing at the other end (fetched with the page, in the same command)."
     )
 
 
@@ -119,20 +119,15 @@ class ThingType(Node):
         page = context.page(first, after, last, before)
         key = ThingConnectionsKey(self.doc["_id"], direction.value, type, page)
         result = await context.loaders.connections_by_thing.load(key)
-        others = [
-            c["toId"] if c["fromId"] == self.doc["_id"] else c["fromId"] for c in result.items
-        ]
-        related = await context.loaders.things_by_id.load_many(others)
+        own_id = self.doc["_id"]
         edges = [
             RelatedThingEdge(
                 cursor=cursor,
-                direction=Direction.OUTBOUND
-                if c["fromId"] == self.doc["_id"]
-                else Direction.INBOUND,
+                direction=Direction.OUTBOUND if c["fromId"] == own_id else Direction.INBOUND,
                 connection=ConnectionType.from_doc(c),
-                node=ThingType.from_doc(other) if other else None,
+                node=ThingType.from_doc(c["_other"]) if c.get("_other") else None,
             )
-            for c, cursor, other in zip(result.items, result.cursors, related, strict=True)
+            for c, cursor in zip(result.items, result.cursors, strict=True)
         ]
         return RelatedThingConnection(
             edges=edges,
