@@ -21,7 +21,7 @@ def test_schema_file_matches_the_code() -> None:
 
 
 def test_there_are_documents() -> None:
-    assert len(DOCUMENTS) == 18
+    assert len(DOCUMENTS) == 23
 
 
 @pytest.mark.parametrize("path", DOCUMENTS, ids=lambda p: p.stem)
@@ -114,6 +114,26 @@ async def test_every_document_runs_against_the_api(api: Api) -> None:
     assert people["people"]["totalCount"] == 1
     listed = await run(api, key, "Knowledge", {"kind": "DOCUMENT"})
     assert [e["node"]["text"] for e in listed["knowledge"]["edges"]] == ["Analytical engines"]
+
+    quotas = await run(api, key, "GroupQuotas", {})
+    assert quotas["groupQuotas"]["summary"] == {
+        "allOk": True,
+        "warningCount": 0,
+        "criticalCount": 0,
+        "exceededCount": 0,
+    }
+    status = await run(api, key, "QuotaStatus", {})
+    assert status["quotaStatus"]["status"] == "HEALTHY"
+    capacity = await run(api, key, "CheckCapacity", {"count": 9999, "bytes": 10.0})
+    assert capacity["checkCanCreateEntities"]["availableSlots"] == 10_000 - 2
+    assert capacity["checkCanStore"]["canStore"] is True
+    pricing = await run(api, key, "UpgradePricing", {})
+    assert pricing["upgradePricing"]["upgrades"] == [
+        {"plan": "ENTERPRISE", "monthlyDifference": None, "annualDifference": None}
+    ]
+    changed = await run(api, key, "ChangePlan", {"plan": "STARTER"})
+    assert changed["changePlan"]["group"]["plan"] == "STARTER"
+    assert changed["changePlan"]["overLimit"] == []
 
     removed = await run(api, key, "DeleteConnection", {"input": {"id": connection_id}})
     assert removed["deleteConnection"] == {"deletedId": connection_id, "errors": []}
