@@ -11,6 +11,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+from ontology.batches.idempotency import IdempotencyRepository
+from ontology.batches.service import BatchService
 from ontology.config import Settings
 from ontology.connections.repository import ConnectionRepository
 from ontology.connections.service import ConnectionService
@@ -47,6 +49,7 @@ class Repositories:
     events: EventRepository
     knowledge: KnowledgeRepository
     usage: UsageRepository
+    idempotency: IdempotencyRepository
 
     @classmethod
     def build(cls, database: Database) -> Repositories:
@@ -59,6 +62,7 @@ class Repositories:
             events=EventRepository(database),
             knowledge=KnowledgeRepository(database),
             usage=UsageRepository(database),
+            idempotency=IdempotencyRepository(database),
         )
 
 
@@ -72,6 +76,7 @@ class Services:
     events: EventService
     knowledge: KnowledgeService
     quotas: QuotaService
+    batches: BatchService
 
     @classmethod
     def build(
@@ -98,6 +103,15 @@ class Services:
             events=EventService(repos.events, repos.things, quotas, vocabulary, limits),
             knowledge=KnowledgeService(repos.knowledge, repos.things, quotas, limits),
             quotas=quotas,
+            batches=BatchService(
+                repos.things,
+                repos.connections,
+                repos.events,
+                quotas,
+                repos.idempotency,
+                vocabulary,
+                limits,
+            ),
         )
 
 

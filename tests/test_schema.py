@@ -21,7 +21,7 @@ def test_schema_file_matches_the_code() -> None:
 
 
 def test_there_are_documents() -> None:
-    assert len(DOCUMENTS) == 23
+    assert len(DOCUMENTS) == 26
 
 
 @pytest.mark.parametrize("path", DOCUMENTS, ids=lambda p: p.stem)
@@ -134,6 +134,41 @@ async def test_every_document_runs_against_the_api(api: Api) -> None:
     changed = await run(api, key, "ChangePlan", {"plan": "STARTER"})
     assert changed["changePlan"]["group"]["plan"] == "STARTER"
     assert changed["changePlan"]["overLimit"] == []
+
+    batch = await run(
+        api,
+        key,
+        "BatchInsertThings",
+        {
+            "input": {
+                "things": [{"type": "course", "name": "Graphs"}, {"type": "lesson", "name": "1"}]
+            }
+        },
+    )
+    assert batch["batchInsertThings"]["summary"] == {
+        "total": 2,
+        "succeeded": 2,
+        "failed": 0,
+        "successRate": 1.0,
+    }
+    course_id, lesson_id = (r["id"] for r in batch["batchInsertThings"]["results"])
+    linked = await run(
+        api,
+        key,
+        "BatchCreateConnections",
+        {"input": {"connections": [{"fromId": lesson_id, "toId": course_id, "type": "part_of"}]}},
+    )
+    assert [r["status"] for r in linked["batchCreateConnections"]["results"]] == ["CREATED"]
+    renamed = await run(
+        api,
+        key,
+        "BatchUpdateThings",
+        {"input": {"updates": [{"id": lesson_id, "name": "Lesson 1"}, {"id": course_id}]}},
+    )
+    assert [r["status"] for r in renamed["batchUpdateThings"]["results"]] == [
+        "UPDATED",
+        "UNCHANGED",
+    ]
 
     removed = await run(api, key, "DeleteConnection", {"input": {"id": connection_id}})
     assert removed["deleteConnection"] == {"deletedId": connection_id, "errors": []}

@@ -11,6 +11,7 @@ from strawberry.types import ExecutionContext
 
 from ontology.api.extensions import ApiCallQuotaExtension, CostExtension, ErrorExtension
 from ontology.api.node import NodeQueries
+from ontology.batches.mutations import BatchMutations
 from ontology.connections.mutations import ConnectionMutations
 from ontology.connections.queries import ConnectionQueries
 from ontology.events.mutations import EventMutations
@@ -43,6 +44,7 @@ Mutation = merge_types(
     "Mutation",
     (
         ThingMutations,
+        BatchMutations,
         ConnectionMutations,
         EventMutations,
         PersonMutations,

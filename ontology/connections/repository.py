@@ -35,6 +35,25 @@ class ConnectionRepository:
             raise ValueError("A connection of another group was passed to insert.")
         await self.collection.insert_one(doc, session=session)
 
+    async def insert_many(
+        self, group_id: ObjectId, docs: Sequence[Document], session: AsyncClientSession
+    ) -> None:
+        """Insert connections in order; a duplicate raises ``BulkWriteError`` naming its index."""
+        if any(doc["groupId"] != group_id for doc in docs):
+            raise ValueError("A connection of another group was passed to insert_many.")
+        if docs:
+            await self.collection.insert_many(list(docs), ordered=True, session=session)
+
+    async def existing_keys(
+        self, group_id: ObjectId, from_ids: Sequence[ObjectId]
+    ) -> set[tuple[ObjectId, ObjectId, str]]:
+        """(fromId, toId, type) of the stored connections leaving these things."""
+        cursor = self.collection.find(
+            {"groupId": group_id, "fromId": {"$in": list(from_ids)}},
+            {"fromId": 1, "toId": 1, "type": 1},
+        ).batch_size(100_000)
+        return {(doc["fromId"], doc["toId"], doc["type"]) async for doc in cursor}
+
     async def by_ids(self, group_id: ObjectId, ids: Sequence[ObjectId]) -> list[Document]:
         cursor = self.collection.find({"groupId": group_id, "_id": {"$in": list(ids)}})
         return [doc async for doc in cursor.batch_size(len(ids) + 1)]

@@ -76,6 +76,11 @@ INDEXES: tuple[IndexSpec, ...] = (
     _ix("events", "events_target", "groupId", "targetId", "sortKey"),
     # lookups by id (the embedded server plans {groupId, _id} as a scan without it)
     _ix("events", "events_id", "groupId", "_id"),
+    # idempotency keys of batch mutations, kept 24 hours
+    _ix("idempotency_keys", "idempotency_keys_unique", "groupId", "key", unique=True),
+    IndexSpec(
+        "idempotency_keys", "idempotency_keys_expiry", (("expiresAt", 1),), expire_after_seconds=0
+    ),
     # usage: one counter per (group, metric, period); old periods expire
     _ix("usage", "usage_period", "groupId", "metric", "periodStart", unique=True),
     IndexSpec("usage", "usage_expiry", (("expiresAt", 1),), expire_after_seconds=0),

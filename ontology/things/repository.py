@@ -32,6 +32,36 @@ class ThingRepository:
             raise ValueError("A thing of another group was passed to insert.")
         await self.collection.insert_one(doc, session=session)
 
+    async def insert_many(
+        self, group_id: ObjectId, docs: Sequence[Document], session: AsyncClientSession
+    ) -> None:
+        if any(doc["groupId"] != group_id for doc in docs):
+            raise ValueError("A thing of another group was passed to insert_many.")
+        if docs:
+            await self.collection.insert_many(list(docs), ordered=True, session=session)
+
+    async def update_many_versions(
+        self,
+        group_id: ObjectId,
+        changes: Sequence[tuple[ObjectId, int, dict[str, Any]]],
+        session: AsyncClientSession,
+    ) -> int:
+        """Set fields on things still at the given versions, in one bulk write; how many matched."""
+        if not changes:
+            return 0
+        result = await self.collection.bulk_write(
+            [
+                UpdateOne(
+                    {**self._live(group_id), "_id": thing_id, "version": version},
+                    {"$set": fields, "$inc": {"version": 1}},
+                )
+                for thing_id, version, fields in changes
+            ],
+            ordered=False,
+            session=session,
+        )
+        return result.matched_count
+
     async def by_ids(
         self,
         group_id: ObjectId,

@@ -1,0 +1,88 @@
+"""GraphQL types for batch mutations."""
+
+from __future__ import annotations
+
+import strawberry
+
+from ontology.batches.models import BatchResult, ErrorPolicy, ItemStatus
+from ontology.connections.types import CreateConnectionInput
+from ontology.kit.graphql import UserError
+from ontology.things.types import CreateThingInput, UpdateThingInput
+
+ErrorPolicyEnum = strawberry.enum(
+    ErrorPolicy,
+    name="ErrorPolicy",
+    description="REJECT_EVERYTHING: any invalid item, nothing written. "
+    "REJECT_FAILED_ROWS: valid items written, failures reported by index.",
+)
+BatchItemStatus = strawberry.enum(ItemStatus, name="BatchItemStatus")
+
+
+@strawberry.type
+class BatchItemResult:
+    index: int
+    id: strawberry.ID | None
+    status: BatchItemStatus  # type: ignore[valid-type]
+    errors: list[UserError]
+
+
+@strawberry.type
+class BatchSummary:
+    total: int
+    succeeded: int
+    failed: int
+    success_rate: float = strawberry.field(description="succeeded / total, 0 to 1")
+
+
+@strawberry.type(description="Results in input order, every error, and the batch's event.")
+class BatchPayload:
+    results: list[BatchItemResult]
+    errors: list[UserError]
+    summary: BatchSummary
+    batch_event_id: strawberry.ID | None
+
+    @classmethod
+    def of(cls, result: BatchResult, total: int) -> BatchPayload:
+        succeeded = result.succeeded
+        return cls(
+            results=[
+                BatchItemResult(
+                    index=r.index,
+                    id=strawberry.ID(r.id) if r.id else None,
+                    status=r.status,
+                    errors=UserError.from_items(r.errors),
+                )
+                for r in result.results
+            ],
+            errors=UserError.from_items(result.errors),
+            summary=BatchSummary(
+                total=total,
+                succeeded=succeeded,
+                failed=result.failed,
+                success_rate=round(succeeded / total, 4) if total else 0.0,
+            ),
+            batch_event_id=strawberry.ID(result.batch_event_id) if result.batch_event_id else None,
+        )
+
+
+@strawberry.input
+class BatchInsertThingsInput:
+    things: list[CreateThingInput]
+    error_policy: ErrorPolicyEnum = ErrorPolicy.REJECT_EVERYTHING  # type: ignore[valid-type]
+    idempotency_key: str | None = strawberry.field(
+        default=None, description="Same key + same request: the stored result, nothing written."
+    )
+
+
+@strawberry.input
+class BatchCreateConnectionsInput:
+    connections: list[CreateConnectionInput]
+    error_policy: ErrorPolicyEnum = ErrorPolicy.REJECT_EVERYTHING  # type: ignore[valid-type]
+    idempotency_key: str | None = None
+
+
+@strawberry.input
+class BatchUpdateThingsInput:
+    updates: list[UpdateThingInput]
+    error_policy: ErrorPolicyEnum = ErrorPolicy.REJECT_EVERYTHING  # type: ignore[valid-type]
+    idempotency_key: str | None = None
