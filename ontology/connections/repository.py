@@ -9,7 +9,7 @@ from bson import ObjectId
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from ontology.db.client import Database, Document
-from ontology.db.queries import FindSpec, items_per_parent, top_per_parent
+from ontology.db.queries import FindSpec, find_by_keys, items_per_parent, top_per_parent
 from ontology.kit.pagination import PageRequest
 
 # direction -> the field holding "this thing" for that direction
@@ -48,15 +48,18 @@ class ConnectionRepository:
         self, group_id: ObjectId, from_ids: Sequence[ObjectId]
     ) -> set[tuple[ObjectId, ObjectId, str]]:
         """(fromId, toId, type) of the stored connections leaving these things."""
-        cursor = self.collection.find(
-            {"groupId": group_id, "fromId": {"$in": list(from_ids)}},
+        found = await find_by_keys(
+            self.collection,
+            "fromId",
+            from_ids,
+            {"groupId": group_id},
             {"fromId": 1, "toId": 1, "type": 1},
-        ).batch_size(100_000)
-        return {(doc["fromId"], doc["toId"], doc["type"]) async for doc in cursor}
+        )
+        return {(doc["fromId"], doc["toId"], doc["type"]) for doc in found}
 
     async def by_ids(self, group_id: ObjectId, ids: Sequence[ObjectId]) -> list[Document]:
-        cursor = self.collection.find({"groupId": group_id, "_id": {"$in": list(ids)}})
-        return [doc async for doc in cursor.batch_size(len(ids) + 1)]
+        """The group's documents with these ids (any number, one command)."""
+        return await find_by_keys(self.collection, "_id", ids, {"groupId": group_id})
 
     def page_spec(
         self, group_id: ObjectId, connection_type: str | None, page: PageRequest

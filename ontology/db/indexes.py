@@ -55,7 +55,10 @@ INDEXES: tuple[IndexSpec, ...] = (
     _ix("people", "people_unique_email", "groupId", "email", unique=True),
     _ix("people", "people_role", "groupId", "role", "_id"),
     # things
-    _ix("things", "things_live", "groupId", "deletedAt", "_id"),
+    # version last: a versioned update's filter (groupId, deletedAt, _id, version) is an
+    # equality on all four, which the embedded server serves only from an index
+    # holding all of them; the prefix serves every lookup by id.
+    _ix("things", "things_live", "groupId", "deletedAt", "_id", "version"),
     _ix("things", "things_type", "groupId", "deletedAt", "type", "_id"),
     _ix("things", "things_status", "groupId", "deletedAt", "status", "_id"),
     _ix("things", "things_type_status", "groupId", "deletedAt", "type", "status", "_id"),

@@ -133,3 +133,41 @@ async def items_per_parent(
     """Run a ``top_per_parent`` pipeline: one command."""
     cursor = await collection.aggregate(pipeline, batchSize=BATCH_SIZE)
     return {group["_id"]: group["items"] async for group in cursor}
+
+
+async def find_by_keys(
+    collection: AsyncCollection[Document],
+    field: str,
+    keys: Sequence[Any],
+    scope: dict[str, Any],
+    projection: dict[str, Any] | None = None,
+) -> list[Document]:
+    """The documents whose ``field`` is one of ``keys`` and that match ``scope``: one command.
+
+    Many keys are looked up one by one inside the server (``$documents`` +
+    ``$lookup`` on ``field`` with ``scope``): each lookup is an equality on an
+    index (``groupId`` + ``field``), targeted by the shard key on mongod, and
+    the work stays linear in the number of keys on the embedded server, where a
+    ``$in`` of thousands of values is quadratic.
+    """
+    if not keys:
+        return []
+    inner: list[dict[str, Any]] = [{"$match": scope}]
+    if projection:
+        inner.append({"$project": projection})
+    pipeline: list[dict[str, Any]] = [
+        {"$documents": [{"k": key} for key in dict.fromkeys(keys)]},
+        {
+            "$lookup": {
+                "from": collection.name,
+                "localField": "k",
+                "foreignField": field,
+                "pipeline": inner,
+                "as": "found",
+            }
+        },
+        {"$unwind": "$found"},
+        {"$replaceWith": "$found"},
+    ]
+    cursor = await collection.database.aggregate(pipeline, batchSize=BATCH_SIZE)
+    return [doc async for doc in cursor]

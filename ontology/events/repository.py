@@ -12,7 +12,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 
 from ontology.connections.repository import live_thing_of
 from ontology.db.client import Database, Document
-from ontology.db.queries import FindSpec, items_per_parent, top_per_parent
+from ontology.db.queries import FindSpec, find_by_keys, items_per_parent, top_per_parent
 from ontology.events.models import time_key
 from ontology.kit.pagination import PageRequest
 
@@ -50,8 +50,8 @@ class EventRepository:
             await self.collection.insert_many(list(events), ordered=True, session=session)
 
     async def by_ids(self, group_id: ObjectId, ids: Sequence[ObjectId]) -> list[Document]:
-        cursor = self.collection.find({"groupId": group_id, "_id": {"$in": list(ids)}})
-        return [doc async for doc in cursor]
+        """The group's documents with these ids (any number, one command)."""
+        return await find_by_keys(self.collection, "_id", ids, {"groupId": group_id})
 
     def page_spec(
         self, group_id: ObjectId, event_filter: EventFilter, page: PageRequest

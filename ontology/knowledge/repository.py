@@ -9,7 +9,7 @@ from bson import ObjectId
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from ontology.db.client import Database, Document
-from ontology.db.queries import FindSpec
+from ontology.db.queries import FindSpec, find_by_keys
 from ontology.kit.pagination import PageRequest
 
 
@@ -32,8 +32,8 @@ class KnowledgeRepository:
             await self.links.insert_one(link, session=session)
 
     async def by_ids(self, group_id: ObjectId, ids: Sequence[ObjectId]) -> list[Document]:
-        cursor = self.collection.find({"groupId": group_id, "_id": {"$in": list(ids)}})
-        return [doc async for doc in cursor.batch_size(len(ids) + 1)]
+        """The group's documents with these ids (any number, one command)."""
+        return await find_by_keys(self.collection, "_id", ids, {"groupId": group_id})
 
     def page_spec(self, group_id: ObjectId, kind: str | None, page: PageRequest) -> FindSpec:
         query: dict[str, Any] = {"groupId": group_id}

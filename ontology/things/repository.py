@@ -15,7 +15,7 @@ from pymongo import ReturnDocument, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from ontology.db.client import Database, Document
-from ontology.db.queries import FindSpec
+from ontology.db.queries import FindSpec, find_by_keys
 from ontology.kit.pagination import PageRequest
 
 
@@ -68,10 +68,13 @@ class ThingRepository:
         ids: Sequence[ObjectId],
         session: AsyncClientSession | None = None,
     ) -> list[Document]:
-        query = {**self._live(group_id), "_id": {"$in": list(ids)}}
-        cursor = self.collection.find(query, session=session)
-        cursor = cursor.batch_size(len(ids) + 1)
-        return [doc async for doc in cursor]
+        """The group's live things with these ids (any number, one command)."""
+        if session is not None:
+            cursor = self.collection.find(
+                {**self._live(group_id), "_id": {"$in": list(ids)}}, session=session
+            )
+            return [doc async for doc in cursor]
+        return await find_by_keys(self.collection, "_id", ids, self._live(group_id))
 
     def page_spec(
         self, group_id: ObjectId, thing_type: str | None, status: str | None, page: PageRequest
