@@ -130,3 +130,55 @@ def test_serve_demo_starts_the_embedded_database_seeds_and_stops_cleanly(tmp_pat
     except ProcessLookupError:
         still_running = False
     assert still_running is False
+
+
+def test_import_reports_bad_rows_and_never_imports_twice(
+    mongo_server: EmbeddedServer, tmp_path: Path
+) -> None:
+    db_name = f"cli_{uuid.uuid4().hex[:8]}"
+    env = {"ONTOLOGY_MONGODB_URI": mongo_server.uri, "ONTOLOGY_DB_NAME": db_name}
+    source = tmp_path / "people.csv"
+    source.write_text(
+        "name,type,city,properties\n"
+        'Ada,creator,London,"{""followers"": 10}"\n'
+        "Grace,,New York,\n"
+        ",creator,Nowhere,\n"
+        "Alan,robot,Manchester,\n"
+    )
+    run_cli("groups", "create", "--slug", "acme", "--name", "Acme", env=env)
+    command = ("import", str(source), "--group", "acme", "--type", "audience_member")
+
+    first = run_cli(*command, "--idempotency-prefix", "people-1", "--json", env=env)
+    again = run_cli(*command, "--idempotency-prefix", "people-1", "--json", env=env)
+
+    assert first.returncode == 0, first.stderr
+    summary = json.loads(first.stdout)
+    assert {k: v for k, v in summary.items() if k != "seconds"} == {
+        "rows": 4,
+        "created": 2,
+        "alreadyImported": 0,
+        "failed": 2,
+        "chunks": 1,
+        "errorsFile": str(tmp_path / "people.csv.errors.jsonl"),
+    }
+    report = (tmp_path / "people.csv.errors.jsonl").read_text().splitlines()
+    assert [json.loads(line) for line in report] == [
+        {"row": 3, "path": "name", "code": "INVALID_NAME", "message": "Name must not be empty."},
+        {
+            "row": 4,
+            "path": "type",
+            "code": "UNKNOWN_TYPE",
+            "message": "Unknown thing type 'robot'.",
+        },
+    ]
+    assert json.loads(again.stdout)["created"] == 0
+    assert json.loads(again.stdout)["alreadyImported"] == 2
+    with MongoClient(mongo_server.uri) as client:
+        things = sorted(
+            (t["name"], t["type"], t["properties"]) for t in client[db_name]["things"].find({})
+        )
+        client.drop_database(db_name)
+    assert things == [
+        ("Ada", "creator", {"city": "London", "followers": 10}),
+        ("Grace", "audience_member", {"city": "New York"}),
+    ]

@@ -37,6 +37,7 @@ class BatchResult:
     results: list[ItemResult]
     errors: list[ItemError]
     batch_event_id: str | None = None
+    replayed: bool = False  # the stored answer to an earlier request with the same key
 
     @property
     def succeeded(self) -> int:

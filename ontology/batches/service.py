@@ -175,7 +175,9 @@ class BatchService:
                     "idempotencyKey",
                 )
             if existing.get("status") == "done":
-                return BatchResult.from_document(existing["result"])
+                replay = BatchResult.from_document(existing["result"])
+                replay.replayed = True
+                return replay
             if not await self.idempotency.take_over(group_id, key, now):
                 return _rejected_batch(
                     ErrorCode.CONFLICT,
