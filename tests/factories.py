@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -10,6 +13,7 @@ from bson import ObjectId
 
 from ontology.groups.models import Plan
 from ontology.keys.models import Role
+from ontology.kit.clock import set_clock
 from ontology.kit.ids import to_global_id
 from ontology.runtime import Runtime
 
@@ -162,3 +166,37 @@ async def group_counts(runtime: Runtime, group_id: ObjectId) -> dict[str, Any]:
 async def raw_count(runtime: Runtime, collection: str, query: dict[str, Any]) -> int:
     """Count documents directly in the database (tests only: the app never counts)."""
     return await runtime.database.collection(collection).count_documents(query)
+
+
+class SettableClock:
+    """A clock tests move by hand, installed with ``ontology.kit.clock.set_clock``."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def set(self, moment: datetime) -> datetime:
+        self.now = moment
+        return moment
+
+    def advance(self, **delta: float) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+
+@contextmanager
+def clock_at(start: datetime) -> Iterator[SettableClock]:
+    """Stop time at ``start`` for the block (tests move it with set/advance)."""
+    clock = SettableClock(start)
+    set_clock(clock)
+    try:
+        yield clock
+    finally:
+        set_clock(None)
+
+
+def payload_error(path: str, code: str, message: str, index: int | None = None) -> dict[str, Any]:
+    """One entry of a mutation payload's ``errors`` list."""
+    return {"index": index, "path": path, "code": code, "message": message}

@@ -4,22 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from bson import ObjectId
 
-from ontology.kit.clock import set_clock
 from ontology.kit.ids import parse_global_id
 from tests.factories import (
     Api,
+    SettableClock,
     Tenant,
+    clock_at,
     connect,
     create_thing,
     global_id,
     group_counts,
     make_tenant,
+    payload_error,
     raw_count,
 )
 
@@ -87,24 +89,10 @@ query($type: String) {
 """
 
 
-class FakeClock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> datetime:
-        self.now += timedelta(**delta)
-        return self.now
-
-
 @pytest.fixture(autouse=True)
-def clock() -> Iterator[FakeClock]:
-    fake = FakeClock(T0)
-    set_clock(fake)
-    yield fake
-    set_clock(None)
+def clock() -> Iterator[SettableClock]:
+    with clock_at(T0) as settable:
+        yield settable
 
 
 @dataclass
@@ -149,8 +137,7 @@ def oid(global_id_value: str, type_name: str) -> ObjectId:
     return parsed
 
 
-def error(path: str, code: str, message: str) -> dict[str, Any]:
-    return {"index": None, "path": path, "code": code, "message": message}
+error = payload_error
 
 
 def type_count(connection_type: str, inbound: int, outbound: int) -> dict[str, Any]:
@@ -219,7 +206,7 @@ async def assert_forbidden(
 
 
 async def test_create_connection_returns_it_and_updates_thing_and_group_counters(
-    api: Api, world: World, clock: FakeClock
+    api: Api, world: World, clock: SettableClock
 ) -> None:
     # given
     tenant, ids = world.tenant, world.ids
@@ -835,7 +822,7 @@ async def test_thing_connection_counts_add_up_per_type(
 
 
 async def test_delete_connection_removes_it_and_updates_counters(
-    api: Api, world: World, graph: Graph, clock: FakeClock
+    api: Api, world: World, graph: Graph, clock: SettableClock
 ) -> None:
     # given
     tenant, ids, c = world.tenant, graph.ids, graph.connections

@@ -4,22 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import bson
 import pytest
 from bson import ObjectId
 
-from ontology.kit.clock import set_clock
 from ontology.kit.ids import parse_global_id
 from tests.factories import (
     Api,
+    SettableClock,
     Tenant,
+    clock_at,
     create_thing,
     global_id,
     group_counts,
     make_tenant,
+    payload_error,
     raw_count,
 )
 
@@ -63,24 +65,10 @@ query($id: ID!, $first: Int) {
 NODE = f"query($id: ID!) {{ node(id: $id) {{ ... on Event {{ {EVENT_FIELDS} }} }} }}"
 
 
-class FakeClock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> datetime:
-        self.now += timedelta(**delta)
-        return self.now
-
-
 @pytest.fixture(autouse=True)
-def clock() -> Iterator[FakeClock]:
-    fake = FakeClock(T0)
-    set_clock(fake)
-    yield fake
-    set_clock(None)
+def clock() -> Iterator[SettableClock]:
+    with clock_at(T0) as settable:
+        yield settable
 
 
 def iso(moment: datetime) -> str:
@@ -91,8 +79,7 @@ def at(hour: int, minute: int = 0) -> datetime:
     return datetime(2025, 3, 1, hour, minute, tzinfo=UTC)
 
 
-def error(path: str, code: str, message: str) -> dict[str, Any]:
-    return {"index": None, "path": path, "code": code, "message": message}
+error = payload_error
 
 
 def nested(depth: int) -> dict[str, Any]:
@@ -154,7 +141,7 @@ async def assert_forbidden(
 
 
 async def test_log_event_returns_and_stores_the_event_and_counts_it(
-    api: Api, clock: FakeClock
+    api: Api, clock: SettableClock
 ) -> None:
     # given
     tenant = await make_tenant(api.runtime, "acme")
@@ -458,7 +445,7 @@ class Timeline:
 
 
 @pytest.fixture
-async def timeline(api: Api, clock: FakeClock) -> Timeline:
+async def timeline(api: Api, clock: SettableClock) -> Timeline:
     tenant = await make_tenant(api.runtime, "acme")
     ada = await create_thing(api, tenant.user, "creator", "Ada")
     clock.advance(seconds=1)
@@ -657,7 +644,7 @@ async def test_activity_pages_with_first(api: Api, timeline: Timeline) -> None:
 
 
 async def test_activity_includes_connection_events_of_the_thing(
-    api: Api, timeline: Timeline, clock: FakeClock
+    api: Api, timeline: Timeline, clock: SettableClock
 ) -> None:
     # given
     clock.advance(minutes=1)

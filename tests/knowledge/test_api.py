@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import bson
 import pytest
 from bson import ObjectId
 
-from ontology.kit.clock import set_clock
 from ontology.kit.ids import parse_global_id
 from tests.factories import (
     Api,
+    SettableClock,
     Tenant,
+    clock_at,
     create_thing,
     global_id,
     group_counts,
     make_tenant,
+    payload_error,
     raw_count,
 )
 
@@ -46,28 +48,13 @@ query($kind: KnowledgeKind, $first: Int) {
 NODE = f"query($id: ID!) {{ node(id: $id) {{ ... on Knowledge {{ {KNOWLEDGE_FIELDS} }} }} }}"
 
 
-class FakeClock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> datetime:
-        self.now += timedelta(**delta)
-        return self.now
-
-
 @pytest.fixture(autouse=True)
-def clock() -> Iterator[FakeClock]:
-    fake = FakeClock(T0)
-    set_clock(fake)
-    yield fake
-    set_clock(None)
+def clock() -> Iterator[SettableClock]:
+    with clock_at(T0) as settable:
+        yield settable
 
 
-def error(path: str, code: str, message: str) -> dict[str, Any]:
-    return {"index": None, "path": path, "code": code, "message": message}
+error = payload_error
 
 
 def kid(knowledge_id: str) -> ObjectId:
@@ -178,7 +165,9 @@ async def test_add_vector_only_with_an_embedding_counts_eight_bytes_a_value(api:
     }
 
 
-async def test_add_knowledge_linked_to_a_thing_stores_the_link(api: Api, clock: FakeClock) -> None:
+async def test_add_knowledge_linked_to_a_thing_stores_the_link(
+    api: Api, clock: SettableClock
+) -> None:
     # given
     tenant = await make_tenant(api.runtime, "acme")
     ada = await create_thing(api, tenant.user, "creator", "Ada")

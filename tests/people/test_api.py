@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from ontology.kit.clock import set_clock
 from ontology.kit.ids import parse_global_id
-from tests.factories import Api, Tenant, global_id, group_counts, make_tenant, raw_count
+from tests.factories import (
+    Api,
+    SettableClock,
+    Tenant,
+    clock_at,
+    global_id,
+    group_counts,
+    make_tenant,
+    payload_error,
+    raw_count,
+)
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 COLLECTIONS = ("things", "connections", "events", "people", "knowledge", "thing_knowledge")
@@ -35,28 +44,13 @@ query($role: Role, $first: Int) {
 NODE = "query($id: ID!) { node(id: $id) { ... on Person { id email name role createdAt } } }"
 
 
-class FakeClock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> datetime:
-        self.now += timedelta(**delta)
-        return self.now
-
-
 @pytest.fixture(autouse=True)
-def clock() -> Iterator[FakeClock]:
-    fake = FakeClock(T0)
-    set_clock(fake)
-    yield fake
-    set_clock(None)
+def clock() -> Iterator[SettableClock]:
+    with clock_at(T0) as settable:
+        yield settable
 
 
-def error(path: str, code: str, message: str) -> dict[str, Any]:
-    return {"index": None, "path": path, "code": code, "message": message}
+error = payload_error
 
 
 INVALID_EMAIL = error("email", "INVALID_INPUT", "Not a valid email address.")
@@ -270,7 +264,7 @@ async def test_create_person_below_org_owner_is_forbidden_and_writes_nothing(
 # --- people ----------------------------------------------------------------------------
 
 
-async def test_people_lists_newest_first_with_role_filter(api: Api, clock: FakeClock) -> None:
+async def test_people_lists_newest_first_with_role_filter(api: Api, clock: SettableClock) -> None:
     # given
     tenant = await make_tenant(api.runtime, "acme")
     other = await make_tenant(api.runtime, "globex")

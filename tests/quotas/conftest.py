@@ -6,14 +6,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from ontology.kit.clock import set_clock
-from tests.quotas.support import T0, FakeClock
+from tests.factories import SettableClock, clock_at
+from tests.quotas.support import T0
 
 
 @pytest.fixture(autouse=True)
-def clock() -> Iterator[FakeClock]:
+def clock() -> Iterator[SettableClock]:
     """Time stands still at ``T0`` unless a test moves it (hour buckets, month periods)."""
-    fake = FakeClock(T0)
-    set_clock(fake)
-    yield fake
-    set_clock(None)
+    with clock_at(T0) as settable:
+        yield settable

@@ -8,7 +8,7 @@ the server's real clock could be expired mid-test.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from bson import ObjectId
@@ -19,22 +19,6 @@ from ontology.runtime import Runtime
 from ontology.things.models import NewThing, new_thing_document
 
 T0 = datetime(2040, 3, 1, 12, 0, tzinfo=UTC)
-
-
-class FakeClock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def set(self, moment: datetime) -> datetime:
-        self.now = moment
-        return moment
-
-    def advance(self, **delta: float) -> datetime:
-        self.now += timedelta(**delta)
-        return self.now
 
 
 # -- GraphQL operations -----------------------------------------------------------------------

@@ -15,11 +15,10 @@ import httpx
 
 from ontology.groups.models import Plan
 from ontology.quotas.models import Metric
-from tests.factories import Api, Tenant, make_tenant, raw_count
+from tests.factories import Api, SettableClock, Tenant, make_tenant, raw_count
 from tests.quotas.support import (
     CREATE_THING,
     GROUP_QUOTAS,
-    FakeClock,
     events_of_type,
     set_limit,
     usage,
@@ -118,7 +117,7 @@ async def test_the_quota_reports_count_this_month_including_the_current_call(api
 
 
 async def test_over_the_limit_requests_get_429_until_the_next_month(
-    api: Api, clock: FakeClock
+    api: Api, clock: SettableClock
 ) -> None:
     # given a pro group allowed 3 API calls a month, in mid-March
     clock.set(MID_MARCH)
@@ -239,7 +238,7 @@ async def test_unlimited_groups_are_counted_but_never_refused(api: Api) -> None:
 
 
 async def test_a_zero_limit_refuses_everything_but_the_exempt_fields(
-    api: Api, clock: FakeClock
+    api: Api, clock: SettableClock
 ) -> None:
     clock.set(MID_MARCH)
     tenant = await make_tenant(api.runtime, "acme")

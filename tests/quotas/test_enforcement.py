@@ -19,7 +19,7 @@ from ontology.kit.errors import ErrorCode, ItemError, RejectedError
 from ontology.quotas.models import GIB, Metric
 from ontology.runtime import open_runtime
 from ontology.things.models import NewThing, new_thing_document
-from tests.factories import Api, Tenant, global_id, make_tenant, raw_count
+from tests.factories import Api, SettableClock, Tenant, global_id, make_tenant, raw_count
 from tests.quotas.support import (
     ADD_KNOWLEDGE,
     CHANGE_PLAN,
@@ -31,7 +31,6 @@ from tests.quotas.support import (
     LOG_EVENT,
     T0,
     UPDATE_THING,
-    FakeClock,
     bump_counters,
     events_of_type,
     insert_things,
@@ -388,7 +387,7 @@ async def test_change_plan_needs_the_org_owner_role(api: Api) -> None:
 
 
 async def test_a_plan_change_is_recorded_as_a_subscription_event(
-    api: Api, clock: FakeClock
+    api: Api, clock: SettableClock
 ) -> None:
     tenant = await make_tenant(api.runtime, "acme")
 
@@ -428,7 +427,7 @@ async def test_a_plan_change_is_recorded_as_a_subscription_event(
 
 
 async def test_a_refusal_is_logged_once_per_metric_per_hour_per_group(
-    api: Api, clock: FakeClock
+    api: Api, clock: SettableClock
 ) -> None:
     # given two pro groups capped at 0 things and 0 users
     tenant = await make_tenant(api.runtime, "acme")

@@ -3,23 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import bson
 import pytest
 from bson import ObjectId
 
-from ontology.kit.clock import set_clock
 from ontology.kit.ids import parse_global_id
 from tests.factories import (
     Api,
+    SettableClock,
     Tenant,
+    clock_at,
     connect,
     create_thing,
     global_id,
     group_counts,
     make_tenant,
+    payload_error,
     raw_count,
 )
 
@@ -72,24 +74,10 @@ query($type: String) {
 """
 
 
-class FakeClock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> datetime:
-        self.now += timedelta(**delta)
-        return self.now
-
-
 @pytest.fixture(autouse=True)
-def clock() -> Iterator[FakeClock]:
-    fake = FakeClock(T0)
-    set_clock(fake)
-    yield fake
-    set_clock(None)
+def clock() -> Iterator[SettableClock]:
+    with clock_at(T0) as settable:
+        yield settable
 
 
 def iso(moment: datetime) -> str:
@@ -102,8 +90,7 @@ def oid(thing_id: str) -> ObjectId:
     return parsed
 
 
-def error(path: str, code: str, message: str) -> dict[str, Any]:
-    return {"index": None, "path": path, "code": code, "message": message}
+error = payload_error
 
 
 def key_error(path: str, key: str) -> dict[str, Any]:
@@ -527,7 +514,7 @@ async def test_create_thing_by_a_customer_is_forbidden_and_writes_nothing(api: A
 
 
 async def test_update_thing_changes_fields_bumps_version_and_logs_one_event(
-    api: Api, clock: FakeClock
+    api: Api, clock: SettableClock
 ) -> None:
     # given
     tenant = await make_tenant(api.runtime, "acme")
@@ -592,7 +579,7 @@ async def test_update_thing_changes_fields_bumps_version_and_logs_one_event(
 
 
 async def test_update_thing_records_only_the_fields_that_really_change(
-    api: Api, clock: FakeClock
+    api: Api, clock: SettableClock
 ) -> None:
     # given
     tenant = await make_tenant(api.runtime, "acme")
@@ -629,7 +616,7 @@ async def test_update_thing_records_only_the_fields_that_really_change(
     ],
 )
 async def test_update_thing_without_changes_keeps_the_version_and_writes_nothing(
-    api: Api, clock: FakeClock, changes: dict[str, Any]
+    api: Api, clock: SettableClock, changes: dict[str, Any]
 ) -> None:
     # given
     tenant = await make_tenant(api.runtime, "acme")
@@ -878,7 +865,7 @@ async def test_update_thing_by_a_customer_is_forbidden_and_writes_nothing(api: A
 
 
 async def test_delete_thing_hides_it_removes_its_connections_and_updates_counters(
-    api: Api, clock: FakeClock
+    api: Api, clock: SettableClock
 ) -> None:
     # given: ada -authored-> post, bob -collaborates_with-> ada, ada -following-> bob,
     # and bob -authored-> post, which does not touch ada
