@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from bson import ObjectId
@@ -50,7 +50,6 @@ class Context:
     request: Any = None
     response: Any = None
     request_id: str = ""
-    extras: dict[str, Any] = field(default_factory=dict)
 
     @property
     def group_id(self) -> ObjectId:

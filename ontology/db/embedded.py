@@ -109,10 +109,6 @@ class EmbeddedServer:
     def uri(self) -> str:
         return mongodb_uri(self.host, self.port)
 
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process else None
-
     def start(self, timeout: float = 60.0) -> None:
         executable = _executable()
         self.storage_path.mkdir(parents=True, exist_ok=True)

@@ -62,18 +62,8 @@ class ThingRepository:
         )
         return result.matched_count
 
-    async def by_ids(
-        self,
-        group_id: ObjectId,
-        ids: Sequence[ObjectId],
-        session: AsyncClientSession | None = None,
-    ) -> list[Document]:
+    async def by_ids(self, group_id: ObjectId, ids: Sequence[ObjectId]) -> list[Document]:
         """The group's live things with these ids (any number, one command)."""
-        if session is not None:
-            cursor = self.collection.find(
-                {**self._live(group_id), "_id": {"$in": list(ids)}}, session=session
-            )
-            return [doc async for doc in cursor]
         return await find_by_keys(self.collection, "_id", ids, self._live(group_id))
 
     def page_spec(
