@@ -238,7 +238,7 @@ class BatchService:
             group_id,
             "batch_imported",
             timestamp=now,
-            metadata={"count": len(items), "created": len(docs), "failed": len(result.errors)},
+            metadata={"count": len(items), "created": len(docs), "failed": result.failed},
         )
         delta = CountDelta().events(1, event["sizeBytes"])
         for doc in docs:
@@ -348,7 +348,7 @@ class BatchService:
             group_id,
             "connections_batch_created",
             timestamp=now,
-            metadata={"count": total, "created": len(docs), "failed": len(result.errors)},
+            metadata={"count": total, "created": len(docs), "failed": result.failed},
         )
         delta = CountDelta().events(1, event["sizeBytes"])
         count_updates = []
@@ -442,8 +442,10 @@ class BatchService:
             )
             results.append(ItemResult(index, ItemStatus.UPDATED, id=global_id))
         result = _result(results)
-        if not writes or (result.errors and policy is ErrorPolicy.REJECT_EVERYTHING):
+        if result.errors and policy is ErrorPolicy.REJECT_EVERYTHING:
             return _not_written(result)
+        if not writes:
+            return result  # nothing changed: UNCHANGED items keep their ids, no event
         summary = new_event(
             group_id,
             "things_batch_updated",
@@ -452,7 +454,7 @@ class BatchService:
                 "count": len(items),
                 "updated": len(writes),
                 "unchanged": sum(r.status is ItemStatus.UNCHANGED for r in results),
-                "failed": len(result.errors),
+                "failed": result.failed,
             },
         )
         events.append(summary)
