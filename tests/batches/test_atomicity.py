@@ -1,0 +1,211 @@
+"""A failure in the middle of a batch's transaction leaves nothing of the batch.
+
+The server's ``failCommand`` fail point fails the n-th command of a kind with a
+non-transient error (BadValue), so the driver does not retry the transaction. Each
+test pins the commands sent, which shows where the failure hit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pymongo.errors import OperationFailure
+
+from ontology.runtime import Runtime
+from tests.batches.support import (
+    CONNECT,
+    FIELD,
+    INSERT,
+    REJECT_FAILED_ROWS,
+    UPDATE,
+    batch,
+    batch_input,
+    counters,
+    db_commands,
+    fail_point,
+    ids_of,
+    nodes,
+    snapshot,
+    stored,
+    thing,
+    true_counts,
+)
+from tests.factories import Api, Tenant, make_tenant
+
+
+async def test_the_fail_point_fails_the_chosen_command_once(runtime: Runtime) -> None:
+    # given the fail point armed for the second insert
+    collection = runtime.database.collection("scratch")
+    async with fail_point(runtime, ["insert"], skip=1):
+        # when three inserts are sent
+        await collection.insert_one({"n": 1})
+        with pytest.raises(OperationFailure) as failure:
+            await collection.insert_one({"n": 2})
+
+    # then the second failed with BadValue, and once the fail point is off inserts pass
+    assert failure.value.code == 2
+    await collection.insert_one({"n": 3})
+    assert [d["n"] async for d in collection.find({}, sort=[("n", 1)])] == [1, 3]
+
+
+async def masked_failure(
+    api: Api, api_key: str, operation: str, items: list[dict[str, Any]], **options: Any
+) -> dict[str, Any]:
+    """Send a batch expected to fail unexpectedly; check the masked error; the body."""
+    response = await api.post(api_key, operation, batch_input(operation, items, **options))
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    assert body["data"] is None
+    assert body["errors"] == [
+        {
+            "message": "Unexpected error.",
+            "locations": [{"line": 3, "column": 3}],
+            "path": [FIELD[operation]],
+            "extensions": {"code": "INTERNAL", "requestId": response.headers["X-Request-Id"]},
+        }
+    ]
+    return body
+
+
+async def tenant_with_things(api: Api) -> tuple[Tenant, list[str]]:
+    tenant = await make_tenant(api.runtime, "acme")
+    ids = ids_of(
+        await batch(
+            api,
+            tenant.user,
+            INSERT,
+            [thing(name="Ada"), thing(name="Bob"), thing("community", name="Guild")],
+        )
+    )
+    assert all(ids)
+    return tenant, [i for i in ids if i is not None]
+
+
+@pytest.mark.parametrize(
+    ("skip", "commands"),
+    [
+        # the things insert fails: update (reservation), insert (fails), abortTransaction
+        (0, 3),
+        # the event insert fails after the things were inserted: + insert (things)
+        (1, 4),
+    ],
+    ids=["things-insert-fails", "event-insert-fails"],
+)
+async def test_a_failed_insert_batch_leaves_nothing(api: Api, skip: int, commands: int) -> None:
+    # given a tenant with things, and a fail point on the batch's first or second insert
+    tenant, _ = await tenant_with_things(api)
+    before = await snapshot(api.runtime, tenant.id)
+    items = [thing(name=f"New{i}") for i in range(3)]
+
+    # when a valid batch is sent
+    async with fail_point(api.runtime, ["insert"], skip=skip):
+        body = await masked_failure(api, tenant.user, INSERT, items, policy=REJECT_FAILED_ROWS)
+
+    # then the client sees the masked error, and no document or counter changed
+    assert db_commands(body) == commands
+    assert await snapshot(api.runtime, tenant.id) == before
+
+
+async def test_a_failed_commit_leaves_nothing(api: Api) -> None:
+    # given a tenant, and a fail point on commitTransaction
+    tenant, _ = await tenant_with_things(api)
+    before = await snapshot(api.runtime, tenant.id)
+
+    # when a valid batch is sent
+    try:
+        async with fail_point(api.runtime, ["commitTransaction"]):
+            body = await masked_failure(api, tenant.user, INSERT, [thing(name="New")])
+
+        # then every write of the transaction is gone: update, insert, insert, commit (failed)
+        assert db_commands(body) == 4
+        assert await snapshot(api.runtime, tenant.id) == before
+    finally:
+        # The driver does not abort after a failed commit, and the embedded server keeps
+        # such a transaction open (mongod reaps it after 60 s): end it, or dropping the
+        # test database waits for its locks forever.
+        await api.runtime.database.client.admin.command("killAllSessions", [])
+
+
+async def test_a_failure_releases_the_idempotency_key_for_a_retry(api: Api) -> None:
+    # given a tenant, and a fail point on the key's completion inside the transaction
+    # (the second update: the first is the quota reservation)
+    tenant, _ = await tenant_with_things(api)
+    before = await snapshot(api.runtime, tenant.id)
+    items = [thing(name="New")]
+
+    # when a batch is sent with a key
+    async with fail_point(api.runtime, ["update"], skip=1):
+        body = await masked_failure(api, tenant.user, INSERT, items, key="import-7")
+
+    # then nothing was written and the claim was released: claim (insert), update, insert,
+    # insert, update (fails), abortTransaction, release (delete)
+    assert db_commands(body) == 7
+    assert await snapshot(api.runtime, tenant.id) == before
+
+    # when the request is retried with the key
+    retried = await batch(api, tenant.user, INSERT, items, None, "import-7")
+
+    # then it runs, and writes the batch once
+    assert [r["status"] for r in retried["results"]] == ["CREATED"]
+    names = [t["name"] for t in await stored(api.runtime, "things", {"groupId": tenant.id})]
+    assert names == ["Ada", "Bob", "Guild", "New"]
+    assert await counters(api.runtime, tenant.id) == await true_counts(api.runtime, tenant.id)
+
+
+@pytest.mark.parametrize(
+    ("commands_failed", "skip", "commands"),
+    [
+        # find (things), find (stored connections), update (reservation), insert
+        # (connections), update (thing counts), insert (event: fails), abortTransaction
+        (["insert"], 1, 7),
+        # ... update (thing counts: fails), abortTransaction
+        (["update"], 1, 6),
+    ],
+    ids=["event-insert-fails", "thing-counts-update-fails"],
+)
+async def test_a_failed_connection_batch_leaves_nothing(
+    api: Api, commands_failed: list[str], skip: int, commands: int
+) -> None:
+    # given a tenant's things, and a fail point after the connections are inserted
+    tenant, (ada, bob, guild) = await tenant_with_things(api)
+    before = await snapshot(api.runtime, tenant.id)
+    links = [
+        {"fromId": ada, "toId": guild, "type": "member_of"},
+        {"fromId": bob, "toId": guild, "type": "member_of"},
+        {"fromId": ada, "toId": bob, "type": "following"},
+    ]
+
+    # when a valid batch is sent
+    async with fail_point(api.runtime, commands_failed, skip=skip):
+        body = await masked_failure(api, tenant.user, CONNECT, links)
+
+    # then no connection, count, event or counter is left
+    assert db_commands(body) == commands
+    assert await snapshot(api.runtime, tenant.id) == before
+    ends = await nodes(api, tenant.user, [ada, bob, guild])
+    assert [n["connectionCounts"] for n in ends] == [
+        {"inbound": 0, "outbound": 0, "byType": []}
+    ] * 3
+
+
+async def test_a_failed_update_batch_leaves_nothing(api: Api) -> None:
+    # given a tenant's things, and a fail point on the events insert (the only insert)
+    tenant, (ada, bob, _) = await tenant_with_things(api)
+    before = await snapshot(api.runtime, tenant.id)
+    updates = [{"id": ada, "name": "Ada Lovelace"}, {"id": bob, "status": "archived"}]
+
+    # when a valid batch is sent
+    async with fail_point(api.runtime, ["insert"]):
+        body = await masked_failure(api, tenant.user, UPDATE, updates)
+
+    # then no name, status, version, event or counter changed: find, update (reservation),
+    # update (things), insert (events: fails), abortTransaction
+    assert db_commands(body) == 5
+    assert await snapshot(api.runtime, tenant.id) == before
+    assert [
+        (n["name"], n["status"], n["version"]) for n in await nodes(api, tenant.user, [ada, bob])
+    ] == [
+        ("Ada", "active", 1),
+        ("Bob", "active", 1),
+    ]
