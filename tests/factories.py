@@ -200,3 +200,24 @@ def clock_at(start: datetime) -> Iterator[SettableClock]:
 def payload_error(path: str, code: str, message: str, index: int | None = None) -> dict[str, Any]:
     """One entry of a mutation payload's ``errors`` list."""
     return {"index": index, "path": path, "code": code, "message": message}
+
+
+async def assert_forbidden(
+    api: Api,
+    key: str,
+    query: str,
+    variables: dict[str, Any],
+    field: str,
+    message: str = "This operation needs the org_user role; the key has customer.",
+) -> None:
+    """The operation was refused with exactly one top-level FORBIDDEN error at ``field``."""
+    body = await api.gql(key, query, variables)
+    assert body["data"] is None
+    assert [
+        {
+            "message": e["message"],
+            "path": e["path"],
+            "code": (e.get("extensions") or {}).get("code"),
+        }
+        for e in body["errors"]
+    ] == [{"message": message, "path": [field], "code": "FORBIDDEN"}]

@@ -15,6 +15,7 @@ from tests.factories import (
     Api,
     SettableClock,
     Tenant,
+    assert_forbidden,
     clock_at,
     connect,
     create_thing,
@@ -179,27 +180,6 @@ async def connection_counts(api: Api, key: str, thing_id: str) -> dict[str, Any]
 async def events_of(api: Api, key: str, event_type: str) -> list[dict[str, Any]]:
     data = await api.data(key, EVENTS, {"type": event_type})
     return [edge["node"] for edge in data["events"]["edges"]]
-
-
-async def assert_forbidden(
-    api: Api, key: str, query: str, variables: dict[str, Any], field: str
-) -> None:
-    body = await api.gql(key, query, variables)
-    assert body["data"] is None
-    assert [
-        {
-            "message": e["message"],
-            "path": e["path"],
-            "code": (e.get("extensions") or {}).get("code"),
-        }
-        for e in body["errors"]
-    ] == [
-        {
-            "message": "This operation needs the org_user role; the key has customer.",
-            "path": [field],
-            "code": "FORBIDDEN",
-        }
-    ]
 
 
 # --- createConnection ------------------------------------------------------------------

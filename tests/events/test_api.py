@@ -16,6 +16,7 @@ from tests.factories import (
     Api,
     SettableClock,
     Tenant,
+    assert_forbidden,
     clock_at,
     create_thing,
     global_id,
@@ -114,27 +115,6 @@ async def logged(api: Api, key: str, **fields: Any) -> str:
     assert payload["errors"] == [], payload["errors"]
     event_id: str = payload["event"]["id"]
     return event_id
-
-
-async def assert_forbidden(
-    api: Api, key: str, query: str, variables: dict[str, Any], field: str
-) -> None:
-    body = await api.gql(key, query, variables)
-    assert body["data"] is None
-    assert [
-        {
-            "message": e["message"],
-            "path": e["path"],
-            "code": (e.get("extensions") or {}).get("code"),
-        }
-        for e in body["errors"]
-    ] == [
-        {
-            "message": "This operation needs the org_user role; the key has customer.",
-            "path": [field],
-            "code": "FORBIDDEN",
-        }
-    ]
 
 
 # --- logEvent --------------------------------------------------------------------------
