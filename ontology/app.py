@@ -56,7 +56,7 @@ def create_app(settings: Settings | None = None, on_ready: OnReady | None = None
         return JSONResponse({"status": "ready"})
 
     graphql = GraphQLEndpoint(
-        create_schema(), graphql_ide=None if settings.is_production else "graphiql"
+        create_schema(settings), graphql_ide=None if settings.is_production else "graphiql"
     )
     return Starlette(
         routes=[

@@ -46,6 +46,11 @@ class Settings(BaseSettings):
     )
     properties_max_depth: int = Field(default=10, ge=1, description="Deepest properties nesting")
     batch_max_items: int = Field(default=10_000, ge=1, description="Largest batch mutation")
+    max_query_depth: int = Field(default=12, ge=1, description="Deepest selection nesting")
+    max_aliases: int = Field(default=30, ge=0, description="Most aliases in one operation")
+    max_tokens: int = Field(
+        default=5000, ge=1, description="Most tokens in a document (variables do not count)"
+    )
     log_level: str = Field(default="INFO", description="Python logging level")
 
     @property

@@ -6,12 +6,14 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from ontology.api.extensions import ApiCallQuotaExtension, CostExtension, ErrorExtension
 from ontology.api.node import NodeQueries
 from ontology.batches.mutations import BatchMutations
+from ontology.config import Settings
 from ontology.connections.mutations import ConnectionMutations
 from ontology.connections.queries import ConnectionQueries
 from ontology.events.mutations import EventMutations
@@ -61,8 +63,17 @@ class OntologySchema(strawberry.Schema):
         """Unexpected errors are logged once, with the request id, by ``ErrorExtension``."""
 
 
-def create_schema() -> strawberry.Schema:
-    extensions: list[Any] = [CostExtension, ErrorExtension, ApiCallQuotaExtension]
+def create_schema(settings: Settings | None = None) -> strawberry.Schema:
+    """The schema, with the request limits of ``settings`` (checked before any database work)."""
+    settings = settings or Settings()
+    extensions: list[Any] = [
+        lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
+        lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+        lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
+        CostExtension,
+        ErrorExtension,
+        ApiCallQuotaExtension,
+    ]
     return OntologySchema(query=Query, mutation=Mutation, types=[GroupType], extensions=extensions)
 
 
