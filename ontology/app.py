@@ -56,7 +56,9 @@ def create_app(settings: Settings | None = None, on_ready: OnReady | None = None
         return JSONResponse({"status": "ready"})
 
     graphql = GraphQLEndpoint(
-        create_schema(settings), graphql_ide=None if settings.is_production else "graphiql"
+        create_schema(settings),
+        graphql_ide=None if settings.is_production else "graphiql",
+        max_json_depth=settings.max_json_depth,
     )
     return Starlette(
         routes=[

@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     max_tokens: int = Field(
         default=5000, ge=1, description="Most tokens in a document (variables do not count)"
     )
+    max_json_depth: int = Field(
+        default=32, ge=1, description="Deepest nesting of request variables (deeper: HTTP 400)"
+    )
     log_level: str = Field(default="INFO", description="Python logging level")
 
     @property

@@ -8,6 +8,7 @@ GraphiQL page itself needs no key; the queries it sends do.
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -21,12 +22,33 @@ from strawberry.asgi import GraphQL
 from ontology.context import Context, Loaders
 from ontology.keys.service import GROUP_HEADER
 from ontology.kit.errors import AuthenticationError, ForbiddenError
+from ontology.kit.properties import nesting_exceeds
 from ontology.runtime import Runtime
 
 REQUEST_ID_HEADER = "X-Request-Id"
 
 
 class GraphQLEndpoint(GraphQL[Context, None]):
+    def __init__(self, *args: Any, max_json_depth: int = 32, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.max_json_depth = max_json_depth
+
+    def decode_json(self, data: str | bytes) -> object:
+        """Parse a request body (or GET ``variables``), refusing hostile nesting with a 400.
+
+        The body object adds one level around ``variables``, hence ``+ 1``.
+        """
+        too_deep = HTTPException(
+            400, f"Request JSON is nested deeper than {self.max_json_depth} levels."
+        )
+        try:
+            value = json.loads(data)
+        except RecursionError:
+            raise too_deep from None
+        if nesting_exceeds(value, self.max_json_depth + 1):
+            raise too_deep
+        return value
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)

@@ -19,6 +19,20 @@ KEY_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _MAX_KEY_ERRORS = 10
 
 
+def nesting_exceeds(value: Any, limit: int) -> bool:
+    """Whether objects and arrays nest deeper than ``limit`` (iterative: no recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if not isinstance(node, (dict, list)):
+            continue
+        if depth > limit:
+            return True
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
+
+
 def encoded_size(value: dict[str, Any]) -> int:
     return len(bson.encode(value))
 

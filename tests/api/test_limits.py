@@ -54,3 +54,44 @@ async def test_tokens_over_the_limit_are_refused(api: Api) -> None:
     assert only_error(body) == (
         "Syntax Error: Document contains more than 5000 tokens. Parsing aborted."
     )
+
+
+def nested_list(depth: int) -> Any:
+    value: Any = 1
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+async def test_variables_nested_too_deeply_get_400_before_anything_runs(api: Api) -> None:
+    tenant = await make_tenant(api.runtime, "acme")
+    query = """
+    mutation($p: JSON!) {
+      createThing(input: {type: "creator", name: "A", properties: $p}) { errors { code } }
+    }
+    """
+
+    # variables -> p -> v -> lists: 32 levels in all, then 33
+    allowed = await api.post(tenant.user, query, {"p": {"v": nested_list(30)}})
+    too_deep = await api.post(tenant.user, query, {"p": {"v": nested_list(31)}})
+    hostile = await api.client.post(
+        "/graphql",
+        content=b'{"query": "{ viewer { role } }", "variables": {"p": '
+        + b"[" * 100_000
+        + b"]" * 100_000
+        + b"}}",
+        headers={"Authorization": f"Bearer {tenant.user}", "Content-Type": "application/json"},
+    )
+
+    # 32 levels pass the request limit; the properties rule (depth <= 10) then refuses
+    # them as a payload error
+    assert allowed.status_code == 200
+    assert allowed.json()["data"]["createThing"]["errors"] == [{"code": "PROPERTIES_TOO_DEEP"}]
+    assert (too_deep.status_code, too_deep.text) == (
+        400,
+        "Request JSON is nested deeper than 32 levels.",
+    )
+    assert (hostile.status_code, hostile.text) == (
+        400,
+        "Request JSON is nested deeper than 32 levels.",
+    )
