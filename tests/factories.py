@@ -221,3 +221,24 @@ async def assert_forbidden(
         }
         for e in body["errors"]
     ] == [{"message": message, "path": [field], "code": "FORBIDDEN"}]
+
+
+# Collections a refused write must leave untouched.
+WRITTEN_COLLECTIONS = ("things", "connections", "events", "people", "knowledge", "thing_knowledge")
+
+
+async def snapshot(api: Api, tenant: Tenant) -> dict[str, Any]:
+    """Every collection's size and the group's counters (to show nothing was written)."""
+    counts = {name: await raw_count(api.runtime, name, {}) for name in WRITTEN_COLLECTIONS}
+    return {"counts": await group_counts(api.runtime, tenant.id), **counts}
+
+
+async def stored_bytes(api: Api, group_id: ObjectId) -> int:
+    """What ``counts.storageBytes`` must be: the sizes of the group's live things,
+    connections and events."""
+    total = 0
+    for name, live in (("things", {"deletedAt": None}), ("connections", {}), ("events", {})):
+        cursor = api.runtime.database.collection(name).find({"groupId": group_id, **live})
+        async for doc in cursor:
+            total += doc["sizeBytes"]
+    return total

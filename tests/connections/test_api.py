@@ -12,6 +12,7 @@ from bson import ObjectId
 
 from ontology.kit.ids import parse_global_id
 from tests.factories import (
+    WRITTEN_COLLECTIONS,
     Api,
     SettableClock,
     Tenant,
@@ -24,11 +25,11 @@ from tests.factories import (
     make_tenant,
     payload_error,
     raw_count,
+    stored_bytes,
 )
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 KEY_RULE = "keys match ^[A-Za-z_][A-Za-z0-9_]*$ (no '$', no '.')."
-COLLECTIONS = ("things", "connections", "events", "people", "knowledge", "thing_knowledge")
 
 CREATE = """
 mutation($input: CreateConnectionInput!) {
@@ -152,7 +153,7 @@ def type_count(connection_type: str, inbound: int, outbound: int) -> dict[str, A
 
 async def snapshot(api: Api, tenant: Tenant) -> dict[str, Any]:
     """Every collection's size, the group's counters and every thing's connection counts."""
-    counts = {name: await raw_count(api.runtime, name, {}) for name in COLLECTIONS}
+    counts = {name: await raw_count(api.runtime, name, {}) for name in WRITTEN_COLLECTIONS}
     cursor = api.runtime.database.collection("things").find({"groupId": tenant.id})
     thing_counts = {doc["_id"]: doc["connectionCounts"] async for doc in cursor}
     return {
@@ -160,15 +161,6 @@ async def snapshot(api: Api, tenant: Tenant) -> dict[str, Any]:
         "thingCounts": thing_counts,
         **counts,
     }
-
-
-async def stored_bytes(api: Api, group_id: ObjectId) -> int:
-    total = 0
-    for name, live in (("things", {"deletedAt": None}), ("connections", {}), ("events", {})):
-        cursor = api.runtime.database.collection(name).find({"groupId": group_id, **live})
-        async for doc in cursor:
-            total += doc["sizeBytes"]
-    return total
 
 
 async def connection_counts(api: Api, key: str, thing_id: str) -> dict[str, Any]:

@@ -23,12 +23,12 @@ from tests.factories import (
     group_counts,
     make_tenant,
     payload_error,
-    raw_count,
+    snapshot,
+    stored_bytes,
 )
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 KEY_RULE = "keys match ^[A-Za-z_][A-Za-z0-9_]*$ (no '$', no '.')."
-COLLECTIONS = ("things", "connections", "events", "people", "knowledge", "thing_knowledge")
 
 EVENT_FIELDS = "id type timestamp metadata actorId targetId actor { id name } target { id name }"
 LOG = f"""
@@ -88,20 +88,6 @@ def nested(depth: int) -> dict[str, Any]:
     for _ in range(depth - 1):
         value = {"a": value}
     return value
-
-
-async def snapshot(api: Api, tenant: Tenant) -> dict[str, Any]:
-    counts = {name: await raw_count(api.runtime, name, {}) for name in COLLECTIONS}
-    return {"counts": await group_counts(api.runtime, tenant.id), **counts}
-
-
-async def stored_bytes(api: Api, group_id: ObjectId) -> int:
-    total = 0
-    for name, live in (("things", {"deletedAt": None}), ("connections", {}), ("events", {})):
-        cursor = api.runtime.database.collection(name).find({"groupId": group_id, **live})
-        async for doc in cursor:
-            total += doc["sizeBytes"]
-    return total
 
 
 async def log(api: Api, key: str, **fields: Any) -> dict[str, Any]:

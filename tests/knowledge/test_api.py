@@ -14,7 +14,6 @@ from ontology.kit.ids import parse_global_id
 from tests.factories import (
     Api,
     SettableClock,
-    Tenant,
     clock_at,
     create_thing,
     global_id,
@@ -22,10 +21,10 @@ from tests.factories import (
     make_tenant,
     payload_error,
     raw_count,
+    snapshot,
 )
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
-COLLECTIONS = ("things", "connections", "events", "people", "knowledge", "thing_knowledge")
 
 KNOWLEDGE_FIELDS = "id kind text embedding embeddingModel labels sourceThingId createdAt"
 ADD = f"""
@@ -61,11 +60,6 @@ def kid(knowledge_id: str) -> ObjectId:
     parsed = parse_global_id(knowledge_id, "Knowledge")
     assert parsed is not None
     return parsed
-
-
-async def snapshot(api: Api, tenant: Tenant) -> dict[str, Any]:
-    counts = {name: await raw_count(api.runtime, name, {}) for name in COLLECTIONS}
-    return {"counts": await group_counts(api.runtime, tenant.id), **counts}
 
 
 async def raw_knowledge(api: Api, knowledge_id: str) -> dict[str, Any]:

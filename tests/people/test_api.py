@@ -12,17 +12,16 @@ from ontology.kit.ids import parse_global_id
 from tests.factories import (
     Api,
     SettableClock,
-    Tenant,
     clock_at,
     global_id,
     group_counts,
     make_tenant,
     payload_error,
     raw_count,
+    snapshot,
 )
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
-COLLECTIONS = ("things", "connections", "events", "people", "knowledge", "thing_knowledge")
 
 CREATE = """
 mutation($input: CreatePersonInput!) {
@@ -54,11 +53,6 @@ error = payload_error
 
 
 INVALID_EMAIL = error("email", "INVALID_INPUT", "Not a valid email address.")
-
-
-async def snapshot(api: Api, tenant: Tenant) -> dict[str, Any]:
-    counts = {name: await raw_count(api.runtime, name, {}) for name in COLLECTIONS}
-    return {"counts": await group_counts(api.runtime, tenant.id), **counts}
 
 
 async def create_person(

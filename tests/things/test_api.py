@@ -14,7 +14,6 @@ from ontology.kit.ids import parse_global_id
 from tests.factories import (
     Api,
     SettableClock,
-    Tenant,
     assert_forbidden,
     clock_at,
     connect,
@@ -24,11 +23,12 @@ from tests.factories import (
     make_tenant,
     payload_error,
     raw_count,
+    snapshot,
+    stored_bytes,
 )
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 KEY_RULE = "keys match ^[A-Za-z_][A-Za-z0-9_]*$ (no '$', no '.')."
-COLLECTIONS = ("things", "connections", "events", "people", "knowledge", "thing_knowledge")
 
 THING_FIELDS = """
 id type name properties status version createdAt updatedAt
@@ -122,22 +122,6 @@ async def raw_thing(api: Api, thing_id: str) -> dict[str, Any]:
     doc = await api.runtime.database.collection("things").find_one({"_id": oid(thing_id)})
     assert doc is not None
     return doc
-
-
-async def snapshot(api: Api, tenant: Tenant) -> dict[str, Any]:
-    """Every collection's size and the group's counters."""
-    counts = {name: await raw_count(api.runtime, name, {}) for name in COLLECTIONS}
-    return {"counts": await group_counts(api.runtime, tenant.id), **counts}
-
-
-async def stored_bytes(api: Api, group_id: ObjectId) -> int:
-    """What ``counts.storageBytes`` must be: the sizes of every live document."""
-    total = 0
-    for name, live in (("things", {"deletedAt": None}), ("connections", {}), ("events", {})):
-        cursor = api.runtime.database.collection(name).find({"groupId": group_id, **live})
-        async for doc in cursor:
-            total += doc["sizeBytes"]
-    return total
 
 
 async def events_of(api: Api, key: str, event_type: str | None = None) -> list[dict[str, Any]]:
