@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import strawberry
 
 from ontology.context import Context
@@ -38,6 +40,37 @@ def _overall(reports: list[MetricReport]) -> OverallQuotaStatus:
         if level in levels:
             return overall
     return OverallQuotaStatus.HEALTHY
+
+
+@dataclass(frozen=True)
+class _Capacity:
+    limit: int
+    available: float
+    utilization: float
+    fits: bool
+    suggestion: str | None
+
+
+def _capacity(info: Info, metric: Metric, current: float, requested: float) -> _Capacity | None:
+    """Room left under a metric's limit (counter units), ``None`` when unlimited."""
+    group = info.context.caller.group
+    book = info.context.runtime.services.quotas.book
+    limit = book.limit_in_counter_unit(group, metric)
+    if limit is None:
+        return None
+    available = max(0.0, limit - current)
+    percent, _ = quota_level(current, limit)
+    fits = requested <= available
+    upgrade = book.next_plan(group["plan"])
+    return _Capacity(
+        limit=limit,
+        available=available,
+        utilization=round(percent or 0.0, 2),
+        fits=fits,
+        suggestion=None
+        if fits
+        else (f"Upgrade to {upgrade}." if upgrade else "Contact us to raise the limit."),
+    )
 
 
 def _difference(new: float | None, old: float | None) -> float | None:
@@ -83,10 +116,9 @@ class QuotaQueries:
         if count < 1:
             raise ClientError(f"`count` must be at least 1, got {count}.")
         group = info.context.caller.group
-        book = info.context.runtime.services.quotas.book
-        limit = book.limit(group, Metric.ENTITIES_TOTAL)
         current = int((group.get("counts") or {}).get("things", 0))
-        if limit is None:
+        room = _capacity(info, Metric.ENTITIES_TOTAL, current, count)
+        if room is None:
             return EntityCheck(
                 can_create=True,
                 available_slots=None,
@@ -94,20 +126,15 @@ class QuotaQueries:
                 reason=None,
                 suggestion=None,
             )
-        available = max(0, limit - current)
-        percent, _ = quota_level(current, limit)
-        can = count <= available
-        upgrade = book.next_plan(group["plan"])
         return EntityCheck(
-            can_create=can,
-            available_slots=available,
-            utilization=round(percent or 0.0, 2),
+            can_create=room.fits,
+            available_slots=int(room.available),
+            utilization=room.utilization,
             reason=None
-            if can
-            else f"{count} requested but only {available} of {limit} entities are available.",
-            suggestion=None
-            if can
-            else (f"Upgrade to {upgrade}." if upgrade else "Contact us to raise the limit."),
+            if room.fits
+            else f"{count} requested but only {room.available:.0f} of {room.limit} "
+            "entities are available.",
+            suggestion=room.suggestion,
         )
 
     @strawberry.field(description="Whether `bytes` more fit in the storage quota.")
@@ -115,38 +142,20 @@ class QuotaQueries:
         if bytes < 0:
             raise ClientError(f"`bytes` must not be negative, got {bytes}.")
         group = info.context.caller.group
-        book = info.context.runtime.services.quotas.book
-        limit = book.limit_in_counter_unit(group, Metric.STORAGE_GB)
         current = float((group.get("counts") or {}).get("storageBytes", 0))
-        if limit is None:
-            return StorageCheck(
-                can_store=True,
-                requested_bytes=bytes,
-                current_bytes=current,
-                limit_bytes=None,
-                available_bytes=None,
-                utilization=None,
-                reason=None,
-                suggestion=None,
-            )
-        available = max(0.0, limit - current)
-        percent, _ = quota_level(current, limit)
-        can = bytes <= available
-        upgrade = book.next_plan(group["plan"])
+        room = _capacity(info, Metric.STORAGE_GB, current, bytes)
         return StorageCheck(
-            can_store=can,
+            can_store=room is None or room.fits,
             requested_bytes=bytes,
             current_bytes=current,
-            limit_bytes=float(limit),
-            available_bytes=available,
-            utilization=round(percent or 0.0, 2),
+            limit_bytes=None if room is None else float(room.limit),
+            available_bytes=None if room is None else float(room.available),
+            utilization=None if room is None else room.utilization,
             reason=None
-            if can
-            else f"{bytes:.0f} bytes requested but only {available:.0f} of "
-            f"{limit / GIB:g} GiB are available.",
-            suggestion=None
-            if can
-            else (f"Upgrade to {upgrade}." if upgrade else "Contact us to raise the limit."),
+            if room is None or room.fits
+            else f"{bytes:.0f} bytes requested but only {room.available:.0f} of "
+            f"{room.limit / GIB:g} GiB are available.",
+            suggestion=None if room is None else room.suggestion,
         )
 
     @strawberry.field(description="Prices and limits of every plan, and the upgrades from yours.")
