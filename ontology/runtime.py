@@ -28,6 +28,8 @@ from ontology.keys.service import ApiKeyService
 from ontology.kit.limits import WriteLimits
 from ontology.knowledge.repository import KnowledgeRepository
 from ontology.knowledge.service import KnowledgeService
+from ontology.metrics.repository import CounterRepository, SnapshotRepository
+from ontology.metrics.service import MetricsService
 from ontology.people.repository import PersonRepository
 from ontology.people.service import PersonService
 from ontology.quotas.meter import ApiCallMeter
@@ -50,19 +52,24 @@ class Repositories:
     knowledge: KnowledgeRepository
     usage: UsageRepository
     idempotency: IdempotencyRepository
+    counters: CounterRepository
+    snapshots: SnapshotRepository
 
     @classmethod
     def build(cls, database: Database) -> Repositories:
+        counters = CounterRepository(database)
         return cls(
             groups=GroupRepository(database),
             keys=ApiKeyRepository(database),
             people=PersonRepository(database),
             things=ThingRepository(database),
             connections=ConnectionRepository(database),
-            events=EventRepository(database),
+            events=EventRepository(database, counters),
             knowledge=KnowledgeRepository(database),
             usage=UsageRepository(database),
             idempotency=IdempotencyRepository(database),
+            counters=counters,
+            snapshots=SnapshotRepository(database),
         )
 
 
@@ -77,6 +84,7 @@ class Services:
     knowledge: KnowledgeService
     quotas: QuotaService
     batches: BatchService
+    metrics: MetricsService
 
     @classmethod
     def build(
@@ -111,6 +119,14 @@ class Services:
                 repos.idempotency,
                 vocabulary,
                 limits,
+            ),
+            metrics=MetricsService(
+                repos.counters,
+                repos.snapshots,
+                repos.things,
+                repos.groups,
+                quotas.meter,
+                vocabulary,
             ),
         )
 
