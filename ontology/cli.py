@@ -9,6 +9,8 @@ import socket
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -31,6 +33,7 @@ from ontology.config import Settings
 from ontology.db.embedded import EmbeddedServer, EmbeddedServerError
 from ontology.groups.models import Plan
 from ontology.keys.models import Role
+from ontology.kit.clock import utcnow
 from ontology.kit.errors import RejectedError
 from ontology.quotas.models import Metric
 from ontology.runtime import Runtime, open_runtime
@@ -47,6 +50,8 @@ groups_app = typer.Typer(help="Create and inspect groups (tenants).", no_args_is
 keys_app = typer.Typer(help="Issue and revoke API keys.", no_args_is_help=True)
 app.add_typer(groups_app, name="groups")
 app.add_typer(keys_app, name="keys")
+jobs_app = typer.Typer(help="Run scheduled jobs by hand.", no_args_is_help=True)
+app.add_typer(jobs_app, name="jobs")
 
 out = Console()
 err = Console(stderr=True)
@@ -389,6 +394,48 @@ def import_things(
     if "errorsFile" in summary:
         text += f" (see {summary['errorsFile']})"
     emit(as_json, summary, text)
+
+
+class JobName(StrEnum):
+    SNAPSHOTS = "snapshots"
+
+
+@jobs_app.command("run")
+def jobs_run(
+    job: Annotated[JobName, typer.Argument(help="The job to run.")],
+    since: Annotated[
+        datetime | None,
+        typer.Option(
+            help="snapshots: re-roll from this UTC time (default: the start of yesterday; "
+            "hour counters are kept 8 days, day counters 35)."
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Run a job once, now; safe to re-run.
+
+    Example: ontology jobs run snapshots --since 2026-11-20
+    """
+    start = since.replace(tzinfo=UTC) if since is not None and since.tzinfo is None else since
+
+    async def work(runtime: Runtime) -> dict[str, Any]:
+        started = time.monotonic()
+        summary = await runtime.services.metrics.roll_up(utcnow(), start)
+        return {
+            "job": job.value,
+            "groups": summary.groups,
+            "hourlySnapshots": summary.hourly,
+            "dailySnapshots": summary.daily,
+            "seconds": round(time.monotonic() - started, 3),
+        }
+
+    result = run_with_runtime(work)
+    emit(
+        as_json,
+        result,
+        f"snapshots: {result['groups']} groups, {result['hourlySnapshots']} hourly and "
+        f"{result['dailySnapshots']} daily snapshots in {result['seconds']} s",
+    )
 
 
 @app.command("export-schema")

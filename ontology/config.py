@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     max_json_depth: int = Field(
         default=32, ge=1, description="Deepest nesting of request variables (deeper: HTTP 400)"
     )
+    dataloader_batching: bool = Field(
+        default=True,
+        description="false: every loader call is its own query (to measure what batching saves)",
+    )
     log_level: str = Field(default="INFO", description="Python logging level")
 
     @property

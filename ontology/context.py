@@ -35,7 +35,7 @@ class Loaders:
     @classmethod
     def for_group(cls, runtime: Runtime, group_id: ObjectId) -> Loaders:
         repos = runtime.repos
-        return cls(
+        loaders = cls(
             things_by_id=ThingsByIdLoader(repos.things, group_id),
             connections_by_id=ConnectionsByIdLoader(repos.connections, group_id),
             connections_by_thing=ConnectionsByThingLoader(repos.connections, group_id),
@@ -47,6 +47,10 @@ class Loaders:
             thing_totals_by_id=ThingTotalsByIdLoader(repos.counters, group_id),
             group_sources=GroupSourcesLoader(runtime.services.metrics, group_id),
         )
+        if not runtime.settings.dataloader_batching:
+            for loader in vars(loaders).values():
+                loader.max_batch_size = 1
+        return loaders
 
 
 @dataclass
