@@ -26,6 +26,7 @@ from ontology.groups.service import GroupService
 from ontology.keys.repository import ApiKeyRepository
 from ontology.keys.service import ApiKeyService
 from ontology.kit.limits import WriteLimits
+from ontology.kit.metrics import Metrics
 from ontology.knowledge.repository import KnowledgeRepository
 from ontology.knowledge.service import KnowledgeService
 from ontology.people.repository import PersonRepository
@@ -86,9 +87,16 @@ class Services:
         vocabulary: Vocabulary,
         limits: WriteLimits,
         plans: PlanBook,
+        metrics: Metrics,
     ) -> Services:
         quotas = QuotaService(
-            database, plans, repos.groups, repos.events, repos.usage, ApiCallMeter(repos.usage)
+            database,
+            plans,
+            repos.groups,
+            repos.events,
+            repos.usage,
+            ApiCallMeter(repos.usage),
+            metrics,
         )
         return cls(
             groups=GroupService(repos.groups, plans),
@@ -111,6 +119,7 @@ class Services:
                 repos.idempotency,
                 vocabulary,
                 limits,
+                metrics,
             ),
         )
 
@@ -123,6 +132,7 @@ class Runtime:
     limits: WriteLimits
     repos: Repositories
     services: Services
+    metrics: Metrics
 
 
 @asynccontextmanager
@@ -154,8 +164,9 @@ async def open_runtime(
             batch_max_items=settings.batch_max_items,
         )
         repos = Repositories.build(database)
+        metrics = Metrics()
         services = Services.build(
-            database, repos, vocabulary, limits, load_plans(settings.plans_file)
+            database, repos, vocabulary, limits, load_plans(settings.plans_file), metrics
         )
         await services.quotas.sync_limits()
         yield Runtime(
@@ -165,6 +176,7 @@ async def open_runtime(
             limits=limits,
             repos=repos,
             services=services,
+            metrics=metrics,
         )
     finally:
         await database.close()
