@@ -88,7 +88,7 @@ class CostExtension(SchemaExtension):
         unexpected = any(e.message == UNEXPECTED_MESSAGE for e in errors or [])
         outcome = "error" if unexpected else ("rejected" if errors else "ok")
         caller = getattr(context, "caller", None)
-        figures = cost.as_extension()
+        duration_ms = round(cost.elapsed_ms, 2)
         log.info(
             "operation",
             extra={
@@ -96,16 +96,15 @@ class CostExtension(SchemaExtension):
                 "group": str(caller.group_id) if caller else None,
                 "operation": self.execution_context.operation_name,
                 "outcome": outcome,
-                **figures,
+                "durationMs": duration_ms,
+                "dbCommands": cost.commands,
+                "documentsRead": cost.documents_read,
             },
         )
         runtime = getattr(context, "runtime", None)
         if runtime is not None:
             runtime.metrics.record_operation(
-                self.execution_context.operation_name,
-                outcome,
-                figures["ms"] / 1000,
-                cost.commands,
+                self.execution_context.operation_name, outcome, duration_ms / 1000, cost.commands
             )
 
     def get_results(self) -> dict[str, Any]:
