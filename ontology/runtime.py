@@ -156,6 +156,7 @@ async def open_runtime(
         uri = embedded.uri
     database = Database(uri, settings.db_name)
     try:
+        await database.check_transactions()
         await ensure_indexes(database)
         vocabulary = load_vocabulary(settings.vocabulary_file)
         limits = WriteLimits(
