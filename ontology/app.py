@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ontology.api.endpoint import GraphQLEndpoint
+from ontology.api.graphiql import load_examples, render_page, static_mount
 from ontology.api.schema import create_schema
 from ontology.config import Settings
 from ontology.kit.logs import configure_logging
@@ -65,12 +66,14 @@ def create_app(settings: Settings | None = None, on_ready: OnReady | None = None
         graphql_ide=None if settings.is_production else "graphiql",
         max_json_depth=settings.max_json_depth,
     )
+    graphql.graphiql_page = render_page(load_examples())
     return Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics),
+            static_mount(),
         ],
         lifespan=lifespan,
     )
