@@ -43,20 +43,12 @@ def command_paths() -> list[tuple[str, ...]]:
     return paths
 
 
-def test_the_app_has_the_commands_the_readme_lists() -> None:
-    assert sorted(" ".join(p) for p in command_paths()) == [
-        "",
-        "export-schema",
-        "groups",
-        "groups create",
-        "groups set-limit",
-        "import",
-        "keys",
-        "keys create",
-        "keys revoke",
-        "serve",
-        "settings-reference",
-    ]
+def test_the_operations_guide_shows_every_command() -> None:
+    guide = (ROOT / "docs" / "operations.md").read_text()
+
+    paths = [" ".join(p) for p in command_paths() if p]
+    assert {"serve", "groups create", "keys create", "settings-reference"} <= set(paths)
+    assert [p for p in paths if f"ontology {p}" not in guide] == []
 
 
 @pytest.mark.parametrize("path", command_paths(), ids=lambda p: " ".join(p) or "ontology")
@@ -64,8 +56,8 @@ def test_every_command_has_help_with_examples(path: tuple[str, ...]) -> None:
     result = CliRunner().invoke(app, [*path, "--help"], terminal_width=200)
 
     assert result.exit_code == 0, result.output
-    assert "Examples:" in result.output
-    examples = result.output.split("Examples:", 1)[1]
+    assert "Example" in result.output
+    examples = result.output.split("Example", 1)[1]
     assert "ontology " in examples
 
 
