@@ -135,6 +135,16 @@ async def test_graphiql_runs_a_query_with_a_saved_key_offline(
     field.send_keys(tenant.owner)
     browser.find_element(By.ID, "ontology-save-key").click()
     status = browser.find_element(By.ID, "ontology-key-status").text
+
+    def graphql_requests() -> int:
+        count: int = browser.execute_script(
+            "return performance.getEntriesByType('resource')"
+            ".filter(e => e.name.endsWith('/graphql')).length"
+        )
+        return count
+
+    # (saving the key makes GraphiQL fetch the schema again, now with the key)
+    wait_for(lambda: graphql_requests() == 2, "the schema fetched with the key")
     tabs = wait_for(
         lambda: browser.find_elements(By.CSS_SELECTOR, ".graphiql-tab"), "the example tabs"
     )
@@ -147,6 +157,7 @@ async def test_graphiql_runs_a_query_with_a_saved_key_offline(
         return text if '"slug": "acme"' in text else ""
 
     shown = wait_for(result, "the query result")
+    assert graphql_requests() == 3
     assert '"role": "ORG_OWNER"' in shown
     assert (
         status == f"Key …{tenant.owner[-4:]} saved in this browser; sent as Authorization: Bearer."
