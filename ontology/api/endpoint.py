@@ -29,9 +29,17 @@ REQUEST_ID_HEADER = "X-Request-Id"
 
 
 class GraphQLEndpoint(GraphQL[Context, None]):
+    # The offline GraphiQL page (``ontology.api.graphiql``), set by ``create_app``;
+    # None falls back to strawberry's page.
+    graphiql_page: str | None = None
+
     def __init__(self, *args: Any, max_json_depth: int = 32, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.max_json_depth = max_json_depth
+
+    @property
+    def graphql_ide_html(self) -> str:
+        return self.graphiql_page or super().graphql_ide_html
 
     def decode_json(self, data: str | bytes) -> object:
         """Parse a request body (or GET ``variables``), refusing hostile nesting with a 400.
