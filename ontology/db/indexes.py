@@ -99,11 +99,6 @@ INDEXES: tuple[IndexSpec, ...] = (
     IndexSpec(
         "metric_snapshots", "metric_snapshots_expiry", (("expiresAt", 1),), expire_after_seconds=0
     ),
-    # the group's most connected content (topContentByEngagement)
-    # (named to sort after things_type: the embedded server breaks ties by name)
-    _ix(
-        "things", "things_type_inbound", "groupId", "deletedAt", "type", "connectionCounts.inbound"
-    ),
     # knowledge
     _ix("knowledge", "knowledge_group", "groupId", "_id"),
     _ix("knowledge", "knowledge_kind", "groupId", "kind", "_id"),

@@ -173,8 +173,10 @@ class ThingRepository:
         """The ``top`` live things of these types with the most inbound connections, the sum
         of inbound connections over all of them, and how many there are: one command.
 
-        It reads the index entries of these types (no events); on mongod the
-        ``things_type_inbound`` index serves each type's range already sorted.
+        The ``$match`` is a range of ``things_type`` per content type; the facets
+        then read those things (never events): its cost grows with the group's
+        content, not its activity. (A ``$facet`` cannot use an index for its
+        sort, so an index on the inbound count would not help.)
         """
         cursor = await self.collection.aggregate(self.engagement_pipeline(group_id, types, top))
         result = await cursor.to_list()
