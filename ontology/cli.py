@@ -64,7 +64,10 @@ keys_app = typer.Typer(
 )
 app.add_typer(groups_app, name="groups")
 app.add_typer(keys_app, name="keys")
-jobs_app = typer.Typer(help="Run scheduled jobs by hand.", no_args_is_help=True)
+jobs_app = typer.Typer(
+    help="Run scheduled jobs by hand.\n\nExamples:\n\n  ontology jobs run snapshots",
+    no_args_is_help=True,
+)
 app.add_typer(jobs_app, name="jobs")
 
 out = Console()
@@ -480,7 +483,11 @@ def jobs_run(
 ) -> None:
     """Run a job once, now; safe to re-run.
 
-    Example: ontology jobs run snapshots --since 2026-11-20
+    Examples:
+
+      ontology jobs run snapshots
+
+      ontology jobs run snapshots --since 2026-11-20 --json
     """
     start = since.replace(tzinfo=UTC) if since is not None and since.tzinfo is None else since
 
