@@ -26,7 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -77,7 +77,14 @@ METRICS = """
 """
 
 
-async def seed_group(runtime: Runtime, slug: str, events: int, follows: int) -> tuple[Any, str]:
+def when(n: int, now: datetime) -> datetime:
+    """Event n's time: spread over the 13 days before the last hour."""
+    return now - timedelta(hours=1, seconds=(n * 7919) % (13 * 86400))
+
+
+async def seed_group(
+    runtime: Runtime, slug: str, events: int, follows: int
+) -> tuple[Any, str, list[ObjectId]]:
     services = runtime.services
     group = await services.groups.create(slug=slug, name=slug.title(), plan=Plan.ENTERPRISE)
     group_id = group["_id"]
@@ -98,19 +105,26 @@ async def seed_group(runtime: Runtime, slug: str, events: int, follows: int) -> 
         assert result.failed == 0
     now = utcnow()
     docs = []
-    for n in range(events):
+    for n in range(events - 60):
         payment = n % 20 == 0
         docs.append(
             new_event(
                 group_id,
                 "payment_processed" if payment else "content_event",
-                timestamp=now - timedelta(seconds=(n * 7919) % (13 * 86400)),
+                timestamp=when(n, now),
                 actor_id=ids[n % CREATORS],
                 target_id=ids[(n + 1) % CREATORS],
                 metadata={"amount": 10} if payment else {},
             )
         )
-    for start in range(0, events, 10_000):
+    await write_events(runtime, group_id, docs)
+    _, secret = await services.keys.create(group_id, Role.ORG_USER)
+    return group_id, secret, ids
+
+
+async def write_events(runtime: Runtime, group_id: ObjectId, docs: list[Any]) -> None:
+    """Through the events repository (so every counter is kept), 10,000 per transaction."""
+    for start in range(0, len(docs), 10_000):
         chunk = docs[start : start + 10_000]
         delta = CountDelta().events(len(chunk), sum(d["sizeBytes"] for d in chunk))
 
@@ -119,8 +133,23 @@ async def seed_group(runtime: Runtime, slug: str, events: int, follows: int) -> 
             await runtime.repos.events.insert_many(group_id, chunk, session)
 
         await runtime.database.in_transaction(write)
-    _, secret = await services.keys.create(group_id, Role.ORG_USER)
-    return group_id, secret
+
+
+async def add_last_hour(runtime: Runtime, group_id: ObjectId, ids: list[ObjectId]) -> None:
+    """One event in each of the last 60 minutes (the last 60 of the group's events), written
+    just before measuring so both groups fill the same minute buckets."""
+    now = utcnow()
+    docs = [
+        new_event(
+            group_id,
+            "content_event",
+            timestamp=now - timedelta(minutes=n),
+            actor_id=ids[n % CREATORS],
+            target_id=ids[(n + 1) % CREATORS],
+        )
+        for n in range(60)
+    ]
+    await write_events(runtime, group_id, docs)
 
 
 async def handwritten(db: Any, group_id: ObjectId) -> bytes:
@@ -244,9 +273,11 @@ async def main(rounds: int) -> None:
         settings = Settings(mongodb_uri=server.uri, db_name="bench", data_dir=Path(tmp))
         started = time.perf_counter()
         async with open_runtime(settings) as runtime:
-            big_id, big_key = await seed_group(runtime, "reads", EVENTS, FOLLOWS)
-            _, small_key = await seed_group(runtime, "small", SMALL_EVENTS, 1)
-        print(f"seeded in {time.perf_counter() - started:.0f} s")
+            big_id, big_key, big_ids = await seed_group(runtime, "reads", EVENTS, FOLLOWS)
+            small_id, small_key, small_ids = await seed_group(runtime, "small", SMALL_EVENTS, 1)
+            print(f"seeded in {time.perf_counter() - started:.0f} s")
+            await add_last_hour(runtime, big_id, big_ids)
+            await add_last_hour(runtime, small_id, small_ids)
         batched_port, unbatched_port = free_port(), free_port()
         batched = start_server(env, batched_port)
         unbatched = start_server(env, unbatched_port, ONTOLOGY_DATALOADER_BATCHING="false")
@@ -258,6 +289,10 @@ async def main(rounds: int) -> None:
                     base_url=f"http://127.0.0.1:{unbatched_port}", timeout=600
                 ) as naive,
             ):
+                metrics = {
+                    name: await post(api, key, METRICS, {})
+                    for name, key in (("1,000", small_key), ("100,000", big_key))
+                }
                 variables = {"first": 100}
                 ours = await post(api, big_key, NESTED, variables)
                 script = json.loads(await handwritten(mongo.bench, big_id))
@@ -276,10 +311,6 @@ async def main(rounds: int) -> None:
                 ms = {name: statistics.median(samples) * 1000 for name, samples in times.items()}
                 commands = ours["extensions"]["cost"]["dbCommands"]
                 naive_commands = naive_body["extensions"]["cost"]["dbCommands"]
-                metrics = {
-                    name: await post(api, key, METRICS, {})
-                    for name, key in (("1,000", small_key), ("100,000", big_key))
-                }
         finally:
             await mongo.close()
             for process in (batched, unbatched):
