@@ -7,10 +7,13 @@ constructs repositories or services.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+from ontology.archival.repository import ArchivalProgressRepository, ManifestRepository
+from ontology.archival.service import ArchivalService
+from ontology.archival.sinks import Sink, open_sink
 from ontology.batches.idempotency import IdempotencyRepository
 from ontology.batches.service import BatchService
 from ontology.config import Settings
@@ -23,9 +26,12 @@ from ontology.events.repository import EventRepository
 from ontology.events.service import EventService
 from ontology.groups.repository import GroupRepository
 from ontology.groups.service import GroupService
+from ontology.jobs.repository import JobRunRepository, LeaseRepository
+from ontology.jobs.runs import JobRuns
 from ontology.keys.repository import ApiKeyRepository
 from ontology.keys.service import ApiKeyService
 from ontology.kit.limits import WriteLimits
+from ontology.kit.retry import Backoff
 from ontology.knowledge.repository import KnowledgeRepository
 from ontology.knowledge.service import KnowledgeService
 from ontology.people.repository import PersonRepository
@@ -50,6 +56,10 @@ class Repositories:
     knowledge: KnowledgeRepository
     usage: UsageRepository
     idempotency: IdempotencyRepository
+    manifests: ManifestRepository
+    archival_progress: ArchivalProgressRepository
+    job_runs: JobRunRepository
+    leases: LeaseRepository
 
     @classmethod
     def build(cls, database: Database) -> Repositories:
@@ -63,6 +73,10 @@ class Repositories:
             knowledge=KnowledgeRepository(database),
             usage=UsageRepository(database),
             idempotency=IdempotencyRepository(database),
+            manifests=ManifestRepository(database),
+            archival_progress=ArchivalProgressRepository(database),
+            job_runs=JobRunRepository(database),
+            leases=LeaseRepository(database),
         )
 
 
@@ -77,6 +91,8 @@ class Services:
     knowledge: KnowledgeService
     quotas: QuotaService
     batches: BatchService
+    archival: ArchivalService
+    runs: JobRuns
 
     @classmethod
     def build(
@@ -86,6 +102,7 @@ class Services:
         vocabulary: Vocabulary,
         limits: WriteLimits,
         plans: PlanBook,
+        settings: Settings,
     ) -> Services:
         quotas = QuotaService(
             database, plans, repos.groups, repos.events, repos.usage, ApiCallMeter(repos.usage)
@@ -112,7 +129,38 @@ class Services:
                 vocabulary,
                 limits,
             ),
+            archival=ArchivalService(
+                database=database,
+                book=plans,
+                groups=repos.groups,
+                events=repos.events,
+                manifests=repos.manifests,
+                progress=repos.archival_progress,
+                quotas=quotas,
+                sink_factory=_sink_opener(settings),
+                cron=settings.archive_cron,
+                batch_size=settings.archive_batch_size,
+                pause_seconds=settings.archive_pause_ms / 1000,
+                backoff=Backoff(
+                    base_seconds=settings.archive_retry_base_ms / 1000,
+                    cap_seconds=settings.archive_retry_cap_seconds,
+                    retries=settings.archive_retries,
+                ),
+            ),
+            runs=JobRuns(repos.job_runs),
         )
+
+
+def _sink_opener(settings: Settings) -> Callable[[], Sink]:
+    """Opens the archive sink on first use (a bad URL fails an archival run, not start-up)."""
+    opened: list[Sink] = []
+
+    def sink() -> Sink:
+        if not opened:
+            opened.append(open_sink(settings))
+        return opened[0]
+
+    return sink
 
 
 @dataclass(frozen=True)
@@ -155,7 +203,7 @@ async def open_runtime(
         )
         repos = Repositories.build(database)
         services = Services.build(
-            database, repos, vocabulary, limits, load_plans(settings.plans_file)
+            database, repos, vocabulary, limits, load_plans(settings.plans_file), settings
         )
         await services.quotas.sync_limits()
         yield Runtime(
