@@ -61,7 +61,9 @@ class Settings(BaseSettings):
     )
     s3_region: str = Field(default="us-east-1", description="S3 region")
     s3_max_attempts: int = Field(
-        default=3, ge=1, description="botocore attempts per S3 call (retry mode standard)"
+        default=3,
+        ge=1,
+        description="botocore attempts per S3 call, first included (mode standard)",
     )
     s3_timeout_seconds: float = Field(default=30.0, gt=0, description="S3 connect/read timeout")
     archive_cron: str = Field(

@@ -344,7 +344,7 @@ def _hex_of_base64(value: str) -> str | None:
 def s3_client(settings: Settings) -> S3Client:
     """A boto3 S3 client with explicit retry mode ``standard`` and timeouts."""
     config = Config(
-        retries={"mode": "standard", "max_attempts": settings.s3_max_attempts},
+        retries={"mode": "standard", "total_max_attempts": settings.s3_max_attempts},
         connect_timeout=settings.s3_timeout_seconds,
         read_timeout=settings.s3_timeout_seconds,
         region_name=settings.s3_region,
