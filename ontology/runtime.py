@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+from ontology.archival.archived import ArchivedEventsService
 from ontology.archival.repository import ArchivalProgressRepository, ManifestRepository
 from ontology.archival.service import ArchivalService
 from ontology.archival.sinks import Sink, open_sink
@@ -92,6 +93,7 @@ class Services:
     quotas: QuotaService
     batches: BatchService
     archival: ArchivalService
+    archived: ArchivedEventsService
     runs: JobRuns
 
     @classmethod
@@ -106,6 +108,12 @@ class Services:
     ) -> Services:
         quotas = QuotaService(
             database, plans, repos.groups, repos.events, repos.usage, ApiCallMeter(repos.usage)
+        )
+        sink = _sink_opener(settings)
+        backoff = Backoff(
+            base_seconds=settings.archive_retry_base_ms / 1000,
+            cap_seconds=settings.archive_retry_cap_seconds,
+            retries=settings.archive_retries,
         )
         return cls(
             groups=GroupService(repos.groups, plans),
@@ -137,15 +145,20 @@ class Services:
                 manifests=repos.manifests,
                 progress=repos.archival_progress,
                 quotas=quotas,
-                sink_factory=_sink_opener(settings),
+                sink_factory=sink,
                 cron=settings.archive_cron,
                 batch_size=settings.archive_batch_size,
                 pause_seconds=settings.archive_pause_ms / 1000,
-                backoff=Backoff(
-                    base_seconds=settings.archive_retry_base_ms / 1000,
-                    cap_seconds=settings.archive_retry_cap_seconds,
-                    retries=settings.archive_retries,
-                ),
+                backoff=backoff,
+            ),
+            archived=ArchivedEventsService(
+                database=database,
+                events=repos.events,
+                manifests=repos.manifests,
+                progress=repos.archival_progress,
+                quotas=quotas,
+                sink_factory=sink,
+                backoff=backoff,
             ),
             runs=JobRuns(repos.job_runs),
         )

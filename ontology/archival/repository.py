@@ -58,22 +58,21 @@ class ManifestRepository:
         first_day: str,
         last_day: str,
         *,
-        after_key: str | None = None,
+        from_key: str | None = None,
         event_type: str | None = None,
         limit: int | None = None,
     ) -> list[Document]:
-        """Done manifests of the days ``first_day``..``last_day`` (ISO dates), in key order.
+        """Done manifests of the days ``first_day``..``last_day`` (ISO dates), in key order,
+        from ``from_key`` (inclusive) on.
 
         A range of ``key`` (which starts with the day) rides ``archive_manifests_key``;
         the status and type conditions are residual. ``ids`` are left out.
         """
         prefix = f"events/group={group_id}/date="
-        lower = after_key if after_key is not None else f"{prefix}{first_day}/"
-        key_range: dict[str, Any] = {"$lt": f"{prefix}{last_day}/~"}
-        key_range["$gt" if after_key is not None else "$gte"] = lower
+        lower = max(f"{prefix}{first_day}/", from_key or "")
         query: dict[str, Any] = {
             "groupId": group_id,
-            "key": key_range,
+            "key": {"$gte": lower, "$lt": f"{prefix}{last_day}/~"},
             "status": ManifestStatus.DONE.value,
         }
         if event_type is not None:

@@ -54,8 +54,13 @@ def archival(runtime: Runtime, sink: Sink, **changes: Any) -> ArchivalService:
 
 
 def with_archival(runtime: Runtime, service: ArchivalService) -> Runtime:
+    """The runtime with this archival service, and archive reads on the same sink."""
+    archived = dataclasses.replace(
+        runtime.services.archived, sink_factory=service.sink_factory, backoff=service.backoff
+    )
     return dataclasses.replace(
-        runtime, services=dataclasses.replace(runtime.services, archival=service)
+        runtime,
+        services=dataclasses.replace(runtime.services, archival=service, archived=archived),
     )
 
 
