@@ -9,7 +9,6 @@ one lease period.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from datetime import timedelta
@@ -38,7 +37,6 @@ class Lease:
         self.owner = owner or process_name()
         self.period = period_seconds
         self.held = False
-        self._stop = asyncio.Event()
 
     async def try_acquire(self) -> bool:
         """Acquire or renew; on a database error the lease counts as lost."""
@@ -58,16 +56,8 @@ class Lease:
         self.held = held
         return held
 
-    async def keep(self) -> None:
-        """Acquire and renew until ``stop()``; waits out another holder meanwhile."""
-        while not self._stop.is_set():
-            await self.try_acquire()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), self.period / 3)
-
     async def stop(self) -> None:
-        """Stop renewing and release the lease if held."""
-        self._stop.set()
+        """Release the lease if held (the caller has stopped renewing it)."""
         if self.held:
             with contextlib.suppress(PyMongoError):
                 await self.repo.release(self.name, self.owner, utcnow())

@@ -83,7 +83,7 @@ class LeaseRepository:
             return True
         taken = {**held, "$set": {**held["$set"], "acquiredAt": now}}
         if await self.collection.find_one_and_update(
-            {"_id": name, "expiresAt": {"$lt": now}}, taken
+            {"_id": name, "expiresAt": {"$lte": now}}, taken
         ):
             return True
         try:
