@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -12,6 +13,8 @@ from ontology.archival.service import BatchCallback, describe
 from ontology.db.client import Document
 from ontology.jobs.runs import JobRuns
 from ontology.runtime import Runtime
+
+log = logging.getLogger("ontology.jobs")
 
 ARCHIVAL_JOB = "archival"
 HEARTBEAT_SECONDS = 5.0
@@ -135,4 +138,4 @@ async def run_queued(runtime: Runtime) -> None:
                 run=run,
             )
         except Exception:  # recorded in the run by run_archival
-            continue
+            log.exception("queued archival run failed", extra={"runId": str(run["_id"])})
