@@ -12,6 +12,8 @@ from strawberry.types import ExecutionContext
 
 from ontology.api.extensions import ApiCallQuotaExtension, CostExtension, ErrorExtension
 from ontology.api.node import NodeQueries
+from ontology.archival.mutations import ArchivalMutations
+from ontology.archival.queries import ArchivalQueries
 from ontology.batches.mutations import BatchMutations
 from ontology.config import Settings
 from ontology.connections.mutations import ConnectionMutations
@@ -42,6 +44,7 @@ Query = merge_types(
         KnowledgeQueries,
         QuotaQueries,
         MetricsQueries,
+        ArchivalQueries,
     ),
 )
 Mutation = merge_types(
@@ -54,6 +57,7 @@ Mutation = merge_types(
         PersonMutations,
         KnowledgeMutations,
         QuotaMutations,
+        ArchivalMutations,
     ),
 )
 
