@@ -677,6 +677,12 @@ def scheduler_command() -> None:
     """Run the scheduled jobs (daily archival, queued runs) until SIGTERM or Ctrl-C.
 
     Several processes may run it: a lease in MongoDB lets one run jobs at a time.
+
+    Examples:
+
+      ontology scheduler
+
+      ONTOLOGY_LEASE_SECONDS=30 ontology scheduler
     """
     from ontology.jobs.scheduler import run_scheduler
     from ontology.kit.logs import configure_logging

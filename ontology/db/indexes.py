@@ -86,7 +86,7 @@ INDEXES: tuple[IndexSpec, ...] = (
     _ix("archive_manifests", "archive_manifests_status", "groupId", "status", "_id"),
     _ix("archival_progress", "archival_progress_group", "groupId", unique=True),
     # job runs: a group's latest runs of a job; queued runs picked up oldest first
-    _ix("job_runs", "job_runs_group", "groupId", "job", "_id"),
+    _ix("job_runs", "job_runs_group", "groupId", "job", "queuedAt", "_id"),
     _ix("job_runs", "job_runs_status", "status", "_id"),
     # idempotency keys of batch mutations, kept 24 hours
     _ix("idempotency_keys", "idempotency_keys_unique", "groupId", "key", unique=True),

@@ -52,18 +52,21 @@ class JobRunRepository:
         return result.modified_count
 
     async def latest(self, group_id: ObjectId | None, job: str) -> Document | None:
-        """The group's newest run of ``job`` (``None``: runs over all groups)."""
-        cursor = self.collection.find({"groupId": group_id, "job": job}).sort("_id", -1).limit(1)
+        """The group's newest run of ``job`` (``None``: runs over all groups).
+
+        Newest by ``queuedAt``: runs are created by different processes, and
+        ObjectIds made in the same second by two processes do not sort by time.
+        """
+        cursor = (
+            self.collection.find({"groupId": group_id, "job": job})
+            .sort([("queuedAt", -1), ("_id", -1)])
+            .limit(1)
+        )
         found = await cursor.to_list()
         return found[0] if found else None
 
     async def by_id(self, group_id: ObjectId | None, run_id: ObjectId) -> Document | None:
         return await self.collection.find_one({"groupId": group_id, "_id": run_id})
-
-    async def of_job(self, job: str, limit: int) -> list[Document]:
-        """Newest runs of a job, every group (operators' listing)."""
-        cursor = self.collection.find({"job": job}).sort("_id", -1).limit(limit)
-        return await cursor.to_list()
 
 
 class LeaseRepository:

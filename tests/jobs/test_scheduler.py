@@ -58,6 +58,9 @@ async def test_only_the_lease_holder_runs_jobs_and_a_survivor_takes_over(
         "ONTOLOGY_LEASE_SECONDS": str(LEASE_SECONDS),
         "ONTOLOGY_SCHEDULER_POLL_SECONDS": "0.2",
         "ONTOLOGY_ARCHIVE_PAUSE_MS": "0",
+        # the daily run's last fire 12 hours ago, beyond the catch-up grace (6 hours): a
+        # process taking the lease over must not archive before the queued runs do
+        "ONTOLOGY_ARCHIVE_CRON": f"0 {(utcnow().hour + 12) % 24} * * *",
     }
     processes = [start_scheduler(env, tmp_path / f"scheduler-{n}.log") for n in range(2)]
     client: MongoClient[dict[str, Any]] = MongoClient(mongo_server.uri, tz_aware=True)
