@@ -56,7 +56,7 @@ query($id: ID!) {
 }
 """
 CONNECTIONS = """
-query($type: String, $first: Int) {
+query($type: String, $first: Int = 20) {
   connections(type: $type, first: $first) {
     totalCount
     pageInfo { hasNextPage hasPreviousPage }
@@ -67,7 +67,7 @@ query($type: String, $first: Int) {
 RELATED = """
 query($id: ID!, $direction: Direction!, $type: String) {
   thing(id: $id) {
-    connections(direction: $direction, type: $type) {
+    connections(direction: $direction, type: $type, first: 20) {
       totalCount
       edges { direction connection { id type fromId toId } node { id name } }
     }
@@ -77,14 +77,14 @@ query($id: ID!, $direction: Direction!, $type: String) {
 RELATED_DEFAULT = """
 query($id: ID!) {
   thing(id: $id) {
-    connections { totalCount edges { direction connection { id } node { name } } }
+    connections(first: 20) { totalCount edges { direction connection { id } node { name } } }
   }
 }
 """
 NODE = "query($id: ID!) { node(id: $id) { id ... on Connection { type } } }"
 EVENTS = """
 query($type: String) {
-  events(type: $type) {
+  events(type: $type, first: 20) {
     edges { node { type timestamp actorId targetId metadata } }
   }
 }
