@@ -494,6 +494,17 @@ CREATE_REJECTIONS = [
         id="valid-from-after-valid-to",
     ),
     pytest.param(
+        # regression (found by fuzzing): comparing a naive and an aware time was a 500
+        (
+            "ada",
+            "bob",
+            "collaborates_with",
+            {"validFrom": "2025-06-01T00:00:00", "validTo": "2025-01-01T00:00:00Z"},
+        ),
+        [error("validFrom", "INVALID_INPUT", "validFrom needs a time zone.")],
+        id="valid-from-without-time-zone",
+    ),
+    pytest.param(
         ("ada", "bob", "references", {"metadata": {"$where": "1"}}),
         [
             error(
