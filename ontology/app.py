@@ -9,13 +9,15 @@ from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ontology.api.endpoint import GraphQLEndpoint
+from ontology.api.graphiql import load_examples, render_page, static_mount
 from ontology.api.schema import create_schema
 from ontology.config import Settings
 from ontology.kit.logs import configure_logging
+from ontology.kit.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from ontology.runtime import Runtime, open_runtime
 
 READY_TIMEOUT_SECONDS = 2.0
@@ -55,17 +57,24 @@ def create_app(settings: Settings | None = None, on_ready: OnReady | None = None
             )
         return JSONResponse({"status": "ready"})
 
+    async def metrics(request: Request) -> Response:
+        runtime: Runtime = request.app.state.runtime
+        return Response(runtime.metrics.render(), media_type=METRICS_CONTENT_TYPE)
+
     graphql = GraphQLEndpoint(
         create_schema(settings),
         graphql_ide="graphiql" if settings.graphiql_enabled else None,
         max_json_depth=settings.max_json_depth,
         max_body_bytes=settings.max_body_bytes,
     )
+    graphql.graphiql_page = render_page(load_examples())
     return Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/metrics", metrics),
+            static_mount(),
         ],
         lifespan=lifespan,
     )

@@ -9,6 +9,8 @@ import socket
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -28,9 +30,11 @@ from ontology.batches.importer import (
 )
 from ontology.batches.models import ErrorPolicy
 from ontology.config import Settings
+from ontology.db.client import Database
 from ontology.db.embedded import EmbeddedServer, EmbeddedServerError
 from ontology.groups.models import Plan
 from ontology.keys.models import Role
+from ontology.kit.clock import utcnow
 from ontology.kit.errors import RejectedError
 from ontology.quotas.models import Metric
 from ontology.runtime import Runtime, open_runtime
@@ -39,21 +43,52 @@ from ontology.things.models import NewThing
 T = TypeVar("T")
 
 app = typer.Typer(
-    help="Ontology: a multi-tenant graph ontology backend (GraphQL over MongoDB).",
+    help="Ontology: a multi-tenant graph ontology backend (GraphQL over MongoDB).\n\n"
+    "Examples:\n\n"
+    "  ontology serve --demo\n\n"
+    "  ontology --debug keys create --group acme --role org_user",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-groups_app = typer.Typer(help="Create and inspect groups (tenants).", no_args_is_help=True)
-keys_app = typer.Typer(help="Issue and revoke API keys.", no_args_is_help=True)
+groups_app = typer.Typer(
+    help="Create and inspect groups (tenants).\n\n"
+    "Examples:\n\n"
+    '  ontology groups create --slug acme --name "Acme" --plan pro',
+    no_args_is_help=True,
+)
+keys_app = typer.Typer(
+    help="Issue and revoke API keys.\n\n"
+    "Examples:\n\n"
+    "  ontology keys create --group acme --role org_owner",
+    no_args_is_help=True,
+)
 app.add_typer(groups_app, name="groups")
 app.add_typer(keys_app, name="keys")
+jobs_app = typer.Typer(
+    help="Run scheduled jobs by hand.\n\nExamples:\n\n  ontology jobs run snapshots",
+    no_args_is_help=True,
+)
+app.add_typer(jobs_app, name="jobs")
 
 out = Console()
 err = Console(stderr=True)
 
 
+class CliState:
+    debug = False
+
+
+@app.callback()
+def main_options(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show the full traceback when a command fails.")
+    ] = False,
+) -> None:
+    CliState.debug = debug
+
+
 def fail(message: str) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}", highlight=False)
+    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
     return typer.Exit(1)
 
 
@@ -66,8 +101,6 @@ def run_with_runtime(work: Callable[[Runtime], Awaitable[T]]) -> T:
 
     try:
         return asyncio.run(main())
-    except EmbeddedServerError as error:
-        raise fail(str(error)) from None
     except RejectedError as rejected:
         raise fail("; ".join(f"{e.path}: {e.message}" for e in rejected.errors)) from None
 
@@ -93,6 +126,15 @@ def _port_free(host: str, port: int) -> bool:
     return True
 
 
+async def _check_database(uri: str, name: str) -> None:
+    """Fail before serving, with one clear line, when the database is unusable."""
+    database = Database(uri, name)
+    try:
+        await database.check_transactions()
+    finally:
+        await database.close()
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address [ONTOLOGY_HOST].")] = None,
@@ -101,7 +143,11 @@ def serve(
 ) -> None:
     """Run the API (and, without ONTOLOGY_MONGODB_URI, the embedded database).
 
-    Example: ontology serve --demo
+    Examples:
+
+      ontology serve --demo
+
+      ONTOLOGY_MONGODB_URI=mongodb://db:27017/?replicaSet=rs0 ontology serve --host 0.0.0.0
     """
     import uvicorn
 
@@ -132,6 +178,12 @@ def serve(
             f"data in {embedded.storage_path.resolve()}",
             highlight=False,
         )
+    try:
+        asyncio.run(_check_database(settings.mongodb_uri, settings.db_name))
+    except BaseException:
+        if embedded is not None:
+            embedded.stop()
+        raise
     base_url = f"http://{settings.host}:{settings.port}"
 
     async def on_ready(runtime: Runtime) -> None:
@@ -177,7 +229,14 @@ def groups_create(
     plan: Annotated[Plan, typer.Option(help="Quota plan.")] = Plan.STARTER,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
-    """Create a group. Example: ontology groups create --slug acme --name "Acme" --plan pro"""
+    """Create a group (a tenant) on a plan.
+
+    Examples:
+
+      ontology groups create --slug acme --name "Acme" --plan pro
+
+      ontology groups create --slug acme --name "Acme" --json
+    """
 
     async def work(runtime: Runtime) -> dict[str, Any]:
         return await runtime.services.groups.create(slug=slug, name=name, plan=plan)
@@ -207,7 +266,11 @@ def groups_set_limit(
 ) -> None:
     """Override one quota limit for a group (an enterprise deal).
 
-    Example: ontology groups set-limit --group acme --metric entities_total --value 250000
+    Examples:
+
+      ontology groups set-limit --group acme --metric entities_total --value 250000
+
+      ontology groups set-limit --group acme --metric entities_total   (back to the plan's)
     """
 
     async def work(runtime: Runtime) -> None:
@@ -234,7 +297,11 @@ def keys_create(
 ) -> None:
     """Issue a key; the secret is printed once and only its SHA-256 is stored.
 
-    Example: ontology keys create --group acme --role org_owner
+    Examples:
+
+      ontology keys create --group acme --role org_owner --name "ops laptop"
+
+      ontology keys create --group acme --role customer --json
     """
 
     async def work(runtime: Runtime) -> tuple[dict[str, Any], str]:
@@ -260,7 +327,9 @@ def keys_revoke(
 ) -> None:
     """Revoke a key; requests with it fail from now on.
 
-    Example: ontology keys revoke 6650c0ffee0000000000abcd --group acme
+    Examples:
+
+      ontology keys revoke 6650c0ffee0000000000abcd --group acme
     """
     try:
         object_id = ObjectId(key_id)
@@ -304,8 +373,13 @@ def import_things(
     """Import things in chunks through the batch service, with a progress bar.
 
     Valid rows are written, invalid ones reported (row, path, code, message) in
-    the errors file. Example: ontology import creators.csv --group acme --type creator
-    --idempotency-prefix creators-2026-11
+    the errors file; the summary ends the run.
+
+    Examples:
+
+      ontology import creators.csv --group acme --type creator --idempotency-prefix creators-2026-11
+
+      ontology import things.jsonl --group acme --chunk 500 --json
     """
     if not file.is_file():
         raise fail(f"No such file: {file}.")
@@ -391,13 +465,104 @@ def import_things(
     emit(as_json, summary, text)
 
 
+class JobName(StrEnum):
+    SNAPSHOTS = "snapshots"
+
+
+@jobs_app.command("run")
+def jobs_run(
+    job: Annotated[JobName, typer.Argument(help="The job to run.")],
+    since: Annotated[
+        datetime | None,
+        typer.Option(
+            help="snapshots: re-roll from this UTC time (default: the start of yesterday; "
+            "hour counters are kept 8 days, day counters 35)."
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Run a job once, now; safe to re-run.
+
+    Examples:
+
+      ontology jobs run snapshots
+
+      ontology jobs run snapshots --since 2026-11-20 --json
+    """
+    start = since.replace(tzinfo=UTC) if since is not None and since.tzinfo is None else since
+
+    async def work(runtime: Runtime) -> dict[str, Any]:
+        started = time.monotonic()
+        summary = await runtime.services.metrics.roll_up(utcnow(), start)
+        return {
+            "job": job.value,
+            "groups": summary.groups,
+            "hourlySnapshots": summary.hourly,
+            "dailySnapshots": summary.daily,
+            "seconds": round(time.monotonic() - started, 3),
+        }
+
+    result = run_with_runtime(work)
+    emit(
+        as_json,
+        result,
+        f"snapshots: {result['groups']} groups, {result['hourlySnapshots']} hourly and "
+        f"{result['dailySnapshots']} daily snapshots in {result['seconds']} s",
+    )
+
+
 @app.command("export-schema")
 def export_schema() -> None:
-    """Print the GraphQL schema (SDL). Example: ontology export-schema > schema.graphql"""
+    """Print the GraphQL schema (SDL).
+
+    Examples:
+
+      ontology export-schema > schema.graphql
+    """
     from ontology.api.schema import export_sdl
 
     sys.stdout.write(export_sdl())
 
 
+@app.command("settings-reference")
+def settings_reference(
+    write: Annotated[
+        Path | None,
+        typer.Option(help="Replace the table between the markers in this file instead."),
+    ] = None,
+) -> None:
+    """Print the configuration reference (every ONTOLOGY_ setting) as a markdown table.
+
+    Examples:
+
+      ontology settings-reference
+
+      ontology settings-reference --write README.md
+    """
+    from ontology.settings_reference import MarkersMissingError, settings_table, write_table
+
+    if write is None:
+        sys.stdout.write(settings_table())
+        return
+    try:
+        changed = write_table(write)
+    except MarkersMissingError as error:
+        raise fail(f"{write} has no settings-reference markers. {error}") from None
+    err.print(
+        f"{write}: {'updated' if changed else 'already up to date'}",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
 def main() -> None:
-    app()
+    """The console script: a failing command prints one line (``--debug``: the traceback)."""
+    try:
+        app()
+    except Exception as error:
+        if CliState.debug:
+            raise
+        from ontology.cli_errors import one_line
+
+        err.print(f"[red]error:[/red] {one_line(error)}", highlight=False, soft_wrap=True)
+        sys.exit(1)

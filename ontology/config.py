@@ -41,7 +41,9 @@ class Settings(BaseSettings):
     plans_file: Path | None = Field(
         default=None, description="JSON file replacing the default plans and their limits"
     )
-    max_page_size: int = Field(default=100, ge=1, description="Largest first/last on a list")
+    max_page_size: int = Field(
+        default=100, ge=1, description="Largest first/last on a list (one of them is required)"
+    )
     properties_max_bytes: int = Field(
         default=64 * 1024, ge=1, description="Largest encoded properties object per item"
     )
@@ -77,6 +79,10 @@ class Settings(BaseSettings):
     )
     graphiql: bool | None = Field(
         default=None, description="Serve GraphiQL on GET /graphql; unset: on except in production"
+    )
+    dataloader_batching: bool = Field(
+        default=True,
+        description="false: every loader call is its own query (to measure what batching saves)",
     )
     log_level: str = Field(default="INFO", description="Python logging level")
 

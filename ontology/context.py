@@ -12,7 +12,8 @@ from ontology.events.loaders import ActivityByThingLoader, EventsByIdLoader
 from ontology.keys.models import Caller, Role
 from ontology.kit.errors import ForbiddenError
 from ontology.kit.pagination import PageRequest
-from ontology.knowledge.loaders import KnowledgeByIdLoader
+from ontology.knowledge.loaders import KnowledgeByIdLoader, KnowledgeByThingLoader
+from ontology.metrics.loaders import GroupSourcesLoader, ThingTotalsByIdLoader
 from ontology.people.loaders import PeopleByIdLoader
 from ontology.runtime import Runtime
 from ontology.things.loaders import ThingsByIdLoader
@@ -27,11 +28,14 @@ class Loaders:
     activity_by_thing: ActivityByThingLoader
     people_by_id: PeopleByIdLoader
     knowledge_by_id: KnowledgeByIdLoader
+    knowledge_by_thing: KnowledgeByThingLoader
+    thing_totals_by_id: ThingTotalsByIdLoader
+    group_sources: GroupSourcesLoader
 
     @classmethod
     def for_group(cls, runtime: Runtime, group_id: ObjectId) -> Loaders:
         repos = runtime.repos
-        return cls(
+        loaders = cls(
             things_by_id=ThingsByIdLoader(repos.things, group_id),
             connections_by_id=ConnectionsByIdLoader(repos.connections, group_id),
             connections_by_thing=ConnectionsByThingLoader(repos.connections, group_id),
@@ -39,7 +43,14 @@ class Loaders:
             activity_by_thing=ActivityByThingLoader(repos.events, group_id),
             people_by_id=PeopleByIdLoader(repos.people, group_id),
             knowledge_by_id=KnowledgeByIdLoader(repos.knowledge, group_id),
+            knowledge_by_thing=KnowledgeByThingLoader(repos.knowledge, group_id),
+            thing_totals_by_id=ThingTotalsByIdLoader(repos.counters, group_id),
+            group_sources=GroupSourcesLoader(runtime.services.metrics, group_id),
         )
+        if not runtime.settings.dataloader_batching:
+            for loader in vars(loaders).values():
+                loader.max_batch_size = 1
+        return loaders
 
 
 @dataclass

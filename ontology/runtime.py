@@ -26,8 +26,11 @@ from ontology.groups.service import GroupService
 from ontology.keys.repository import ApiKeyRepository
 from ontology.keys.service import ApiKeyService
 from ontology.kit.limits import WriteLimits
+from ontology.kit.metrics import Metrics
 from ontology.knowledge.repository import KnowledgeRepository
 from ontology.knowledge.service import KnowledgeService
+from ontology.metrics.repository import CounterRepository, SnapshotRepository
+from ontology.metrics.service import MetricsService
 from ontology.people.repository import PersonRepository
 from ontology.people.service import PersonService
 from ontology.quotas.meter import ApiCallMeter
@@ -50,19 +53,24 @@ class Repositories:
     knowledge: KnowledgeRepository
     usage: UsageRepository
     idempotency: IdempotencyRepository
+    counters: CounterRepository
+    snapshots: SnapshotRepository
 
     @classmethod
     def build(cls, database: Database) -> Repositories:
+        counters = CounterRepository(database)
         return cls(
             groups=GroupRepository(database),
             keys=ApiKeyRepository(database),
             people=PersonRepository(database),
             things=ThingRepository(database),
             connections=ConnectionRepository(database),
-            events=EventRepository(database),
+            events=EventRepository(database, counters),
             knowledge=KnowledgeRepository(database),
             usage=UsageRepository(database),
             idempotency=IdempotencyRepository(database),
+            counters=counters,
+            snapshots=SnapshotRepository(database),
         )
 
 
@@ -77,6 +85,7 @@ class Services:
     knowledge: KnowledgeService
     quotas: QuotaService
     batches: BatchService
+    metrics: MetricsService
 
     @classmethod
     def build(
@@ -86,9 +95,16 @@ class Services:
         vocabulary: Vocabulary,
         limits: WriteLimits,
         plans: PlanBook,
+        metrics: Metrics,
     ) -> Services:
         quotas = QuotaService(
-            database, plans, repos.groups, repos.events, repos.usage, ApiCallMeter(repos.usage)
+            database,
+            plans,
+            repos.groups,
+            repos.events,
+            repos.usage,
+            ApiCallMeter(repos.usage),
+            metrics,
         )
         return cls(
             groups=GroupService(repos.groups, plans),
@@ -111,6 +127,15 @@ class Services:
                 repos.idempotency,
                 vocabulary,
                 limits,
+                metrics,
+            ),
+            metrics=MetricsService(
+                repos.counters,
+                repos.snapshots,
+                repos.things,
+                repos.groups,
+                quotas.meter,
+                vocabulary,
             ),
         )
 
@@ -123,6 +148,7 @@ class Runtime:
     limits: WriteLimits
     repos: Repositories
     services: Services
+    metrics: Metrics
 
 
 @asynccontextmanager
@@ -146,6 +172,7 @@ async def open_runtime(
         uri = embedded.uri
     database = Database(uri, settings.db_name)
     try:
+        await database.check_transactions()
         await ensure_indexes(database)
         vocabulary = load_vocabulary(settings.vocabulary_file)
         limits = WriteLimits(
@@ -154,8 +181,9 @@ async def open_runtime(
             batch_max_items=settings.batch_max_items,
         )
         repos = Repositories.build(database)
+        metrics = Metrics()
         services = Services.build(
-            database, repos, vocabulary, limits, load_plans(settings.plans_file)
+            database, repos, vocabulary, limits, load_plans(settings.plans_file), metrics
         )
         await services.quotas.sync_limits()
         yield Runtime(
@@ -165,6 +193,7 @@ async def open_runtime(
             limits=limits,
             repos=repos,
             services=services,
+            metrics=metrics,
         )
     finally:
         await database.close()

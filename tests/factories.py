@@ -224,7 +224,15 @@ async def assert_forbidden(
 
 
 # Collections a refused write must leave untouched.
-WRITTEN_COLLECTIONS = ("things", "connections", "events", "people", "knowledge", "thing_knowledge")
+WRITTEN_COLLECTIONS = (
+    "things",
+    "connections",
+    "events",
+    "counters",
+    "people",
+    "knowledge",
+    "thing_knowledge",
+)
 
 
 async def snapshot(api: Api, tenant: Tenant) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +10,8 @@ import pytest
 from graphql import OperationDefinitionNode, parse, validate
 
 from ontology.api.schema import create_schema, export_sdl
-from tests.factories import Api, make_tenant
+from ontology.kit.clock import utcnow
+from tests.factories import Api, make_tenant, raw_count
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCUMENTS = sorted((ROOT / "graphql").glob("*.graphql"))
@@ -21,7 +23,7 @@ def test_schema_file_matches_the_code() -> None:
 
 
 def test_there_are_documents() -> None:
-    assert len(DOCUMENTS) == 26
+    assert len(DOCUMENTS) == 30
 
 
 @pytest.mark.parametrize("path", DOCUMENTS, ids=lambda p: p.stem)
@@ -114,6 +116,38 @@ async def test_every_document_runs_against_the_api(api: Api) -> None:
     assert people["people"]["totalCount"] == 1
     listed = await run(api, key, "Knowledge", {"kind": "DOCUMENT"})
     assert [e["node"]["text"] for e in listed["knowledge"]["edges"]] == ["Analytical engines"]
+
+    creators = await run(api, key, "CreatorStats", {"first": 10})
+    (creator,) = [e["node"] for e in creators["things"]["edges"]]
+    assert (creator["name"], creator["stats"]["contentCount"]) == ("Ada", 1)
+    assert creator["stats"]["eventsByType"] == [
+        {"type": "connection_created", "count": 1},
+        {"type": "content_event", "count": 1},
+    ]
+    assert [e["node"]["text"] for e in creator["knowledge"]["edges"]] == ["Analytical engines"]
+    events_stored = await raw_count(api.runtime, "events", {"groupId": tenant.id})
+    metrics = (await run(api, key, "GroupMetrics", {}))["viewer"]["group"]["metrics"]
+    assert (metrics["totalEntities"], metrics["eventsThisMonth"]) == (2, events_stored)
+    assert metrics["topContentByEngagement"] == [
+        {
+            "thing": {"id": post_id, "type": "blog_post", "name": "Notes, revised"},
+            "connectionCount": 1,
+        }
+    ]
+    realtime = await run(api, key, "RealtimeMetrics", {})
+    assert realtime["realtimeMetrics"]["eventsLastHour"] == events_stored
+    hour = utcnow().replace(minute=0, second=0, microsecond=0)
+    history = await run(
+        api,
+        key,
+        "MetricsHistory",
+        {"from": hour.isoformat(), "to": (hour + timedelta(hours=2)).isoformat()},
+    )
+    assert history["metricsHistory"]["period"] == "HOURLY"
+    assert [p["start"] for p in history["metricsHistory"]["points"]] == [
+        hour.isoformat(),
+        (hour + timedelta(hours=1)).isoformat(),
+    ]
 
     quotas = await run(api, key, "GroupQuotas", {})
     assert quotas["groupQuotas"]["summary"] == {

@@ -76,6 +76,10 @@ class RequestRefused(Exception):
 
 
 class GraphQLEndpoint(GraphQL[Context, None]):
+    # The offline GraphiQL page (``ontology.api.graphiql``), set by ``create_app``;
+    # None falls back to strawberry's page.
+    graphiql_page: str | None = None
+
     def __init__(
         self,
         *args: Any,
@@ -86,6 +90,10 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         super().__init__(*args, **kwargs)
         self.max_json_depth = max_json_depth
         self.max_body_bytes = max_body_bytes
+
+    @property
+    def graphql_ide_html(self) -> str:
+        return self.graphiql_page or super().graphql_ide_html
 
     def decode_json(self, data: str | bytes) -> object:
         """Parse a request body (or GET ``variables``), refusing hostile nesting with a 400.

@@ -99,24 +99,34 @@ class CostExtension(SchemaExtension):
             yield
         finally:
             current_cost.reset(token)
-            self._log(cost)
+            self._record(cost)
 
-    def _log(self, cost: CommandCost) -> None:
+    def _record(self, cost: CommandCost) -> None:
+        """One log line and the Prometheus figures for the operation."""
         context = self.execution_context.context
         result = self.execution_context.result
         errors = result.errors if result is not None else None
         unexpected = any(e.message == UNEXPECTED_MESSAGE for e in errors or [])
+        outcome = "error" if unexpected else ("rejected" if errors else "ok")
         caller = getattr(context, "caller", None)
+        duration_ms = round(cost.elapsed_ms, 2)
         log.info(
             "operation",
             extra={
                 "requestId": getattr(context, "request_id", ""),
                 "group": str(caller.group_id) if caller else None,
                 "operation": self.execution_context.operation_name,
-                "outcome": "error" if unexpected else ("rejected" if errors else "ok"),
-                **cost.as_extension(),
+                "outcome": outcome,
+                "durationMs": duration_ms,
+                "dbCommands": cost.commands,
+                "documentsRead": cost.documents_read,
             },
         )
+        runtime = getattr(context, "runtime", None)
+        if runtime is not None:
+            runtime.metrics.record_operation(
+                self.execution_context.operation_name, outcome, duration_ms / 1000, cost.commands
+            )
 
     def get_results(self) -> dict[str, Any]:
         context = self.execution_context.context

@@ -29,6 +29,7 @@ from ontology.groups.queries import GroupQueries
 from ontology.groups.types import GroupType
 from ontology.knowledge.mutations import KnowledgeMutations
 from ontology.knowledge.queries import KnowledgeQueries
+from ontology.metrics.queries import MetricsQueries
 from ontology.people.mutations import PersonMutations
 from ontology.people.queries import PersonQueries
 from ontology.quotas.mutations import QuotaMutations
@@ -47,6 +48,7 @@ Query = merge_types(
         PersonQueries,
         KnowledgeQueries,
         QuotaQueries,
+        MetricsQueries,
     ),
 )
 Mutation = merge_types(

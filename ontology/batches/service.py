@@ -43,6 +43,7 @@ from ontology.kit.clock import utcnow
 from ontology.kit.errors import ErrorCode, ItemError, RejectedError
 from ontology.kit.ids import to_global_id
 from ontology.kit.limits import WriteLimits
+from ontology.kit.metrics import Metrics
 from ontology.quotas.service import QuotaService
 from ontology.things.models import (
     NewThing,
@@ -82,6 +83,7 @@ class BatchService:
         idempotency: IdempotencyRepository,
         vocabulary: Vocabulary,
         limits: WriteLimits,
+        metrics: Metrics,
     ) -> None:
         self.things = things
         self.connections = connections
@@ -90,6 +92,7 @@ class BatchService:
         self.idempotency = idempotency
         self.vocabulary = vocabulary
         self.limits = limits
+        self.metrics = metrics
 
     # -- the three batches -------------------------------------------------
 
@@ -156,7 +159,7 @@ class BatchService:
                 items_path,
             )
         if key is None:
-            return await run()
+            return self._counted(operation, await run())
         if not 0 < len(key) <= MAX_KEY_LENGTH:
             return _rejected_batch(
                 ErrorCode.INVALID_INPUT,
@@ -193,6 +196,15 @@ class BatchService:
             # Nothing was written (every item failed, or the batch was rejected):
             # record the answer outside a write transaction.
             await self.idempotency.complete(group_id, key, result.to_document())
+        return self._counted(operation, result)
+
+    def _counted(self, operation: str, result: BatchResult) -> BatchResult:
+        """Add the items this (not replayed) batch created or changed to the metrics."""
+        if result.batch_event_id is None:
+            return result  # nothing was written
+        written = sum(r.status in (ItemStatus.CREATED, ItemStatus.UPDATED) for r in result.results)
+        if written:
+            self.metrics.batch_items_written.labels(operation).inc(written)
         return result
 
     async def _write(

@@ -12,6 +12,7 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import OperationFailure
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
@@ -19,6 +20,22 @@ from ontology.db.cost import CostListener
 
 T = TypeVar("T")
 Document = dict[str, Any]
+
+ILLEGAL_OPERATION = 20  # what a standalone mongod answers to a command in a transaction
+PROBE_COLLECTION = "leases"
+
+
+class TransactionsUnsupportedError(Exception):
+    """The server cannot run multi-document transactions (e.g. a standalone mongod)."""
+
+    def __init__(self, address: str, cause: OperationFailure) -> None:
+        reason = str(cause.details.get("errmsg") if cause.details else cause)
+        super().__init__(
+            f"MongoDB at {address} cannot run transactions ({cause.code}: {reason}). "
+            "Ontology writes in transactions, which need a replica set: run mongod with "
+            "--replSet rs0 and call rs.initiate() once (a single node is enough), "
+            "see docs/operations.md."
+        )
 
 
 class Database:
@@ -44,6 +61,28 @@ class Database:
 
     async def ping(self) -> None:
         await self.db.command("ping")
+
+    async def check_transactions(self) -> None:
+        """Run a tiny read-only transaction; raise ``TransactionsUnsupportedError`` if refused.
+
+        This tests the capability, not the topology: the embedded server reports a
+        set name but is a single node, and a replica set's ``hello`` can differ
+        behind proxies. A standalone mongod refuses any command carrying a
+        transaction number with IllegalOperation (20).
+        """
+
+        try:
+            # Not ``in_transaction``: its retries would wait two minutes for a server
+            # that is down (errors inside a transaction are labelled transient).
+            async with self.client.start_session() as session, await session.start_transaction():
+                await self.db[PROBE_COLLECTION].find_one(
+                    {"_id": "transaction-probe"}, session=session
+                )
+        except OperationFailure as error:
+            if error.code == ILLEGAL_OPERATION:
+                address = ",".join(f"{host}:{port}" for host, port in sorted(self.client.nodes))
+                raise TransactionsUnsupportedError(address, error) from error
+            raise
 
     async def in_transaction(
         self,

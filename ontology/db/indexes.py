@@ -91,6 +91,14 @@ INDEXES: tuple[IndexSpec, ...] = (
     IndexSpec(
         "quota_event_marks", "quota_event_marks_expiry", (("expiresAt", 1),), expire_after_seconds=0
     ),
+    # metrics: counters keyed by (group, thing or null, period, bucket start), and
+    # snapshots by (group, period, start); both expire through TTL indexes
+    _ix("counters", "counters_key", "groupId", "thingId", "period", "start", unique=True),
+    IndexSpec("counters", "counters_expiry", (("expiresAt", 1),), expire_after_seconds=0),
+    _ix("metric_snapshots", "metric_snapshots_key", "groupId", "period", "start", unique=True),
+    IndexSpec(
+        "metric_snapshots", "metric_snapshots_expiry", (("expiresAt", 1),), expire_after_seconds=0
+    ),
     # knowledge
     _ix("knowledge", "knowledge_group", "groupId", "_id"),
     _ix("knowledge", "knowledge_kind", "groupId", "kind", "_id"),

@@ -79,6 +79,7 @@ def top_per_parent(
     limit: int,
     key_range: dict[str, Any],
     joins: dict[str, str] | None = None,
+    join_collection: str = "things",
 ) -> list[dict[str, Any]]:
     """The pipeline giving each parent its first ``limit`` documents in ``sort_field`` order.
 
@@ -89,9 +90,10 @@ def top_per_parent(
     branch per parent under ``$unionWith`` would read less on mongod, but the
     embedded server plans ``$unionWith`` sub-pipelines as collection scans.)
 
-    ``joins`` maps a field holding a thing id to the field that receives the
-    thing (a one-element list, or empty) by ``_id``, in the same command.
-    Callers must check the joined documents' ``groupId`` and ``deletedAt``.
+    ``joins`` maps a field holding an id of ``join_collection`` (things by
+    default) to the field that receives the document (a one-element list, or
+    empty) by ``_id``, in the same command. Callers must check the joined
+    documents' ``groupId`` (and things' ``deletedAt``).
     """
     stages: list[dict[str, Any]] = [{"$match": {**scope, parent_field: {"$in": list(parents)}}}]
     if key_range:
@@ -115,7 +117,7 @@ def top_per_parent(
         stages += [
             {
                 "$lookup": {
-                    "from": "things",
+                    "from": join_collection,
                     "localField": f"items.{local}",
                     "foreignField": "_id",
                     "as": f"items.{target}",

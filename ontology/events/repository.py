@@ -14,7 +14,9 @@ from ontology.connections.repository import live_thing_of
 from ontology.db.client import Database, Document
 from ontology.db.queries import FindSpec, find_by_keys, items_per_parent, top_per_parent
 from ontology.events.models import time_key
+from ontology.kit.clock import utcnow
 from ontology.kit.pagination import PageRequest
+from ontology.metrics.repository import CounterRepository
 
 # The upper bound of a time range: every sortKey of that millisecond sorts before it.
 _AFTER_ALL_IDS = ":~"
@@ -38,16 +40,19 @@ _INDEXES = {
 
 
 class EventRepository:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, counters: CounterRepository) -> None:
         self.collection = database.collection("events")
+        self.counters = counters
 
     async def insert_many(
         self, group_id: ObjectId, events: Sequence[Document], session: AsyncClientSession
     ) -> None:
+        """Append events and add them to the metric counters, in the caller's transaction."""
         if any(event["groupId"] != group_id for event in events):
             raise ValueError("An event of another group was passed to insert_many.")
         if events:
             await self.collection.insert_many(list(events), ordered=True, session=session)
+            await self.counters.record(group_id, events, utcnow(), session)
 
     async def by_ids(self, group_id: ObjectId, ids: Sequence[ObjectId]) -> list[Document]:
         """The group's documents with these ids (any number, one command)."""

@@ -16,6 +16,7 @@ from ontology.groups.models import CountDelta
 from ontology.kit.clock import utcnow
 from ontology.kit.errors import ErrorCode, ItemError, RejectedError
 from ontology.kit.limits import WriteLimits
+from ontology.metrics.buckets import PAYMENT_EVENT, payment_amount
 from ontology.quotas.service import QuotaService
 from ontology.things.repository import ThingRepository
 from ontology.vocabulary.registry import Vocabulary
@@ -68,6 +69,11 @@ class EventService:
             if given and thing_id not in found:
                 errors.append(ItemError(ErrorCode.NOT_FOUND, "No such thing.", name))
         errors += self.limits.check_object(event.metadata, "metadata")
+        if event.type == PAYMENT_EVENT and isinstance(event.metadata, dict):
+            amount = payment_amount({"type": event.type, "metadata": event.metadata})
+            if amount is None or amount < 0:
+                message = "payment_processed needs metadata.amount, a number of at least 0."
+                errors.append(ItemError(ErrorCode.INVALID_INPUT, message, "metadata.amount"))
         timestamp = event.timestamp or now
         if timestamp.tzinfo is None:
             errors.append(

@@ -85,6 +85,10 @@ class GroupRepository:
         """Every group's plan, overrides and enforced limits (start-up sync)."""
         return aiter(self.collection.find({}, {"plan": 1, "limits": 1, "quota": 1}))
 
+    def all_counts(self) -> AsyncIterator[Document]:
+        """Every group's id and counters (the snapshot roll-up walks them)."""
+        return aiter(self.collection.find({}, {"counts": 1}).sort("_id", 1))
+
     async def counts(self, group_id: ObjectId) -> dict[str, Any]:
         doc = await self.collection.find_one({"_id": group_id}, {"counts": 1})
         return dict(doc["counts"]) if doc else {}

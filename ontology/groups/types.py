@@ -8,8 +8,10 @@ from typing import Any
 import strawberry
 
 from ontology.groups.models import Plan
+from ontology.kit.clock import utcnow
 from ontology.kit.graphql import Node
 from ontology.kit.ids import to_global_id
+from ontology.metrics.types import GroupMetrics
 from ontology.people.types import RoleEnum
 
 PlanEnum = strawberry.enum(Plan, name="Plan")
@@ -46,6 +48,11 @@ class GroupType(Node):
     status: str
     created_at: datetime
     counts: GroupCounts
+    doc: strawberry.Private[dict[str, Any]]
+
+    @strawberry.field(description="Computed metrics, from counters (never scans events).")
+    def metrics(self) -> GroupMetrics:
+        return GroupMetrics(group=self.doc, now=utcnow())
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> GroupType:
@@ -58,6 +65,7 @@ class GroupType(Node):
             plan=Plan(doc["plan"]),
             status=doc["status"],
             created_at=doc["createdAt"],
+            doc=doc,
             counts=GroupCounts(
                 things=counts.get("things", 0),
                 connections=counts.get("connections", 0),

@@ -1,14 +1,29 @@
-"""Structured logs: one JSON object per line on stderr."""
+"""Structured logs: one JSON object per line on stderr.
+
+Nothing logs a request's headers or variables. As a second line of defence the
+formatter redacts anything shaped like an API key (``ont_…``) or a bearer
+credential from every message, extra field and traceback, so a secret that
+reaches a log by accident (say, inside an exception message) is not written.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from datetime import UTC, datetime
 from typing import Any
 
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+
+REDACTED = "[redacted]"
+_SECRETS = re.compile(r"ont_[A-Za-z0-9_-]+|(?i:bearer)\s+[^\s\"',;<]+")
+
+
+def redact(text: str) -> str:
+    """``text`` with API keys and bearer credentials replaced by ``[redacted]``."""
+    return _SECRETS.sub(REDACTED, text)
 
 
 class JsonFormatter(logging.Formatter):
@@ -22,7 +37,7 @@ class JsonFormatter(logging.Formatter):
         entry.update({k: v for k, v in vars(record).items() if k not in _STANDARD})
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
+        return redact(json.dumps(entry, default=str))
 
 
 def configure_logging(level: str = "INFO") -> None:

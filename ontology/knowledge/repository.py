@@ -9,7 +9,7 @@ from bson import ObjectId
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from ontology.db.client import Database, Document
-from ontology.db.queries import FindSpec, find_by_keys
+from ontology.db.queries import FindSpec, find_by_keys, items_per_parent, top_per_parent
 from ontology.kit.pagination import PageRequest
 
 
@@ -46,3 +46,34 @@ class KnowledgeRepository:
 
     async def page(self, group_id: ObjectId, kind: str | None, page: PageRequest) -> list[Document]:
         return await self.page_spec(group_id, kind, page).run(self.collection)
+
+    def for_things_pipeline(
+        self, group_id: ObjectId, thing_ids: Sequence[ObjectId], page: PageRequest
+    ) -> list[dict[str, Any]]:
+        return top_per_parent(
+            {"groupId": group_id},
+            "thingId",
+            thing_ids,
+            "_id",
+            page.sort_direction,
+            page.limit,
+            page.key_range(),
+            joins={"knowledgeId": "_knowledge"},
+            join_collection="knowledge",
+        )
+
+    async def for_things(
+        self, group_id: ObjectId, thing_ids: Sequence[ObjectId], page: PageRequest
+    ) -> dict[ObjectId, list[Document]]:
+        """Each thing's page of knowledge links, newest first, in one command.
+
+        Each link carries ``_knowledge``: the linked knowledge (the group's own), or None.
+        """
+        found = await items_per_parent(
+            self.links, self.for_things_pipeline(group_id, thing_ids, page)
+        )
+        for links in found.values():
+            for link in links:
+                joined = [k for k in link["_knowledge"] if k.get("groupId") == group_id]
+                link["_knowledge"] = joined[0] if joined else None
+        return found

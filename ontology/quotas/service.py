@@ -17,6 +17,7 @@ from ontology.groups.models import CountDelta
 from ontology.groups.repository import GroupRepository
 from ontology.kit.clock import utcnow
 from ontology.kit.errors import ErrorCode, ItemError, RejectedError
+from ontology.kit.metrics import Metrics
 from ontology.quotas.meter import ApiCallMeter
 from ontology.quotas.models import (
     COUNTER_FIELDS,
@@ -94,6 +95,7 @@ class QuotaService:
         events: EventRepository,
         usage: UsageRepository,
         meter: ApiCallMeter,
+        metrics: Metrics,
     ) -> None:
         self.database = database
         self.book = book
@@ -101,6 +103,7 @@ class QuotaService:
         self.events = events
         self.usage = usage
         self.meter = meter
+        self.metrics = metrics
 
     # -- enforcement -------------------------------------------------------
 
@@ -158,7 +161,9 @@ class QuotaService:
             ) from None
 
     async def record_refusal(self, group_id: ObjectId, refused: QuotaExceededError) -> None:
-        """Log a ``quota_exceeded`` event, at most once per metric per hour per group."""
+        """Count the refusal, and log a ``quota_exceeded`` event at most once per metric
+        per hour per group."""
+        self.metrics.quota_refusals.labels(refused.metric.value).inc()
         now = utcnow()
         bucket = hour_start(now)
         first = await self.usage.mark_once(

@@ -142,3 +142,44 @@ class ThingRepository:
                 ordered=False,
                 session=session,
             )
+
+    def engagement_pipeline(self, group_id: ObjectId, types: Sequence[str], top: int) -> list[Any]:
+        inbound = "$connectionCounts.inbound"
+        return [
+            {"$match": {**self._live(group_id), "type": {"$in": list(types)}}},
+            {
+                "$facet": {
+                    "top": [
+                        {"$match": {"connectionCounts.inbound": {"$gt": 0}}},
+                        {"$sort": {"connectionCounts.inbound": -1, "_id": 1}},
+                        {"$limit": top},
+                    ],
+                    "totals": [
+                        {
+                            "$group": {
+                                "_id": None,
+                                "inbound": {"$sum": {"$ifNull": [inbound, 0]}},
+                                "count": {"$sum": 1},
+                            }
+                        }
+                    ],
+                }
+            },
+        ]
+
+    async def engagement(
+        self, group_id: ObjectId, types: Sequence[str], top: int
+    ) -> tuple[list[Document], int, int]:
+        """The ``top`` live things of these types with the most inbound connections, the sum
+        of inbound connections over all of them, and how many there are: one command.
+
+        The ``$match`` is a range of ``things_type`` per content type; the facets
+        then read those things (never events): its cost grows with the group's
+        content, not its activity. (A ``$facet`` cannot use an index for its
+        sort, so an index on the inbound count would not help.)
+        """
+        cursor = await self.collection.aggregate(self.engagement_pipeline(group_id, types, top))
+        result = await cursor.to_list()
+        facets = result[0] if result else {"top": [], "totals": []}
+        totals = facets["totals"][0] if facets["totals"] else {"inbound": 0, "count": 0}
+        return facets["top"], int(totals["inbound"]), int(totals["count"])

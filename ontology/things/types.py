@@ -12,8 +12,11 @@ from ontology.connections.loaders import ThingConnectionsKey
 from ontology.connections.types import ConnectionType
 from ontology.context import Context
 from ontology.events.types import EventType
+from ontology.kit.clock import utcnow
 from ontology.kit.graphql import Connection, Direction, Node, PageInfo, UserError, page_info
 from ontology.kit.ids import to_global_id
+from ontology.knowledge.types import KnowledgeType
+from ontology.metrics.types import CreatorStats
 
 Info = strawberry.Info[Context, None]
 
@@ -134,6 +137,27 @@ class ThingType(Node):
             page_info=page_info(result),
             total_count=self._total_connections(direction, type),
         )
+
+    @strawberry.field(
+        description="Metrics of this thing as an actor (meant for creators): revenue, "
+        "followers, content, events. One command for every thing of a page."
+    )
+    async def stats(self, info: Info) -> CreatorStats:
+        totals = await info.context.loaders.thing_totals_by_id.load(self.doc["_id"])
+        return CreatorStats.of(self.doc, totals, utcnow())
+
+    @strawberry.field(description="Knowledge linked to this thing, newest link first.")
+    async def knowledge(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[KnowledgeType]:
+        page = info.context.page(first, after, last, before)
+        result = await info.context.loaders.knowledge_by_thing.load((self.doc["_id"], page))
+        return Connection.of(result, lambda link: KnowledgeType.from_doc(link["_knowledge"]))
 
     @strawberry.field(
         description="Events where this thing is the actor or the target, newest first, each once."

@@ -89,6 +89,10 @@ class Vocabulary:
             expanded.update(self.source.type_sets[end[1:]] if end.startswith("@") else [end])
         return frozenset(expanded)
 
+    def type_set(self, name: str) -> frozenset[str]:
+        """The thing types of a named set (``content``, ``people``…); empty when undefined."""
+        return frozenset(self.source.type_sets.get(name, ()))
+
     def allows_connection(self, connection_type: str, from_type: str, to_type: str) -> bool:
         allowed_from, allowed_to = self._ends[connection_type]
         return (allowed_from is None or from_type in allowed_from) and (

@@ -339,7 +339,7 @@ async def test_nodes_cost_one_command_per_type_present(api: Api) -> None:
     }
 
 
-async def test_create_thing_costs_four_commands(api: Api) -> None:
+async def test_create_thing_costs_five_commands(api: Api) -> None:
     # given a group
     tenant = await make_tenant(api.runtime, "acme")
 
@@ -350,13 +350,14 @@ async def test_create_thing_costs_four_commands(api: Api) -> None:
         {"input": {"type": "creator", "name": "Ada", "properties": {}, "status": "active"}},
     )
 
-    # then it costs exactly 4 commands, all in one transaction:
+    # then it costs exactly 5 commands, all in one transaction:
     #   - insert            things   the thing
     #   - insert            events   its thing_created event
+    #   - update            counters the event's minute, hour, day and month buckets: one bulk
     #   - update            groups   the counters (things, thingsByType, events, bytes): one
     #                                $inc, or one findAndModify when it also checks quotas
     #   - commitTransaction
     assert body["data"]["createThing"]["errors"] == []
-    assert cost(body)["dbCommands"] == 4
+    assert cost(body)["dbCommands"] == 5
     counts = await group_counts(api.runtime, tenant.id)
     assert (counts["things"], counts["thingsByType"], counts["events"]) == (1, {"creator": 1}, 1)

@@ -79,7 +79,7 @@ mutation($id: ID!) { deleteThing(input: {id: $id}) { deletedId errors { code } }
 REJECT_EVERYTHING = "REJECT_EVERYTHING"
 REJECT_FAILED_ROWS = "REJECT_FAILED_ROWS"
 KEY_RULE = "keys match ^[A-Za-z_][A-Za-z0-9_]*$ (no '$', no '.')."
-COLLECTIONS = ("things", "connections", "events", "idempotency_keys")
+COLLECTIONS = ("things", "connections", "events", "counters", "idempotency_keys")
 
 
 # -- calling the batch mutations ---------------------------------------------------------

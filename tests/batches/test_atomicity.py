@@ -117,8 +117,9 @@ async def test_a_failed_commit_leaves_nothing(api: Api) -> None:
         async with fail_point(api.runtime, ["commitTransaction"]):
             body = await masked_failure(api, tenant.user, INSERT, [thing(name="New")])
 
-        # then every write of the transaction is gone: update, insert, insert, commit (failed)
-        assert db_commands(body) == 4
+        # then every write of the transaction is gone: update, insert, insert, update
+        # (counters), commit (failed)
+        assert db_commands(body) == 5
         assert await snapshot(api.runtime, tenant.id) == before
     finally:
         # The driver does not abort after a failed commit, and the embedded server keeps
@@ -129,18 +130,18 @@ async def test_a_failed_commit_leaves_nothing(api: Api) -> None:
 
 async def test_a_failure_releases_the_idempotency_key_for_a_retry(api: Api) -> None:
     # given a tenant, and a fail point on the key's completion inside the transaction
-    # (the second update: the first is the quota reservation)
+    # (the third update: the first is the quota reservation, the second the counters)
     tenant, _ = await tenant_with_things(api)
     before = await snapshot(api.runtime, tenant.id)
     items = [thing(name="New")]
 
     # when a batch is sent with a key
-    async with fail_point(api.runtime, ["update"], skip=1):
+    async with fail_point(api.runtime, ["update"], skip=2):
         body = await masked_failure(api, tenant.user, INSERT, items, key="import-7")
 
     # then nothing was written and the claim was released: claim (insert), update, insert,
-    # insert, update (fails), abortTransaction, release (delete)
-    assert db_commands(body) == 7
+    # insert, update (counters), update (fails), abortTransaction, release (delete)
+    assert db_commands(body) == 8
     assert await snapshot(api.runtime, tenant.id) == before
 
     # when the request is retried with the key

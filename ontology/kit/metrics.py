@@ -1,0 +1,161 @@
+"""Prometheus metrics: every metric object of the service, in one per-runtime registry.
+
+Each ``Runtime`` owns one ``Metrics`` (its own ``CollectorRegistry``, so tests
+and tools can build many apps in one process without "duplicated timeseries"
+errors); ``GET /metrics`` renders it. This module imports nothing from the API
+or the jobs: services and jobs receive the ``Metrics`` object and record into
+it.
+
+How a scheduled job uses it (one call per run, whatever the outcome)::
+
+    started = time.perf_counter()
+    outcome = "ok"
+    try:
+        moved = await archival.archive_group_events(...)
+        metrics.events_archived.inc(moved.events)
+        metrics.archived_bytes.inc(moved.bytes)
+    except Exception:
+        outcome = "error"
+        raise
+    finally:
+        metrics.record_job_run("archive_events", outcome, time.perf_counter() - started)
+
+and the scheduler, whenever it acquires, renews or loses the lease::
+
+    metrics.set_lease_holder(holder_id if held else None)
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
+
+CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
+
+# Operation names come from clients: only well-formed names become label values,
+# and only the first MAX_OPERATION_NAMES of them, so a client cannot grow the
+# number of series without bound.
+MAX_OPERATION_NAMES = 200
+ANONYMOUS = "anonymous"
+OTHER = "other"
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+COMMAND_BUCKETS = (0, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144)
+JOB_BUCKETS = (0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0)
+
+
+class Metrics:
+    """The metric objects of one runtime, registered in its own registry."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        registry = self.registry
+        self._names: set[str] = set()
+        self._names_lock = threading.Lock()
+
+        # GraphQL operations (recorded by the API's cost extension).
+        self.requests = Counter(
+            "ontology_graphql_requests",
+            "GraphQL operations by operation name and outcome (ok, rejected, error).",
+            ["operation", "outcome"],
+            registry=registry,
+        )
+        self.latency = Histogram(
+            "ontology_graphql_request_duration_seconds",
+            "Time to execute a GraphQL operation, by operation name and outcome.",
+            ["operation", "outcome"],
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.db_commands = Histogram(
+            "ontology_graphql_db_commands",
+            "MongoDB commands sent per GraphQL operation, by operation name.",
+            ["operation"],
+            buckets=COMMAND_BUCKETS,
+            registry=registry,
+        )
+
+        # Quotas and batches (recorded by their services).
+        self.quota_refusals = Counter(
+            "ontology_quota_refusals",
+            "Writes or operations refused by a quota, by metric.",
+            ["metric"],
+            registry=registry,
+        )
+        self.batch_items_written = Counter(
+            "ontology_batch_items_written",
+            "Items created or changed by batch mutations and imports, by batch operation.",
+            ["operation"],
+            registry=registry,
+        )
+
+        # Scheduled jobs and archival (recorded by the jobs; see the module docstring).
+        self.job_runs = Counter(
+            "ontology_job_runs",
+            "Scheduled job runs by job and outcome.",
+            ["job", "outcome"],
+            registry=registry,
+        )
+        self.job_duration = Histogram(
+            "ontology_job_duration_seconds",
+            "Duration of scheduled job runs by job and outcome.",
+            ["job", "outcome"],
+            buckets=JOB_BUCKETS,
+            registry=registry,
+        )
+        self.events_archived = Counter(
+            "ontology_events_archived",
+            "Events moved from the hot store to the archive.",
+            registry=registry,
+        )
+        self.archived_bytes = Counter(
+            "ontology_archived_bytes",
+            "Compressed bytes written to the archive.",
+            registry=registry,
+        )
+        self.lease_holder = Gauge(
+            "ontology_scheduler_lease_holder",
+            "1 for the holder id while this process holds the scheduler lease.",
+            ["holder"],
+            registry=registry,
+        )
+
+    def operation_label(self, name: str | None) -> str:
+        """The label value for a client-chosen operation name (bounded, see above)."""
+        if name is None:
+            return ANONYMOUS
+        if not _NAME.match(name):
+            return OTHER
+        with self._names_lock:
+            if name in self._names:
+                return name
+            if len(self._names) >= MAX_OPERATION_NAMES:
+                return OTHER
+            self._names.add(name)
+            return name
+
+    def record_operation(
+        self, name: str | None, outcome: str, seconds: float, db_commands: int
+    ) -> None:
+        operation = self.operation_label(name)
+        self.requests.labels(operation, outcome).inc()
+        self.latency.labels(operation, outcome).observe(seconds)
+        self.db_commands.labels(operation).observe(db_commands)
+
+    def record_job_run(self, job: str, outcome: str, seconds: float) -> None:
+        self.job_runs.labels(job, outcome).inc()
+        self.job_duration.labels(job, outcome).observe(seconds)
+
+    def set_lease_holder(self, holder: str | None) -> None:
+        """This process holds the scheduler lease as ``holder`` (None: it holds none)."""
+        self.lease_holder.clear()
+        if holder is not None:
+            self.lease_holder.labels(holder).set(1)
+
+    def render(self) -> bytes:
+        """The registry in the Prometheus text format."""
+        return generate_latest(self.registry)

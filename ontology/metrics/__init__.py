@@ -1,0 +1,1 @@
+"""Computed metrics: time-bucketed counters, snapshots and the metric registry."""

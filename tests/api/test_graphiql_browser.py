@@ -1,0 +1,184 @@
+"""GraphiQL in a real browser: headless Chromium, with every non-loopback address blocked.
+
+A real ``ontology serve`` runs on loopback; Chromium (Debian's ``chromium`` and
+``chromium-driver`` packages, driven through selenium) loads the page, a key is
+pasted into the key bar, the first example tab (``Viewer``) is run, and the
+result pane must show the tenant's data. Host names other than 127.0.0.1 resolve
+to nothing and any other traffic goes to a dead proxy, so a script or stylesheet
+from a CDN could not load; the test also checks that every resource the page
+fetched came from the app and that the console logged no error.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from ontology.config import Settings
+from ontology.db.embedded import free_port
+from ontology.runtime import open_runtime
+from tests.factories import make_tenant
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+ONTOLOGY = str(Path(sys.executable).parent / "ontology")
+
+pytestmark = pytest.mark.skipif(
+    not (os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)),
+    reason="Chromium is not installed (apt-get install chromium chromium-driver; .ci/run does)",
+)
+
+
+@pytest.fixture
+def served(settings: Settings, tmp_path: Path) -> Iterator[str]:
+    """A real ``ontology serve`` on a free loopback port; its base URL."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "ONTOLOGY_MONGODB_URI": str(settings.mongodb_uri),
+        "ONTOLOGY_DB_NAME": settings.db_name,
+        "ONTOLOGY_DATA_DIR": str(tmp_path / "data"),
+        "ONTOLOGY_PORT": str(port),
+    }
+    url = f"http://127.0.0.1:{port}"
+    with (
+        (tmp_path / "serve.log").open("w") as log,
+        subprocess.Popen([ONTOLOGY, "serve"], env=env, stdout=log, stderr=log) as process,
+    ):
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert process.poll() is None, (tmp_path / "serve.log").read_text()
+                assert time.monotonic() < deadline, "ontology serve did not start"
+                time.sleep(0.2)
+            yield url
+        finally:
+            process.send_signal(signal.SIGINT)
+            process.wait(timeout=60)
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[Any]:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-extensions",
+        "--window-size=1400,900",
+        f"--user-data-dir={tmp_path / 'chromium'}",
+        # Offline: only 127.0.0.1 resolves, and everything but loopback goes
+        # through a proxy on a closed port.
+        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+        "--proxy-server=http://127.0.0.1:9",
+    ):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(tmp_path / "chromium", ignore_errors=True)
+
+
+def wait_for(condition: Any, what: str, seconds: float = 30) -> Any:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+async def test_graphiql_runs_a_query_with_a_saved_key_offline(
+    settings: Settings, served: str, browser: Any
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    # given a tenant and its key
+    async with open_runtime(settings) as runtime:
+        tenant = await make_tenant(runtime, "acme")
+
+    # when the page is opened, the key pasted and saved, and the first tab run
+    browser.get(f"{served}/graphql")
+    field = wait_for(lambda: browser.find_elements(By.ID, "ontology-api-key"), "the key bar")[0]
+    wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, ".graphiql-tab"), "the tabs")
+    # without a key, GraphiQL's schema request is refused (the only error allowed)
+    keyless = wait_for(lambda: browser.get_log("browser"), "the keyless schema request")
+    field.send_keys(tenant.owner)
+    browser.find_element(By.ID, "ontology-save-key").click()
+    status = browser.find_element(By.ID, "ontology-key-status").text
+
+    def graphql_requests() -> int:
+        count: int = browser.execute_script(
+            "return performance.getEntriesByType('resource')"
+            ".filter(e => e.name.endsWith('/graphql')).length"
+        )
+        return count
+
+    # (saving the key makes GraphiQL fetch the schema again, now with the key)
+    wait_for(lambda: graphql_requests() == 2, "the schema fetched with the key")
+    tabs = wait_for(
+        lambda: browser.find_elements(By.CSS_SELECTOR, ".graphiql-tab"), "the example tabs"
+    )
+    browser.find_element(By.CSS_SELECTOR, ".graphiql-execute-button").click()
+
+    # then the result pane shows the tenant's data
+    def result() -> str:
+        panes = browser.find_elements(By.CSS_SELECTOR, ".result-window .CodeMirror")
+        text: str = panes[0].text if panes else ""
+        return text if '"slug": "acme"' in text else ""
+
+    shown = wait_for(result, "the query result")
+    assert graphql_requests() == 3
+    assert '"role": "ORG_OWNER"' in shown
+    assert (
+        status == f"Key …{tenant.owner[-4:]} saved in this browser; sent as Authorization: Bearer."
+    )
+    assert browser.execute_script("return localStorage.getItem('ontology.apiKey')") == tenant.owner
+    assert len(tabs) == len(list((Path(__file__).parents[2] / "graphql").glob("*.graphql")))
+    assert tabs[0].text == "Viewer"
+    resources = browser.execute_script(
+        "return performance.getEntriesByType('resource').map(e => e.name)"
+    )
+    assert resources and all(name.startswith(served) for name in resources), resources
+    assert [(e["level"], e["message"]) for e in keyless] == [
+        (
+            "SEVERE",
+            f"{served}/graphql - Failed to load resource: the server responded with a status "
+            "of 401 (Unauthorized)",
+        )
+    ]
+    assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
+
+    # and after a reload the key is still there and queries still carry it
+    browser.refresh()
+    wait_for(lambda: browser.find_elements(By.ID, "ontology-key-status"), "the key bar again")
+    assert browser.find_element(By.ID, "ontology-key-status").text == status
