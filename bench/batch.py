@@ -35,11 +35,15 @@ from ontology.kit.clock import utcnow  # noqa: E402
 from ontology.things.models import NewThing, new_thing_document  # noqa: E402
 
 ONTOLOGY = str(Path(sys.executable).parent / "ontology")
-INSERT = (Path(__file__).resolve().parent.parent / "graphql" / "BatchInsertThings.graphql").read_text()
+INSERT = (
+    Path(__file__).resolve().parent.parent / "graphql" / "BatchInsertThings.graphql"
+).read_text()
 CONNECT = (
     Path(__file__).resolve().parent.parent / "graphql" / "BatchCreateConnections.graphql"
 ).read_text()
-UPDATE = (Path(__file__).resolve().parent.parent / "graphql" / "BatchUpdateThings.graphql").read_text()
+UPDATE = (
+    Path(__file__).resolve().parent.parent / "graphql" / "BatchUpdateThings.graphql"
+).read_text()
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -55,7 +59,9 @@ def cli(env: dict[str, str], *args: str) -> dict[str, str]:
     return result
 
 
-async def post(client: httpx.AsyncClient, key: str, query: str, variables: dict) -> tuple[float, dict]:  # type: ignore[type-arg]
+async def post(
+    client: httpx.AsyncClient, key: str, query: str, variables: dict
+) -> tuple[float, dict]:  # type: ignore[type-arg]
     started = time.perf_counter()
     response = await client.post(
         "/graphql",
@@ -86,7 +92,17 @@ async def main(items: int, rounds: int) -> None:
         try:
             while not port_accepts("127.0.0.1", port):
                 time.sleep(0.1)
-            cli(env, "groups", "create", "--slug", "bench", "--name", "Bench", "--plan", "enterprise")
+            cli(
+                env,
+                "groups",
+                "create",
+                "--slug",
+                "bench",
+                "--name",
+                "Bench",
+                "--plan",
+                "enterprise",
+            )
             key = cli(env, "keys", "create", "--group", "bench", "--role", "org_user")["secret"]
             rss_before = peak_rss_mb(api.pid)
             mongo: AsyncMongoClient = AsyncMongoClient(server.uri)  # type: ignore[type-arg]
@@ -99,7 +115,9 @@ async def main(items: int, rounds: int) -> None:
                 for n in range(items)
             ]
             batch_times, raw_times, ids = [], [], []
-            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=600) as client:
+            async with httpx.AsyncClient(
+                base_url=f"http://127.0.0.1:{port}", timeout=600
+            ) as client:
                 for _ in range(rounds):
                     docs = [
                         new_thing_document(

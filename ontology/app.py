@@ -16,6 +16,7 @@ from ontology.api.endpoint import GraphQLEndpoint
 from ontology.api.graphiql import load_examples, render_page, static_mount
 from ontology.api.schema import create_schema
 from ontology.config import Settings
+from ontology.jobs.scheduler import Scheduler
 from ontology.kit.logs import configure_logging
 from ontology.kit.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from ontology.runtime import Runtime, open_runtime
@@ -25,8 +26,15 @@ READY_TIMEOUT_SECONDS = 2.0
 OnReady = Callable[[Runtime], Awaitable[None]]
 
 
-def create_app(settings: Settings | None = None, on_ready: OnReady | None = None) -> Starlette:
-    """The ASGI app. ``on_ready`` runs once the database is up (``serve --demo`` seeds there)."""
+def create_app(
+    settings: Settings | None = None,
+    on_ready: OnReady | None = None,
+    *,
+    run_scheduler: bool = False,
+) -> Starlette:
+    """The ASGI app. ``on_ready`` runs once the database is up (``serve --demo`` seeds there);
+    ``run_scheduler`` runs the scheduled jobs in-process (``ontology serve`` unless
+    ``--no-scheduler``), under the same lease as ``ontology scheduler``."""
     settings = settings or Settings()
     configure_logging(settings.log_level)
 
@@ -37,9 +45,14 @@ def create_app(settings: Settings | None = None, on_ready: OnReady | None = None
             if on_ready is not None:
                 await on_ready(runtime)
             flusher = asyncio.create_task(runtime.services.quotas.meter.run())
+            scheduler = Scheduler(runtime) if run_scheduler else None
+            if scheduler is not None:
+                await scheduler.start()
             try:
                 yield
             finally:
+                if scheduler is not None:
+                    await scheduler.stop()
                 flusher.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await flusher

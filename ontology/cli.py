@@ -19,7 +19,11 @@ from bson import ObjectId
 from bson.errors import InvalidId
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
 
+from ontology.archival.models import GroupArchiveResult
+from ontology.archival.service import ArchivalError
+from ontology.archival.sinks import SinkError
 from ontology.batches.importer import (
     ImportFormat,
     RowError,
@@ -64,6 +68,13 @@ keys_app = typer.Typer(
 )
 app.add_typer(groups_app, name="groups")
 app.add_typer(keys_app, name="keys")
+archive_app = typer.Typer(
+    help="Archive old events to cold storage and back.\n\n"
+    "Examples:\n\n"
+    "  ontology archive run --group acme --dry-run",
+    no_args_is_help=True,
+)
+app.add_typer(archive_app, name="archive")
 jobs_app = typer.Typer(
     help="Run scheduled jobs by hand.\n\nExamples:\n\n  ontology jobs run snapshots",
     no_args_is_help=True,
@@ -103,6 +114,8 @@ def run_with_runtime(work: Callable[[Runtime], Awaitable[T]]) -> T:
         return asyncio.run(main())
     except RejectedError as rejected:
         raise fail("; ".join(f"{e.path}: {e.message}" for e in rejected.errors)) from None
+    except (SinkError, ArchivalError) as error:
+        raise fail(str(error)) from None
 
 
 def emit(as_json: bool, data: dict[str, Any], text: str) -> None:
@@ -140,6 +153,9 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Bind address [ONTOLOGY_HOST].")] = None,
     port: Annotated[int | None, typer.Option(help="HTTP port [ONTOLOGY_PORT].")] = None,
     demo: Annotated[bool, typer.Option(help="Seed a demo tenant and print an API key.")] = False,
+    scheduler: Annotated[
+        bool, typer.Option(help="Run the scheduled jobs in this process (under the lease).")
+    ] = True,
 ) -> None:
     """Run the API (and, without ONTOLOGY_MONGODB_URI, the embedded database).
 
@@ -211,7 +227,7 @@ def serve(
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         uvicorn.run(
-            create_app(settings, on_ready=on_ready),
+            create_app(settings, on_ready=on_ready, run_scheduler=scheduler),
             host=settings.host,
             port=settings.port,
             log_level="warning",
@@ -465,6 +481,223 @@ def import_things(
     emit(as_json, summary, text)
 
 
+async def _group_by_slug(runtime: Runtime, slug: str) -> dict[str, Any]:
+    found = await runtime.services.groups.by_slug(slug)
+    if found is None:
+        raise fail(f"No group with slug {slug!r}.")
+    return found
+
+
+@archive_app.command("run")
+def archive_run(
+    group: Annotated[str | None, typer.Option(help="Only this group (slug).")] = None,
+    older_than_days: Annotated[
+        int | None, typer.Option(min=0, help="Cutoff instead of the plan's retention.")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option(help="Count what would move; move nothing.")] = False,
+    max_seconds: Annotated[
+        float | None, typer.Option(min=0, help="Stop after this long; the next run goes on.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Archive events older than each group's retention (crash-safe, resumable).
+
+    Example: ontology archive run --group acme --older-than-days 30 --max-seconds 600
+    """
+    from ontology.jobs.archival import run_archival
+
+    async def work(runtime: Runtime) -> dict[str, Any]:
+        found = await _group_by_slug(runtime, group) if group else None
+        progress = Progress(
+            TextColumn("archiving {task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("events"),
+            console=err,
+            disable=as_json,
+        )
+        task = progress.add_task("", total=None)
+
+        def advance(result: GroupArchiveResult, events: int) -> None:
+            progress.update(task, description=result.slug, advance=events)
+
+        with progress:
+            run, summary = await run_archival(
+                runtime,
+                group=found,
+                older_than_days=older_than_days,
+                dry_run=dry_run,
+                max_seconds=max_seconds,
+                on_batch=advance,
+            )
+        return {"runId": str(run["_id"]), **summary.as_json()}
+
+    summary = run_with_runtime(work)
+    verb = "would move" if dry_run else "moved"
+    stopped = "" if summary["complete"] else " (time limit reached; run again to go on)"
+    emit(
+        as_json,
+        summary,
+        f"{summary['groups']} groups: {verb} {summary['eventsMoved']} events in "
+        f"{summary['objects']} objects, {summary['bytes']} bytes, "
+        f"{summary['seconds']} s{stopped}. Run {summary['runId']}.",
+    )
+
+
+@archive_app.command("status")
+def archive_status(
+    group: Annotated[str | None, typer.Option(help="Only this group (slug).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Eligible and archived events per group, last and next run.
+
+    Example: ontology archive status --group acme --json
+    """
+
+    async def work(runtime: Runtime) -> dict[str, Any]:
+        if group:
+            groups = [await _group_by_slug(runtime, group)]
+        else:
+            groups = [g async for g in runtime.repos.groups.all_for_archival()]
+        rows = []
+        for found in groups:
+            status = await runtime.services.archival.status(found)
+            last = await runtime.services.runs.latest(found["_id"], "archival")
+            rows.append(
+                {
+                    "group": found["slug"],
+                    "cutoff": status.cutoff.isoformat() if status.cutoff else None,
+                    "eligibleEvents": status.eligible_events,
+                    "archivedEvents": status.archived_events,
+                    "archivedBytes": status.object_bytes,
+                    "objects": status.objects,
+                    "lastRun": _run_json(last),
+                }
+            )
+        next_run = runtime.services.archival.next_run_at(utcnow())
+        return {
+            "archive": runtime.settings.resolved_archive_url,
+            "nextRunAt": next_run.isoformat() if next_run else None,
+            "groups": rows,
+        }
+
+    report = run_with_runtime(work)
+    if as_json:
+        emit(True, report, "")
+        return
+    table = Table("group", "cutoff", "eligible", "archived", "bytes", "last run")
+    for row in report["groups"]:
+        last = row["lastRun"]
+        table.add_row(
+            row["group"],
+            (row["cutoff"] or "never")[:10],
+            str(row["eligibleEvents"]),
+            str(row["archivedEvents"]),
+            str(row["archivedBytes"]),
+            f"{last['status']} {last['startedAt'][:19]}" if last else "-",
+        )
+    out.print(f"Archive: {report['archive']}   next run: {report['nextRunAt']}", highlight=False)
+    out.print(table)
+
+
+def _run_json(run: dict[str, Any] | None) -> dict[str, Any] | None:
+    if run is None:
+        return None
+    started = run.get("startedAt")
+    finished = run.get("finishedAt")
+    return {
+        "id": str(run["_id"]),
+        "status": run["status"],
+        "startedAt": started.isoformat() if started else None,
+        "finishedAt": finished.isoformat() if finished else None,
+        "counts": run.get("counts") or {},
+        "error": run.get("error"),
+    }
+
+
+@archive_app.command("list")
+def archive_list(
+    group: Annotated[str, typer.Option(help="The group's slug.")],
+    from_day: Annotated[datetime, typer.Option("--from", formats=["%Y-%m-%d"], help="First day.")],
+    to_day: Annotated[datetime, typer.Option("--to", formats=["%Y-%m-%d"], help="Last day.")],
+    event_type: Annotated[str | None, typer.Option("--type", help="Only this type.")] = None,
+) -> None:
+    """Print archived events (Extended JSON lines) read from the archive, oldest first.
+
+    Example: ontology archive list --group acme --from 2026-01-01 --to 2026-01-31
+    """
+    from bson import json_util
+
+    from ontology.archival.models import EXTENDED_JSON
+
+    async def work(runtime: Runtime) -> None:
+        found = await _group_by_slug(runtime, group)
+        async for _, event in runtime.services.archived.iterate(
+            found["_id"], from_day.date(), to_day.date(), event_type=event_type
+        ):
+            sys.stdout.write(json_util.dumps(event, json_options=EXTENDED_JSON) + "\n")
+
+    run_with_runtime(work)
+
+
+@archive_app.command("restore")
+def archive_restore(
+    group: Annotated[str, typer.Option(help="The group's slug.")],
+    from_day: Annotated[datetime, typer.Option("--from", formats=["%Y-%m-%d"], help="First day.")],
+    to_day: Annotated[datetime, typer.Option("--to", formats=["%Y-%m-%d"], help="Last day.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Put archived events of these days back into the hot store (idempotent).
+
+    Example: ontology archive restore --group acme --from 2026-01-01 --to 2026-01-31
+    """
+
+    async def work(runtime: Runtime) -> dict[str, Any]:
+        found = await _group_by_slug(runtime, group)
+        result = await runtime.services.archived.restore(
+            found["_id"], from_day.date(), to_day.date()
+        )
+        return {
+            "objects": result.manifests,
+            "restored": result.restored,
+            "alreadyHot": result.already_hot,
+        }
+
+    result = run_with_runtime(work)
+    emit(
+        as_json,
+        result,
+        f"Restored {result['restored']} events from {result['objects']} objects "
+        f"({result['alreadyHot']} were already hot).",
+    )
+
+
+@app.command("scheduler")
+def scheduler_command() -> None:
+    """Run the scheduled jobs (daily archival, queued runs) until SIGTERM or Ctrl-C.
+
+    Several processes may run it: a lease in MongoDB lets one run jobs at a time.
+    """
+    from ontology.jobs.scheduler import run_scheduler
+    from ontology.kit.logs import configure_logging
+
+    settings = Settings()
+    configure_logging(settings.log_level)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        async with open_runtime(settings) as runtime:
+            await run_scheduler(runtime, stop)
+
+    try:
+        asyncio.run(main())
+    except EmbeddedServerError as error:
+        raise fail(str(error)) from None
+
+
 class JobName(StrEnum):
     SNAPSHOTS = "snapshots"
 
@@ -492,10 +725,13 @@ def jobs_run(
     start = since.replace(tzinfo=UTC) if since is not None and since.tzinfo is None else since
 
     async def work(runtime: Runtime) -> dict[str, Any]:
+        from ontology.jobs.snapshots import roll_up_snapshots
+
         started = time.monotonic()
-        summary = await runtime.services.metrics.roll_up(utcnow(), start)
+        run, summary = await roll_up_snapshots(runtime, start)
         return {
             "job": job.value,
+            "runId": str(run["_id"]),
             "groups": summary.groups,
             "hourlySnapshots": summary.hourly,
             "dailySnapshots": summary.daily,

@@ -86,6 +86,39 @@ class Settings(BaseSettings):
     )
     log_level: str = Field(default="INFO", description="Python logging level")
 
+    s3_endpoint_url: str | None = Field(
+        default=None, description="S3 endpoint for MinIO and other S3-compatible stores"
+    )
+    s3_region: str = Field(default="us-east-1", description="S3 region")
+    s3_max_attempts: int = Field(
+        default=3,
+        ge=1,
+        description="botocore attempts per S3 call, first included (mode standard)",
+    )
+    s3_timeout_seconds: float = Field(default=30.0, gt=0, description="S3 connect/read timeout")
+    archive_cron: str = Field(
+        default="0 2 * * *", description="When the daily archival runs (crontab, UTC)"
+    )
+    archive_batch_size: int = Field(
+        default=1000, ge=1, description="Events per archive object (at most; one day each)"
+    )
+    archive_pause_ms: int = Field(default=50, ge=0, description="Pause between archive batches")
+    archive_retries: int = Field(
+        default=10, ge=0, description="Retries of a throttled or transient archival step"
+    )
+    archive_retry_base_ms: int = Field(
+        default=500, ge=0, description="First backoff delay (doubles per retry, with jitter)"
+    )
+    archive_retry_cap_seconds: float = Field(
+        default=60.0, ge=0, description="Longest backoff delay between two retries"
+    )
+    lease_seconds: float = Field(
+        default=60.0, gt=0, description="Scheduler lease period (renewed every third of it)"
+    )
+    scheduler_poll_seconds: float = Field(
+        default=2.0, gt=0, description="How often the scheduler picks up queued runs"
+    )
+
     @property
     def is_production(self) -> bool:
         return self.env == "production"

@@ -7,10 +7,14 @@ constructs repositories or services.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+from ontology.archival.archived import ArchivedEventsService
+from ontology.archival.repository import ArchivalProgressRepository, ManifestRepository
+from ontology.archival.service import ArchivalService
+from ontology.archival.sinks import Sink, open_sink
 from ontology.batches.idempotency import IdempotencyRepository
 from ontology.batches.service import BatchService
 from ontology.config import Settings
@@ -23,10 +27,13 @@ from ontology.events.repository import EventRepository
 from ontology.events.service import EventService
 from ontology.groups.repository import GroupRepository
 from ontology.groups.service import GroupService
+from ontology.jobs.repository import JobRunRepository, LeaseRepository
+from ontology.jobs.runs import JobRuns
 from ontology.keys.repository import ApiKeyRepository
 from ontology.keys.service import ApiKeyService
 from ontology.kit.limits import WriteLimits
 from ontology.kit.metrics import Metrics
+from ontology.kit.retry import Backoff
 from ontology.knowledge.repository import KnowledgeRepository
 from ontology.knowledge.service import KnowledgeService
 from ontology.metrics.repository import CounterRepository, SnapshotRepository
@@ -55,6 +62,10 @@ class Repositories:
     idempotency: IdempotencyRepository
     counters: CounterRepository
     snapshots: SnapshotRepository
+    manifests: ManifestRepository
+    archival_progress: ArchivalProgressRepository
+    job_runs: JobRunRepository
+    leases: LeaseRepository
 
     @classmethod
     def build(cls, database: Database) -> Repositories:
@@ -71,6 +82,10 @@ class Repositories:
             idempotency=IdempotencyRepository(database),
             counters=counters,
             snapshots=SnapshotRepository(database),
+            manifests=ManifestRepository(database),
+            archival_progress=ArchivalProgressRepository(database),
+            job_runs=JobRunRepository(database),
+            leases=LeaseRepository(database),
         )
 
 
@@ -86,6 +101,9 @@ class Services:
     quotas: QuotaService
     batches: BatchService
     metrics: MetricsService
+    archival: ArchivalService
+    archived: ArchivedEventsService
+    runs: JobRuns
 
     @classmethod
     def build(
@@ -96,6 +114,7 @@ class Services:
         limits: WriteLimits,
         plans: PlanBook,
         metrics: Metrics,
+        settings: Settings,
     ) -> Services:
         quotas = QuotaService(
             database,
@@ -105,6 +124,12 @@ class Services:
             repos.usage,
             ApiCallMeter(repos.usage),
             metrics,
+        )
+        sink = _sink_opener(settings)
+        backoff = Backoff(
+            base_seconds=settings.archive_retry_base_ms / 1000,
+            cap_seconds=settings.archive_retry_cap_seconds,
+            retries=settings.archive_retries,
         )
         return cls(
             groups=GroupService(repos.groups, plans),
@@ -137,7 +162,43 @@ class Services:
                 quotas.meter,
                 vocabulary,
             ),
+            archival=ArchivalService(
+                database=database,
+                book=plans,
+                groups=repos.groups,
+                events=repos.events,
+                manifests=repos.manifests,
+                progress=repos.archival_progress,
+                quotas=quotas,
+                sink_factory=sink,
+                cron=settings.archive_cron,
+                batch_size=settings.archive_batch_size,
+                pause_seconds=settings.archive_pause_ms / 1000,
+                backoff=backoff,
+            ),
+            archived=ArchivedEventsService(
+                database=database,
+                events=repos.events,
+                manifests=repos.manifests,
+                progress=repos.archival_progress,
+                quotas=quotas,
+                sink_factory=sink,
+                backoff=backoff,
+            ),
+            runs=JobRuns(repos.job_runs),
         )
+
+
+def _sink_opener(settings: Settings) -> Callable[[], Sink]:
+    """Opens the archive sink on first use (a bad URL fails an archival run, not start-up)."""
+    opened: list[Sink] = []
+
+    def sink() -> Sink:
+        if not opened:
+            opened.append(open_sink(settings))
+        return opened[0]
+
+    return sink
 
 
 @dataclass(frozen=True)
@@ -183,7 +244,13 @@ async def open_runtime(
         repos = Repositories.build(database)
         metrics = Metrics()
         services = Services.build(
-            database, repos, vocabulary, limits, load_plans(settings.plans_file), metrics
+            database,
+            repos,
+            vocabulary,
+            limits,
+            load_plans(settings.plans_file),
+            metrics,
+            settings,
         )
         await services.quotas.sync_limits()
         yield Runtime(

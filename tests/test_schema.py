@@ -23,7 +23,7 @@ def test_schema_file_matches_the_code() -> None:
 
 
 def test_there_are_documents() -> None:
-    assert len(DOCUMENTS) == 30
+    assert len(DOCUMENTS) == 34
 
 
 @pytest.mark.parametrize("path", DOCUMENTS, ids=lambda p: p.stem)
@@ -203,6 +203,22 @@ async def test_every_document_runs_against_the_api(api: Api) -> None:
         "UPDATED",
         "UNCHANGED",
     ]
+
+    queued = await run(api, key, "ArchiveGroupEvents", {"olderThanDays": 30})
+    assert queued["archiveGroupEvents"]["run"]["status"] == "QUEUED"
+    archival = await run(api, key, "ArchivalStatus", {})
+    assert archival["archivalStatus"]["lastRun"]["id"] == queued["archiveGroupEvents"]["run"]["id"]
+    archived = await run(api, key, "ArchivedEvents", {"from": "2026-01-01", "to": "2026-01-31"})
+    assert archived["archivedEvents"]["edges"] == []
+    restored = await run(
+        api, key, "RestoreArchivedEvents", {"from": "2026-01-01", "to": "2026-01-31"}
+    )
+    assert restored["restoreArchivedEvents"] == {
+        "restoredEvents": 0,
+        "alreadyHot": 0,
+        "objects": 0,
+        "errors": [],
+    }
 
     removed = await run(api, key, "DeleteConnection", {"input": {"id": connection_id}})
     assert removed["deleteConnection"] == {"deletedId": connection_id, "errors": []}

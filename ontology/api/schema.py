@@ -19,6 +19,8 @@ from strawberry.types import ExecutionContext
 from ontology.api.extensions import ApiCallQuotaExtension, CostExtension, ErrorExtension
 from ontology.api.node import NodeQueries
 from ontology.api.validation import ValidationExtension
+from ontology.archival.mutations import ArchivalMutations
+from ontology.archival.queries import ArchivalQueries
 from ontology.batches.mutations import BatchMutations
 from ontology.config import Settings
 from ontology.connections.mutations import ConnectionMutations
@@ -49,6 +51,7 @@ Query = merge_types(
         KnowledgeQueries,
         QuotaQueries,
         MetricsQueries,
+        ArchivalQueries,
     ),
 )
 Mutation = merge_types(
@@ -61,6 +64,7 @@ Mutation = merge_types(
         PersonMutations,
         KnowledgeMutations,
         QuotaMutations,
+        ArchivalMutations,
     ),
 )
 

@@ -99,12 +99,15 @@ class ListBudget:
         return size + size * below
 
     def _list_size(self, node: FieldNode, parent: Any, definition: Any) -> int | None:
-        """Items a list field may return; ``None`` for fields that are no list to budget."""
+        """Items a list field may return; ``None`` for fields that are no list to budget.
+
+        A list is a field taking ``first`` (most also take ``last``), or ``nodes(ids)``.
+        """
         names = definition.args.keys()
         if "ids" in names and node.name.value == "nodes":
             ids: object = get_argument_values(definition, node, self.variables).get("ids")
             return len(ids) if isinstance(ids, list) else 0
-        if not ("first" in names and "last" in names):
+        if "first" not in names:
             return None
         arguments = get_argument_values(definition, node, self.variables)
         first: int | None = arguments.get("first")
@@ -112,7 +115,8 @@ class ListBudget:
         label = f"`{parent.name}.{node.name.value}`"
         bounds = f"between 1 and {self.max_page_size}"
         if first is None and last is None:
-            self._refuse(node, f"{label} needs `first` or `last` ({bounds}).")
+            wanted = "`first` or `last`" if "last" in names else "`first`"
+            self._refuse(node, f"{label} needs {wanted} ({bounds}).")
             return self.max_page_size
         if first is not None and last is not None:
             self._refuse(node, f"{label} takes `first` or `last`, not both.")

@@ -79,6 +79,15 @@ INDEXES: tuple[IndexSpec, ...] = (
     _ix("events", "events_target", "groupId", "targetId", "sortKey"),
     # lookups by id (the embedded server plans {groupId, _id} as a scan without it)
     _ix("events", "events_id", "groupId", "_id"),
+    # archival: a group's events older than a cutoff, oldest first (one index range)
+    _ix("events", "events_group_timestamp", "groupId", "timestamp", "_id"),
+    # archival manifests: keys sort by day, run and sequence; pending ones are resumed
+    _ix("archive_manifests", "archive_manifests_key", "groupId", "key", unique=True),
+    _ix("archive_manifests", "archive_manifests_status", "groupId", "status", "_id"),
+    _ix("archival_progress", "archival_progress_group", "groupId", unique=True),
+    # job runs: a group's latest runs of a job; queued runs picked up oldest first
+    _ix("job_runs", "job_runs_group", "groupId", "job", "_id"),
+    _ix("job_runs", "job_runs_status", "status", "_id"),
     # idempotency keys of batch mutations, kept 24 hours
     _ix("idempotency_keys", "idempotency_keys_unique", "groupId", "key", unique=True),
     IndexSpec(

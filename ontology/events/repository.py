@@ -9,6 +9,7 @@ from typing import Any
 
 from bson import ObjectId
 from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.cursor import AsyncCursor
 
 from ontology.connections.repository import live_thing_of
 from ontology.db.client import Database, Document
@@ -122,3 +123,51 @@ class EventRepository:
                 item["_actor"] = live_thing_of(item["_actor"], group_id)
                 item["_target"] = live_thing_of(item["_target"], group_id)
         return found
+
+    # -- archival ------------------------------------------------------------
+
+    @staticmethod
+    def older_than_query(
+        group_id: ObjectId, cutoff: datetime
+    ) -> tuple[dict[str, Any], list[tuple[str, int]]]:
+        """The filter and sort of a group's events older than ``cutoff``, oldest first.
+
+        Served by ``events_group_timestamp`` (groupId, timestamp, _id): one index range.
+        """
+        return {"groupId": group_id, "timestamp": {"$lt": cutoff}}, [("timestamp", 1), ("_id", 1)]
+
+    def stream_older_than(
+        self, group_id: ObjectId, cutoff: datetime, batch_size: int
+    ) -> AsyncCursor[Document]:
+        """One cursor over the group's events older than ``cutoff``, fetched ``batch_size`` at a
+        time. The caller closes it.
+
+        One cursor for a whole scan, not a sorted query per batch: the embedded
+        server sorts every matching entry before it applies a limit, so
+        re-querying would make a long scan quadratic there.
+        """
+        query, sort = self.older_than_query(group_id, cutoff)
+        return self.collection.find(query).sort(sort).batch_size(batch_size)
+
+    async def count_older_than(self, group_id: ObjectId, cutoff: datetime) -> int:
+        """Events older than ``cutoff`` (an index range count, used by archival status)."""
+        query, _ = self.older_than_query(group_id, cutoff)
+        return await self.collection.count_documents(query)
+
+    async def sizes_by_ids(
+        self, group_id: ObjectId, ids: Sequence[ObjectId], session: AsyncClientSession
+    ) -> dict[ObjectId, int]:
+        """``sizeBytes`` of those of ``ids`` that are stored (one command)."""
+        cursor = self.collection.find(
+            {"groupId": group_id, "_id": {"$in": list(ids)}}, {"sizeBytes": 1}, session=session
+        )
+        return {doc["_id"]: int(doc.get("sizeBytes", 0)) async for doc in cursor}
+
+    async def delete_by_ids(
+        self, group_id: ObjectId, ids: Sequence[ObjectId], session: AsyncClientSession
+    ) -> int:
+        """Delete exactly these events of the group; how many were deleted."""
+        result = await self.collection.delete_many(
+            {"groupId": group_id, "_id": {"$in": list(ids)}}, session=session
+        )
+        return result.deleted_count

@@ -89,6 +89,10 @@ class GroupRepository:
         """Every group's id and counters (the snapshot roll-up walks them)."""
         return aiter(self.collection.find({}, {"counts": 1}).sort("_id", 1))
 
+    def all_for_archival(self) -> AsyncIterator[Document]:
+        """Every group's slug, plan and overrides (the archival job's retention cutoffs)."""
+        return aiter(self.collection.find({}, {"slug": 1, "plan": 1, "limits": 1}).sort("_id", 1))
+
     async def counts(self, group_id: ObjectId) -> dict[str, Any]:
         doc = await self.collection.find_one({"_id": group_id}, {"counts": 1})
         return dict(doc["counts"]) if doc else {}

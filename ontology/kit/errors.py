@@ -83,7 +83,7 @@ class ClientError(Exception):
 
     code: str = RequestErrorCode.BAD_USER_INPUT
 
-    def __init__(self, message: str, code: RequestErrorCode | ErrorCode | None = None) -> None:
+    def __init__(self, message: str, code: str | None = None) -> None:
         super().__init__(message)
         if code is not None:
             self.code = code

@@ -77,6 +77,9 @@ def json_value() -> st.SearchStrategy[graphql.ValueNode]:
 CUSTOM_SCALARS: dict[str, st.SearchStrategy[graphql.ValueNode]] = {
     "PageSize": st.integers(1, 5).map(lambda n: graphql.IntValueNode(value=str(n))),
     "JSON": json_value(),
+    "Date": st.sampled_from(["2026-01-01", "2026-01-31", "2040-02-30", "today"]).map(
+        lambda s: graphql.StringValueNode(value=s)
+    ),
     "DateTime": st.sampled_from(
         ["2040-01-01T00:00:00+00:00", "2000-02-30T00:00:00", "yesterday", "2040-01-01"]
     ).map(lambda s: graphql.StringValueNode(value=s)),

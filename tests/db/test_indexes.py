@@ -68,11 +68,12 @@ async def test_index_names_are_unique_and_tenant_indexes_start_with_group_id() -
     names = [spec.name for spec in INDEXES]
 
     # then no name is used twice, and every index leads with groupId except the two
-    # looked up before the tenant is known and expiry (TTL) indexes
+    # looked up before the tenant is known, queued job runs (picked up across groups)
+    # and expiry (TTL) indexes
     assert len(names) == len(set(names))
     assert [
         s.name for s in INDEXES if s.keys[0][0] != "groupId" and s.expire_after_seconds is None
-    ] == ["groups_slug", "api_keys_hash"]
+    ] == ["groups_slug", "api_keys_hash", "job_runs_status"]
 
 
 async def test_ensuring_the_indexes_again_changes_nothing(runtime: Runtime) -> None:

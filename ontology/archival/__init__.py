@@ -1,0 +1,1 @@
+"""Archival: moving old events to cold storage, crash-safe, and bringing them back."""

@@ -1,0 +1,65 @@
+"""Archival mutations: queue a run for the group, restore a range of days."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+import strawberry
+
+from ontology.archival.types import (
+    ArchivalRunType,
+    ArchiveGroupEventsPayload,
+    RestoreArchivedEventsPayload,
+)
+from ontology.context import Context
+from ontology.keys.models import Role
+from ontology.kit.errors import ErrorCode, ItemError
+from ontology.kit.graphql import UserError
+
+Info = strawberry.Info[Context, None]
+
+
+@strawberry.type
+class ArchivalMutations:
+    @strawberry.mutation(
+        description="Queue an archival run of the group (org_owner); `olderThanDays` replaces "
+        "the plan's retention for this run. The scheduler starts it within seconds."
+    )
+    async def archive_group_events(
+        self, info: Info, older_than_days: int | None = None
+    ) -> ArchiveGroupEventsPayload:
+        context = info.context
+        context.require(Role.ORG_OWNER)
+        if older_than_days is not None and older_than_days < 0:
+            error = ItemError(ErrorCode.INVALID_INPUT, "Must be 0 or more.", "olderThanDays")
+            return ArchiveGroupEventsPayload(run=None, errors=UserError.from_items([error]))
+        run = await context.runtime.services.runs.queue(
+            "archival", context.group_id, {"olderThanDays": older_than_days, "dryRun": False}
+        )
+        return ArchiveGroupEventsPayload(run=ArchivalRunType.from_doc(run), errors=[])
+
+    @strawberry.mutation(
+        description="Put the group's archived events of the days from..to (UTC, inclusive) "
+        "back into the event log (org_owner). Idempotent: events already there are skipped."
+    )
+    async def restore_archived_events(
+        self,
+        info: Info,
+        from_: Annotated[date, strawberry.argument(name="from")],
+        to: date,
+    ) -> RestoreArchivedEventsPayload:
+        context = info.context
+        context.require(Role.ORG_OWNER)
+        if to < from_:
+            error = ItemError(ErrorCode.INVALID_RANGE, "to must not be before from.", "to")
+            return RestoreArchivedEventsPayload(
+                restored_events=0, already_hot=0, objects=0, errors=UserError.from_items([error])
+            )
+        result = await context.runtime.services.archived.restore(context.group_id, from_, to)
+        return RestoreArchivedEventsPayload(
+            restored_events=result.restored,
+            already_hot=result.already_hot,
+            objects=result.manifests,
+            errors=[],
+        )

@@ -1,0 +1,143 @@
+"""The only code that touches ``archive_manifests`` and ``archival_progress``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bson import ObjectId
+from pymongo.asynchronous.client_session import AsyncClientSession
+
+from ontology.archival.models import ManifestStatus
+from ontology.db.client import Database, Document
+
+
+class ManifestRepository:
+    def __init__(self, database: Database) -> None:
+        self.collection = database.collection("archive_manifests")
+
+    async def insert(self, group_id: ObjectId, manifest: Document) -> None:
+        if manifest["groupId"] != group_id:
+            raise ValueError("A manifest of another group was passed to insert.")
+        await self.collection.insert_one(manifest)
+
+    async def pending(self, group_id: ObjectId) -> list[Document]:
+        """Manifests whose objects may or may not be written (left by an interrupted run)."""
+        cursor = self.collection.find(
+            {"groupId": group_id, "status": ManifestStatus.PENDING.value}
+        ).sort("_id", 1)
+        return await cursor.to_list()
+
+    async def drop_pending(self, group_id: ObjectId, manifest_id: ObjectId) -> bool:
+        result = await self.collection.delete_one(
+            {"groupId": group_id, "_id": manifest_id, "status": ManifestStatus.PENDING.value}
+        )
+        return result.deleted_count == 1
+
+    async def change_status(
+        self,
+        group_id: ObjectId,
+        manifest_id: ObjectId,
+        before: ManifestStatus,
+        after: ManifestStatus,
+        now: datetime,
+        session: AsyncClientSession,
+    ) -> bool:
+        """Move one manifest from ``before`` to ``after``; False when it was not ``before``."""
+        stamp = "doneAt" if after is ManifestStatus.DONE else "restoredAt"
+        result = await self.collection.update_one(
+            {"groupId": group_id, "_id": manifest_id, "status": before.value},
+            {"$set": {"status": after.value, stamp: now}},
+            session=session,
+        )
+        return result.modified_count == 1
+
+    async def done_in_days(
+        self,
+        group_id: ObjectId,
+        first_day: str,
+        last_day: str,
+        *,
+        from_key: str | None = None,
+        event_type: str | None = None,
+        limit: int | None = None,
+    ) -> list[Document]:
+        """Done manifests of the days ``first_day``..``last_day`` (ISO dates), in key order,
+        from ``from_key`` (inclusive) on.
+
+        A range of ``key`` (which starts with the day) rides ``archive_manifests_key``;
+        the status and type conditions are residual. ``ids`` are left out.
+        """
+        prefix = f"events/group={group_id}/date="
+        lower = max(f"{prefix}{first_day}/", from_key or "")
+        query: dict[str, Any] = {
+            "groupId": group_id,
+            "key": {"$gte": lower, "$lt": f"{prefix}{last_day}/~"},
+            "status": ManifestStatus.DONE.value,
+        }
+        if event_type is not None:
+            query["types"] = event_type
+        cursor = self.collection.find(query, {"ids": 0}).sort("key", 1)
+        if limit is not None:
+            cursor = cursor.limit(limit)
+        return await cursor.to_list()
+
+    async def by_id(self, group_id: ObjectId, manifest_id: ObjectId) -> Document | None:
+        return await self.collection.find_one({"groupId": group_id, "_id": manifest_id})
+
+
+class ArchivalProgressRepository:
+    """One document per group: what its archive holds and where the last batch ended."""
+
+    def __init__(self, database: Database) -> None:
+        self.collection = database.collection("archival_progress")
+
+    async def record_batch(
+        self,
+        group_id: ObjectId,
+        manifest: Document,
+        now: datetime,
+        session: AsyncClientSession,
+    ) -> None:
+        await self.collection.update_one(
+            {"groupId": group_id},
+            {
+                "$inc": {
+                    "archivedEvents": manifest["count"],
+                    "archivedEventBytes": manifest["eventBytes"],
+                    "objects": 1,
+                    "objectBytes": manifest["objectBytes"],
+                },
+                "$set": {
+                    "lastRunId": manifest["runId"],
+                    "lastBatchAt": now,
+                    "checkpoint": {
+                        "timestamp": manifest["maxTimestamp"],
+                        "eventId": manifest["ids"][-1],
+                        "key": manifest["key"],
+                    },
+                },
+            },
+            upsert=True,
+            session=session,
+        )
+
+    async def record_restore(
+        self, group_id: ObjectId, manifest: Document, session: AsyncClientSession
+    ) -> None:
+        await self.collection.update_one(
+            {"groupId": group_id},
+            {
+                "$inc": {
+                    "archivedEvents": -manifest["count"],
+                    "archivedEventBytes": -manifest["eventBytes"],
+                    "objects": -1,
+                    "objectBytes": -manifest["objectBytes"],
+                }
+            },
+            upsert=True,
+            session=session,
+        )
+
+    async def get(self, group_id: ObjectId) -> Document | None:
+        return await self.collection.find_one({"groupId": group_id})

@@ -1,0 +1,64 @@
+"""A lease in MongoDB decides which scheduler process may run jobs.
+
+APScheduler job stores must never be shared between processes, so every
+scheduler keeps its own in-memory one and runs a job only while it holds the
+lease. The holder renews it every third of the period; a process that dies
+stops renewing, and another takes the lease over once it has lapsed: within
+one lease period.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from datetime import timedelta
+
+from pymongo.errors import PyMongoError
+
+from ontology.jobs.repository import LeaseRepository
+from ontology.jobs.runs import process_name
+from ontology.kit.clock import utcnow
+
+log = logging.getLogger("ontology.jobs")
+
+SCHEDULER_LEASE = "scheduler"
+
+
+class Lease:
+    def __init__(
+        self,
+        repo: LeaseRepository,
+        period_seconds: float,
+        name: str = SCHEDULER_LEASE,
+        owner: str | None = None,
+    ) -> None:
+        self.repo = repo
+        self.name = name
+        self.owner = owner or process_name()
+        self.period = period_seconds
+        self.held = False
+
+    async def try_acquire(self) -> bool:
+        """Acquire or renew; on a database error the lease counts as lost."""
+        now = utcnow()
+        try:
+            held = await self.repo.acquire(
+                self.name, self.owner, now, now + timedelta(seconds=self.period)
+            )
+        except PyMongoError as error:
+            log.warning("lease renewal failed", extra={"lease": self.name, "error": str(error)})
+            held = False
+        if held != self.held:
+            log.info(
+                "lease acquired" if held else "lease lost",
+                extra={"lease": self.name, "owner": self.owner},
+            )
+        self.held = held
+        return held
+
+    async def stop(self) -> None:
+        """Release the lease if held (the caller has stopped renewing it)."""
+        if self.held:
+            with contextlib.suppress(PyMongoError):
+                await self.repo.release(self.name, self.owner, utcnow())
+            self.held = False

@@ -1,0 +1,108 @@
+"""Every job run recorded in ``job_runs``: queued, running, succeeded or failed.
+
+``{_id, job, groupId, parentRunId, status, params, queuedAt, startedAt,
+finishedAt, heartbeatAt, counts, error, owner}``. A run that stops beating
+(its process was killed) is marked failed when a scheduler next takes the lease.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from bson import ObjectId
+
+from ontology.db.client import Document
+from ontology.jobs.repository import JobRunRepository
+from ontology.kit.clock import utcnow
+
+
+class RunStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+def process_name() -> str:
+    """``host:pid``: who holds a lease or runs a job."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def new_run(
+    job: str,
+    group_id: ObjectId | None,
+    params: dict[str, Any],
+    status: RunStatus,
+    now: datetime,
+    parent_id: ObjectId | None = None,
+) -> Document:
+    running = status is RunStatus.RUNNING
+    return {
+        "_id": ObjectId(),
+        "job": job,
+        "groupId": group_id,
+        "parentRunId": parent_id,
+        "status": status.value,
+        "params": params,
+        "queuedAt": now,
+        "startedAt": now if running else None,
+        "finishedAt": None,
+        "heartbeatAt": now if running else None,
+        "counts": {},
+        "error": None,
+        "owner": process_name() if running else None,
+    }
+
+
+class JobRuns:
+    def __init__(self, repo: JobRunRepository) -> None:
+        self.repo = repo
+
+    async def queue(self, job: str, group_id: ObjectId | None, params: dict[str, Any]) -> Document:
+        """A run for the scheduler to pick up (within ``scheduler_poll_seconds``)."""
+        run = new_run(job, group_id, params, RunStatus.QUEUED, utcnow())
+        await self.repo.insert(run)
+        return run
+
+    async def start(
+        self,
+        job: str,
+        group_id: ObjectId | None,
+        params: dict[str, Any],
+        parent_id: ObjectId | None = None,
+    ) -> Document:
+        run = new_run(job, group_id, params, RunStatus.RUNNING, utcnow(), parent_id)
+        await self.repo.insert(run)
+        return run
+
+    async def claim_queued(self) -> Document | None:
+        return await self.repo.claim_next_queued(utcnow(), process_name())
+
+    async def progress(self, run_id: ObjectId, counts: dict[str, Any]) -> None:
+        await self.repo.update(run_id, {"counts": counts, "heartbeatAt": utcnow()})
+
+    async def finish(
+        self, run_id: ObjectId, counts: dict[str, Any], error: str | None = None
+    ) -> None:
+        status = RunStatus.FAILED if error else RunStatus.SUCCEEDED
+        now = utcnow()
+        await self.repo.update(
+            run_id,
+            {
+                "status": status.value,
+                "finishedAt": now,
+                "heartbeatAt": now,
+                "counts": counts,
+                "error": error,
+            },
+        )
+
+    async def fail_abandoned(self, stale_before: datetime) -> int:
+        return await self.repo.fail_abandoned(stale_before, utcnow())
+
+    async def latest(self, group_id: ObjectId | None, job: str) -> Document | None:
+        return await self.repo.latest(group_id, job)
