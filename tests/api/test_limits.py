@@ -178,3 +178,20 @@ async def test_nodes_by_ids_multiply_the_lists_below_them(api: Api) -> None:
     assert [e["extensions"] for e in beyond["errors"]] == [
         {"code": "NODE_LIMIT_EXCEEDED", "limit": 50_000, "nodes": 50_100}
     ]
+
+
+async def test_a_list_taking_only_first_needs_first(api: Api) -> None:
+    tenant = await make_tenant(api.runtime, "acme")
+    query = '{ archivedEvents(from: "2026-01-01", to: "2026-01-02") { edges { cursor } } }'
+
+    body = await api.gql(tenant.user, query)
+
+    assert body["data"] is None
+    assert body["errors"] == [
+        {
+            "message": "`Query.archivedEvents` needs `first` (between 1 and 100).",
+            "locations": [{"line": 1, "column": 3}],
+            "extensions": {"code": "INVALID_PAGINATION"},
+        }
+    ]
+    assert body["extensions"]["cost"]["dbCommands"] == 0
