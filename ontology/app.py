@@ -76,8 +76,9 @@ def create_app(
 
     graphql = GraphQLEndpoint(
         create_schema(settings),
-        graphql_ide=None if settings.is_production else "graphiql",
+        graphql_ide="graphiql" if settings.graphiql_enabled else None,
         max_json_depth=settings.max_json_depth,
+        max_body_bytes=settings.max_body_bytes,
     )
     graphql.graphiql_page = render_page(load_examples())
     return Starlette(

@@ -29,7 +29,8 @@ class Settings(BaseSettings):
         default=None, description="s3://bucket/prefix or file:///path; default under data_dir"
     )
     env: Literal["development", "production"] = Field(
-        default="development", description="production turns off cost extensions and GraphiQL"
+        default="development",
+        description="production turns off cost extensions, GraphiQL, introspection and suggestions",
     )
     host: str = Field(default="127.0.0.1", description="HTTP bind address")
     port: int = Field(default=8000, ge=0, le=65535, description="HTTP port")
@@ -40,7 +41,9 @@ class Settings(BaseSettings):
     plans_file: Path | None = Field(
         default=None, description="JSON file replacing the default plans and their limits"
     )
-    max_page_size: int = Field(default=100, ge=1, description="Largest first/last on a list")
+    max_page_size: int = Field(
+        default=100, ge=1, description="Largest first/last on a list (one of them is required)"
+    )
     properties_max_bytes: int = Field(
         default=64 * 1024, ge=1, description="Largest encoded properties object per item"
     )
@@ -53,6 +56,29 @@ class Settings(BaseSettings):
     )
     max_json_depth: int = Field(
         default=32, ge=1, description="Deepest nesting of request variables (deeper: HTTP 400)"
+    )
+    max_nodes: int = Field(
+        default=50_000,
+        ge=1,
+        description="Node budget: sum over lists of the product of first/last along each path",
+    )
+    max_body_bytes: int = Field(
+        default=32 * 1024 * 1024, ge=1, description="Largest request body (larger: HTTP 413)"
+    )
+    batching: bool = Field(
+        default=False, description="Accept a JSON array of operations in one request"
+    )
+    batch_max_operations: int = Field(
+        default=10, ge=1, description="Most operations in one batched request"
+    )
+    introspection: bool | None = Field(
+        default=None, description="Allow introspection; unset: on except in production"
+    )
+    field_suggestions: bool | None = Field(
+        default=None, description='"Did you mean" in errors; unset: on except in production'
+    )
+    graphiql: bool | None = Field(
+        default=None, description="Serve GraphiQL on GET /graphql; unset: on except in production"
     )
     dataloader_batching: bool = Field(
         default=True,
@@ -96,6 +122,20 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def introspection_enabled(self) -> bool:
+        return self.introspection if self.introspection is not None else not self.is_production
+
+    @property
+    def field_suggestions_enabled(self) -> bool:
+        if self.field_suggestions is not None:
+            return self.field_suggestions
+        return not self.is_production
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        return self.graphiql if self.graphiql is not None else not self.is_production
 
     @property
     def resolved_archive_url(self) -> str:

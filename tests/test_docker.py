@@ -18,6 +18,7 @@ from ontology.config import Settings
 
 DOCKER = Path(__file__).resolve().parent.parent / "docker"
 
+
 def compose() -> dict[str, Any]:
     loaded: dict[str, Any] = yaml.safe_load((DOCKER / "compose.yaml").read_text())
     return loaded

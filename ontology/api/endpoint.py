@@ -1,9 +1,24 @@
-"""The ``/graphql`` endpoint: authentication, the request context, GraphiQL.
+"""The ``/graphql`` endpoint: GraphQL over HTTP, authentication, the request context.
+
+Before anything is parsed or any key is looked up, a request is checked in
+this order: the method must be GET or POST (else 405), the ``Accept`` header
+must allow a GraphQL response (else 406), a POST must be ``application/json``
+(else 415) and its body at most ``max_body_bytes``, counted while it streams
+in (else 413).
 
 Authentication happens before the operation runs: a missing, unknown or
 revoked key gets HTTP 401 (a key acting on a group it may not gets 403) with a
 GraphQL-shaped error body, so no resolver ever runs without a caller. The
 GraphiQL page itself needs no key; the queries it sends do.
+
+Status codes follow GraphQL over HTTP: a request that is not a GraphQL request
+(malformed JSON, a ``query`` that is no string, an array while batching is
+off) gets 400 whatever the media type; a document that cannot run (syntax,
+validation, variables, request limits) gets 400 for
+``application/graphql-response+json`` clients, without a ``data`` entry, and
+200 for legacy ``application/json`` clients. A mutation sent with GET gets 405
+with ``Allow: POST``. Every error body is JSON: ``{"errors": [{message,
+extensions: {code}}]}``.
 """
 
 from __future__ import annotations
@@ -12,20 +27,52 @@ import json
 import uuid
 from typing import Any
 
-from cross_web import HTTPException, StarletteRequestAdapter
+from cross_web import AsyncHTTPRequestAdapter, HTTPException, StarletteRequestAdapter
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData, process_result
+from strawberry.http.parse_content_type import parse_content_type
+from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.types import ExecutionResult
+from strawberry.types.execution import PreExecutionError
 
+from ontology.api.media_types import GRAPHQL_RESPONSE_JSON, JSON, negotiate
 from ontology.context import Context, Loaders
 from ontology.keys.service import GROUP_HEADER
-from ontology.kit.errors import AuthenticationError, ForbiddenError
+from ontology.kit.errors import AuthenticationError, ForbiddenError, RequestErrorCode
 from ontology.kit.properties import nesting_exceeds
 from ontology.runtime import Runtime
 
 REQUEST_ID_HEADER = "X-Request-Id"
+
+STATUS_CODES = {
+    400: RequestErrorCode.BAD_REQUEST,
+    404: RequestErrorCode.NOT_FOUND,
+    405: RequestErrorCode.METHOD_NOT_ALLOWED,
+    406: RequestErrorCode.NOT_ACCEPTABLE,
+    413: RequestErrorCode.PAYLOAD_TOO_LARGE,
+    415: RequestErrorCode.UNSUPPORTED_MEDIA_TYPE,
+}
+
+
+class RequestRefused(Exception):
+    """The HTTP request is refused before any GraphQL runs."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        code: RequestErrorCode,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.code = code
+        self.headers = headers or {}
 
 
 class GraphQLEndpoint(GraphQL[Context, None]):
@@ -33,9 +80,16 @@ class GraphQLEndpoint(GraphQL[Context, None]):
     # None falls back to strawberry's page.
     graphiql_page: str | None = None
 
-    def __init__(self, *args: Any, max_json_depth: int = 32, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        max_json_depth: int = 32,
+        max_body_bytes: int = 32 * 1024 * 1024,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.max_json_depth = max_json_depth
+        self.max_body_bytes = max_body_bytes
 
     @property
     def graphql_ide_html(self) -> str:
@@ -57,21 +111,139 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             raise too_deep
         return value
 
+    def _validate_batch_request(
+        self, request_data: list[GraphQLRequestData], protocol: Any
+    ) -> None:
+        if self.schema.config.batching_config is None:
+            raise HTTPException(
+                400,
+                "One operation per request: send a JSON object, not an array "
+                "(batching is not enabled).",
+            )
+        super()._validate_batch_request(request_data, protocol)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
         request = Request(scope, receive=receive)
+        media_type = negotiate(request.headers.get("accept"))
         response: Response
         try:
+            if not self.should_render_graphql_ide(StarletteRequestAdapter(request)):
+                await self._admit(request, media_type)
             response = await self.run(request)
+        except RequestRefused as refused:
+            response = _error_response(
+                refused.message, refused.code, refused.status, media_type, refused.headers
+            )
         except AuthenticationError as error:
-            response = _error_response(error, 401, {"WWW-Authenticate": "Bearer"})
+            response = _error_response(
+                str(error), error.code, 401, media_type, {"WWW-Authenticate": "Bearer"}
+            )
         except ForbiddenError as error:
-            response = _error_response(error, 403)
+            response = _error_response(str(error), error.code, 403, media_type)
         except HTTPException as error:
-            response = PlainTextResponse(error.reason, status_code=error.status_code)
+            headers = {"Allow": "GET, POST"} if error.status_code == 405 else None
+            code = STATUS_CODES.get(error.status_code, RequestErrorCode.BAD_REQUEST)
+            response = _error_response(error.reason, code, error.status_code, media_type, headers)
+        else:
+            self._negotiated(request, response, media_type)
         await response(scope, receive, send)
+
+    async def _admit(self, request: Request, media_type: str | None) -> None:
+        """Refuse what needs no parsing: unacceptable media type, content type, body size."""
+        if media_type is None:
+            raise RequestRefused(
+                406,
+                f"Accept {GRAPHQL_RESPONSE_JSON} or {JSON}.",
+                RequestErrorCode.NOT_ACCEPTABLE,
+            )
+        if request.method not in ("GET", "POST"):
+            raise RequestRefused(
+                405,
+                "Use GET (queries) or POST.",
+                RequestErrorCode.METHOD_NOT_ALLOWED,
+                {"Allow": "GET, POST"},
+            )
+        if request.method != "POST":
+            return
+        content_type, _ = parse_content_type(request.headers.get("content-type", ""))
+        if content_type != JSON:
+            raise RequestRefused(
+                415,
+                f"Send the request body as {JSON}, not {content_type or 'nothing'}.",
+                RequestErrorCode.UNSUPPORTED_MEDIA_TYPE,
+            )
+        await self._read_body(request)
+
+    async def _read_body(self, request: Request) -> None:
+        """Read the body into the request, counting bytes as they arrive (413 past the limit)."""
+        limit = self.max_body_bytes
+        too_large = RequestRefused(
+            413,
+            f"The request body is larger than {limit:,} bytes.",
+            RequestErrorCode.PAYLOAD_TOO_LARGE,
+        )
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise too_large
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise too_large
+            chunks.append(chunk)
+        # Starlette's Request.body() returns this instead of reading the stream again
+        request._body = b"".join(chunks)
+
+    def _negotiated(self, request: Request, response: Response, media_type: str | None) -> None:
+        """Give a GraphQL response its media type, and its status for the newer one."""
+        if response.media_type != JSON:
+            return  # GraphiQL's page
+        chosen = media_type or JSON
+        response.headers["content-type"] = f"{chosen}; charset=utf-8"
+        outcome = getattr(request.state, "graphql_outcome", None)
+        if chosen == GRAPHQL_RESPONSE_JSON and response.status_code == 200 and outcome:
+            response.status_code = 500 if outcome == "internal" else 400
+
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        try:
+            return await super().execute_single(
+                request, request_adapter, sub_response, context, root_value, request_data
+            )
+        except HTTPException as error:
+            cause = error.__cause__
+            if isinstance(cause, InvalidOperationTypeError) and request_adapter.method == "GET":
+                raise RequestRefused(
+                    405,
+                    "GET runs queries only; send mutations with POST.",
+                    RequestErrorCode.METHOD_NOT_ALLOWED,
+                    {"Allow": "POST"},
+                ) from error
+            raise
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        """A document that never ran has no ``data`` for clients of the newer media type."""
+        response = process_result(result)
+        if isinstance(result, PreExecutionError) and result.errors:
+            codes = {(e.extensions or {}).get("code") for e in result.errors}
+            internal = RequestErrorCode.INTERNAL in codes
+            request.state.graphql_outcome = "internal" if internal else "request"
+            if negotiate(request.headers.get("accept")) == GRAPHQL_RESPONSE_JSON:
+                response.pop("data", None)
+        return response
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         runtime: Runtime = request.app.state.runtime
@@ -97,7 +269,20 @@ class GraphQLEndpoint(GraphQL[Context, None]):
 
 
 def _error_response(
-    error: AuthenticationError | ForbiddenError, status: int, headers: dict[str, str] | None = None
-) -> JSONResponse:
-    body = {"data": None, "errors": [{"message": str(error), "extensions": {"code": error.code}}]}
-    return JSONResponse(body, status_code=status, headers=headers)
+    message: str,
+    code: str,
+    status: int,
+    media_type: str | None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """A GraphQL-shaped error body; legacy clients also get ``data: null``."""
+    chosen = media_type or JSON
+    body: dict[str, Any] = {"errors": [{"message": message, "extensions": {"code": code}}]}
+    if chosen == JSON:
+        body = {"data": None, **body}
+    return Response(
+        json.dumps(body, separators=(",", ":")),
+        status_code=status,
+        headers=headers,
+        media_type=f"{chosen}; charset=utf-8",
+    )

@@ -14,6 +14,7 @@ only "Unexpected error." with that id.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -23,7 +24,7 @@ from strawberry.extensions import SchemaExtension
 
 from ontology.db.cost import CommandCost, current_cost
 from ontology.kit.clock import utcnow
-from ontology.kit.errors import ClientError
+from ontology.kit.errors import ClientError, RequestErrorCode
 from ontology.quotas.models import Metric
 from ontology.quotas.periods import next_month_start, seconds_until
 from ontology.quotas.service import QuotaExceededError
@@ -31,6 +32,8 @@ from ontology.quotas.service import QuotaExceededError
 log = logging.getLogger("ontology.graphql")
 
 UNEXPECTED_MESSAGE = "Unexpected error."
+GRAPHQL_PARSE_FAILED = RequestErrorCode.GRAPHQL_PARSE_FAILED.value
+GRAPHQL_VALIDATION_FAILED = RequestErrorCode.GRAPHQL_VALIDATION_FAILED.value
 
 
 def is_unexpected(error: GraphQLError) -> bool:
@@ -38,7 +41,14 @@ def is_unexpected(error: GraphQLError) -> bool:
     return original is not None and not isinstance(original, ClientError)
 
 
+# "Did you mean 'x'?" as graphql-core appends it to messages
+SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
+
+
 class ErrorExtension(SchemaExtension):
+    def __init__(self, *, hide_suggestions: bool = False) -> None:
+        self.hide_suggestions = hide_suggestions
+
     def on_operation(self) -> Iterator[None]:
         yield
         result = self.execution_context.result
@@ -52,10 +62,12 @@ class ErrorExtension(SchemaExtension):
         if isinstance(original, ClientError):
             error.extensions = {**(error.extensions or {}), "code": original.code}
             return error
-        if original is None or error.path is None or isinstance(original, GraphQLError):
-            # GraphQL's own errors: syntax, validation, variable coercion (the
-            # latter carry the scalar's exception but no path). Clients need them.
-            return error
+        if original is None or isinstance(original, GraphQLError):
+            # GraphQL's own errors: syntax, validation, limits. Clients need them.
+            return self._coded(error)
+        if error.path is None and (error.extensions or {}).get("code"):
+            # variable coercion, coded while validating: carries the scalar's exception
+            return self._coded(error)
         log.error(
             "unexpected error",
             exc_info=(type(original), original, original.__traceback__),
@@ -65,8 +77,17 @@ class ErrorExtension(SchemaExtension):
             UNEXPECTED_MESSAGE,
             nodes=error.nodes,
             path=error.path,
-            extensions={"code": "INTERNAL", "requestId": request_id},
+            extensions={"code": RequestErrorCode.INTERNAL.value, "requestId": request_id},
         )
+
+    def _coded(self, error: GraphQLError) -> GraphQLError:
+        if self.hide_suggestions:
+            error.message = SUGGESTION.sub("", error.message)
+        if not (error.extensions or {}).get("code"):
+            parsed = self.execution_context.graphql_document is not None
+            code = GRAPHQL_VALIDATION_FAILED if parsed else GRAPHQL_PARSE_FAILED
+            error.extensions = {**(error.extensions or {}), "code": code}
+        return error
 
 
 class CostExtension(SchemaExtension):
@@ -192,7 +213,7 @@ class ApiCallQuotaExtension(SchemaExtension):
                     f"API call quota exceeded: {used} of {limit} calls used this month. "
                     f"Retry after {retry_after} s (the next period), or upgrade the plan.",
                     extensions={
-                        "code": "QUOTA_EXCEEDED",
+                        "code": RequestErrorCode.QUOTA_EXCEEDED.value,
                         "metric": Metric.API_CALLS_PER_MONTH.value,
                         "current": used,
                         "limit": limit,

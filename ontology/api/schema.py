@@ -6,12 +6,19 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+)
+from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from ontology.api.extensions import ApiCallQuotaExtension, CostExtension, ErrorExtension
 from ontology.api.node import NodeQueries
+from ontology.api.validation import ValidationExtension
 from ontology.archival.mutations import ArchivalMutations
 from ontology.archival.queries import ArchivalQueries
 from ontology.batches.mutations import BatchMutations
@@ -70,17 +77,38 @@ class OntologySchema(strawberry.Schema):
 
 
 def create_schema(settings: Settings | None = None) -> strawberry.Schema:
-    """The schema, with the request limits of ``settings`` (checked before any database work)."""
+    """The schema, with the request limits of ``settings`` (checked before any database work).
+
+    Validation (``ValidationExtension``) runs after the extensions that add
+    validation rules have added them, and before execution.
+    """
     settings = settings or Settings()
+    hide_suggestions = not settings.field_suggestions_enabled
     extensions: list[Any] = [
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
         lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
+    ]
+    if not settings.introspection_enabled:
+        extensions.append(DisableIntrospection)
+    extensions += [
+        lambda: ValidationExtension(
+            max_page_size=settings.max_page_size,
+            max_nodes=settings.max_nodes,
+            hide_suggestions=hide_suggestions,
+        ),
         CostExtension,
-        ErrorExtension,
+        lambda: ErrorExtension(hide_suggestions=hide_suggestions),
         ApiCallQuotaExtension,
     ]
-    return OntologySchema(query=Query, mutation=Mutation, types=[GroupType], extensions=extensions)
+    config = StrawberryConfig(
+        batching_config={"max_operations": settings.batch_max_operations}
+        if settings.batching
+        else None
+    )
+    return OntologySchema(
+        query=Query, mutation=Mutation, types=[GroupType], extensions=extensions, config=config
+    )
 
 
 def export_sdl() -> str:

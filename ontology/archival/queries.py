@@ -12,9 +12,9 @@ from ontology.archival.types import ArchivalRunType, ArchivalStatus
 from ontology.context import Context
 from ontology.events.types import EventType
 from ontology.kit.clock import utcnow
-from ontology.kit.errors import ClientError
+from ontology.kit.errors import ClientError, RequestErrorCode
 from ontology.kit.graphql import Connection
-from ontology.kit.pagination import DEFAULT_PAGE_SIZE, Page
+from ontology.kit.pagination import Page
 
 Info = strawberry.Info[Context, None]
 
@@ -51,10 +51,12 @@ class ArchivalQueries:
         after: str | None = None,
     ) -> Connection[EventType]:
         context = info.context
-        size = DEFAULT_PAGE_SIZE if first is None else first
-        if not 0 <= size <= context.runtime.settings.max_page_size:
+        # required and bounded while validating (api/validation.py); this guards other callers
+        size = first or 0
+        if not 1 <= size <= context.runtime.settings.max_page_size:
             raise ClientError(
-                f"first must be between 0 and {context.runtime.settings.max_page_size}."
+                f"first must be between 1 and {context.runtime.settings.max_page_size}.",
+                RequestErrorCode.INVALID_PAGINATION,
             )
         if to < from_:
             raise ClientError("to must not be before from.")

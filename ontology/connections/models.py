@@ -83,8 +83,18 @@ def check_new_connection(
                     index,
                 )
             )
+    naive = False
+    for name, moment in (("validFrom", connection.valid_from), ("validTo", connection.valid_to)):
+        if moment is not None and moment.tzinfo is None:
+            naive = True
+            errors.append(
+                ItemError(
+                    ErrorCode.INVALID_INPUT, f"{name} needs a time zone.", f"{prefix}{name}", index
+                )
+            )
     if (
-        connection.valid_from is not None
+        not naive
+        and connection.valid_from is not None
         and connection.valid_to is not None
         and connection.valid_from > connection.valid_to
     ):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import asyncio
+import weakref
+from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, TypeVar
 
 from bson.codec_options import CodecOptions
@@ -49,6 +51,10 @@ class Database:
         self.db: AsyncDatabase[Document] = self.client.get_database(
             name, codec_options=CodecOptions(tz_aware=True)
         )
+        # one lock per key in use (a group), dropped when no writer holds or awaits it
+        self._write_locks: weakref.WeakValueDictionary[Hashable, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
 
     def collection(self, name: str) -> AsyncCollection[Document]:
         return self.db[name]
@@ -78,8 +84,30 @@ class Database:
                 raise TransactionsUnsupportedError(address, error) from error
             raise
 
-    async def in_transaction(self, work: Callable[[AsyncClientSession], Awaitable[T]]) -> T:
-        """Run ``work`` in one multi-document transaction, retried on transient errors."""
+    async def in_transaction(
+        self,
+        work: Callable[[AsyncClientSession], Awaitable[T]],
+        *,
+        serialize_on: Hashable | None = None,
+    ) -> T:
+        """Run ``work`` in one multi-document transaction, retried on transient errors.
+
+        Transactions with the same ``serialize_on`` key (a group id: they all
+        update the group's counters) run one at a time in this process. Run
+        together they would conflict on that document, and the driver retries a
+        conflicting transaction with a growing pause (up to 0.5 s) for up to
+        120 s, so under load writes would starve behind a long batch instead of
+        queueing behind it. Across processes conflicts are still retried.
+        """
+        if serialize_on is None:
+            return await self._transaction(work)
+        lock = self._write_locks.get(serialize_on)
+        if lock is None:
+            lock = self._write_locks[serialize_on] = asyncio.Lock()
+        async with lock:
+            return await self._transaction(work)
+
+    async def _transaction(self, work: Callable[[AsyncClientSession], Awaitable[T]]) -> T:
         async with self.client.start_session() as session:
             return await session.with_transaction(
                 work,

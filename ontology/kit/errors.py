@@ -34,6 +34,31 @@ class ErrorCode(StrEnum):
     IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
 
 
+class RequestErrorCode(StrEnum):
+    """Codes of top-level errors (``errors[].extensions.code``), never payload errors."""
+
+    # the HTTP request itself (before any GraphQL runs)
+    BAD_REQUEST = "BAD_REQUEST"
+    NOT_FOUND = "NOT_FOUND"
+    METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
+    NOT_ACCEPTABLE = "NOT_ACCEPTABLE"
+    PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
+    UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    FORBIDDEN = "FORBIDDEN"
+    # the document (refused before any resolver runs)
+    GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
+    GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+    INVALID_PAGINATION = "INVALID_PAGINATION"
+    NODE_LIMIT_EXCEEDED = "NODE_LIMIT_EXCEEDED"
+    QUOTA_EXCEEDED = "QUOTA_EXCEEDED"
+    # a field's arguments
+    BAD_USER_INPUT = "BAD_USER_INPUT"
+    INVALID_CURSOR = "INVALID_CURSOR"
+    # a bug, masked as "Unexpected error." with extensions.requestId
+    INTERNAL = "INTERNAL"
+
+
 @dataclass(frozen=True)
 class ItemError:
     """One expected failure of one input item; ``path`` is camelCase and dotted."""
@@ -56,7 +81,7 @@ class RejectedError(Exception):
 class ClientError(Exception):
     """A request-level failure shown to the client unmasked, with a stable code."""
 
-    code = "BAD_USER_INPUT"
+    code: str = RequestErrorCode.BAD_USER_INPUT
 
     def __init__(self, message: str, code: str | None = None) -> None:
         super().__init__(message)
@@ -65,8 +90,8 @@ class ClientError(Exception):
 
 
 class AuthenticationError(ClientError):
-    code = "UNAUTHENTICATED"
+    code = RequestErrorCode.UNAUTHENTICATED
 
 
 class ForbiddenError(ClientError):
-    code = "FORBIDDEN"
+    code = RequestErrorCode.FORBIDDEN

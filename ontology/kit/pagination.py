@@ -18,12 +18,10 @@ from typing import Any, Generic, TypeVar
 from bson import ObjectId
 from bson.errors import InvalidId
 
-from ontology.kit.errors import ClientError
+from ontology.kit.errors import ClientError, RequestErrorCode
 
 T = TypeVar("T")
 SortKey = ObjectId | str
-
-DEFAULT_PAGE_SIZE = 20
 
 
 def encode_cursor(key: SortKey) -> str:
@@ -41,7 +39,7 @@ def decode_cursor(cursor: str) -> SortKey:
             return value
     except (binascii.Error, UnicodeDecodeError, ValueError, InvalidId):
         pass
-    raise ClientError(f"Invalid cursor {cursor[:40]!r}.", code="INVALID_CURSOR")
+    raise ClientError(f"Invalid cursor {cursor[:40]!r}.", code=RequestErrorCode.INVALID_CURSOR)
 
 
 @dataclass(frozen=True)
@@ -63,13 +61,24 @@ class PageRequest:
         before: str | None,
         max_size: int,
     ) -> PageRequest:
+        # The API checks these while validating a document (``api/validation.py``);
+        # this guards every other caller.
+        if first is None and last is None:
+            raise ClientError("Pass `first` or `last`.", code=RequestErrorCode.INVALID_PAGINATION)
         if first is not None and last is not None:
-            raise ClientError("Pass either `first` or `last`, not both.")
+            raise ClientError(
+                "Pass either `first` or `last`, not both.", code=RequestErrorCode.INVALID_PAGINATION
+            )
         for name, value in (("first", first), ("last", last)):
             if value is not None and not 1 <= value <= max_size:
-                raise ClientError(f"`{name}` must be between 1 and {max_size}, got {value}.")
+                raise ClientError(
+                    f"`{name}` must be between 1 and {max_size}, got {value}.",
+                    code=RequestErrorCode.INVALID_PAGINATION,
+                )
+        size = last if last is not None else first
+        assert size is not None
         return cls(
-            size=last if last is not None else (first or min(DEFAULT_PAGE_SIZE, max_size)),
+            size=size,
             after=decode_cursor(after) if after else None,
             before=decode_cursor(before) if before else None,
             backward=last is not None,

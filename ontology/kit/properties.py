@@ -15,7 +15,8 @@ import bson
 
 from ontology.kit.errors import ErrorCode, ItemError
 
-KEY_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# matched with fullmatch: ``$`` alone would also accept a trailing newline
+KEY_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _MAX_KEY_ERRORS = 10
 
 
@@ -55,7 +56,7 @@ def check_json_object(
         if isinstance(node, dict):
             for key, child in node.items():
                 child_path = f"{node_path}.{key}"
-                if not isinstance(key, str) or not KEY_PATTERN.match(key):
+                if not isinstance(key, str) or not KEY_PATTERN.fullmatch(key):
                     if len(errors) < _MAX_KEY_ERRORS:
                         shown = repr(key)[:60]
                         errors.append(

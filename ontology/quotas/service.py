@@ -153,7 +153,7 @@ class QuotaService:
     ) -> T:
         """Run ``work`` in one transaction; a refused reservation becomes QUOTA_EXCEEDED."""
         try:
-            return await self.database.in_transaction(work)
+            return await self.database.in_transaction(work, serialize_on=group_id)
         except QuotaExceededError as refused:
             await self.record_refusal(group_id, refused)
             raise RejectedError(
@@ -208,7 +208,7 @@ class QuotaService:
             quota = self.book.enforced_limits({**group, "limits": limits})
             return await self.groups.set_limits(group_id, limits, quota, session)
 
-        return await self.database.in_transaction(work)
+        return await self.database.in_transaction(work, serialize_on=group_id)
 
     async def sync_limits(self) -> int:
         """Bring every group's stored limits in line with the plans in force; how many changed.
@@ -295,7 +295,7 @@ class QuotaService:
             )
             return await self.groups.set_plan(group["_id"], plan, quota, now, session)
 
-        updated = await self.database.in_transaction(work) or group
+        updated = await self.database.in_transaction(work, serialize_on=group["_id"]) or group
         over = [
             metric
             for metric, field in COUNTER_FIELDS.items()

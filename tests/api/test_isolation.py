@@ -53,8 +53,8 @@ NODE_FIELDS = """
   id
   ... on Thing {
     name type properties status version
-    connections { edges { connection { id } node { id name } } totalCount }
-    activity { edges { node { id type } } }
+    connections(first: 20) { edges { connection { id } node { id name } } totalCount }
+    activity(first: 20) { edges { node { id type } } }
   }
   ... on Connection { type fromId toId from { id name } to { id name } }
   ... on Event { type metadata actorId targetId actor { id name } target { id name } }
@@ -69,14 +69,14 @@ THING = """
 query($id: ID!) {
   thing(id: $id) {
     id name properties
-    connections { edges { node { id } } }
-    activity { edges { node { id } } }
+    connections(first: 20) { edges { node { id } } }
+    activity(first: 20) { edges { node { id } } }
   }
 }
 """
 EVENTS = """
 query($actorId: ID, $targetId: ID) {
-  events(actorId: $actorId, targetId: $targetId) {
+  events(actorId: $actorId, targetId: $targetId, first: 20) {
     edges { cursor node { id type actorId targetId } }
     pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
     totalCount
@@ -86,7 +86,7 @@ query($actorId: ID, $targetId: ID) {
 VIEWER_AND_THINGS = """
 {
   viewer { role group { id slug } }
-  things { edges { node { id name } } totalCount }
+  things(first: 20) { edges { node { id name } } totalCount }
 }
 """
 

@@ -87,11 +87,111 @@ async def test_variables_nested_too_deeply_get_400_before_anything_runs(api: Api
     # them as a payload error
     assert allowed.status_code == 200
     assert allowed.json()["data"]["createThing"]["errors"] == [{"code": "PROPERTIES_TOO_DEEP"}]
-    assert (too_deep.status_code, too_deep.text) == (
-        400,
-        "Request JSON is nested deeper than 32 levels.",
+    refused = {
+        "data": None,
+        "errors": [
+            {
+                "message": "Request JSON is nested deeper than 32 levels.",
+                "extensions": {"code": "BAD_REQUEST"},
+            }
+        ],
+    }
+    assert (too_deep.status_code, too_deep.json()) == (400, refused)
+    assert (hostile.status_code, hostile.json()) == (400, refused)
+
+
+NESTED_LISTS = """
+query($outer: Int!, $inner: Int!, $events: Int!) {
+  things(first: $outer) {
+    edges { node { ...Links } }
+  }
+  events(first: $events) { totalCount }
+}
+fragment Links on Thing {
+  connections(first: $inner) { edges { node { activity(first: 2) { totalCount } } } }
+}
+"""
+
+
+async def test_node_budget_is_the_sum_of_products_along_each_path(api: Api) -> None:
+    tenant = await make_tenant(api.runtime, "acme")
+
+    # things 100 + connections 100*100 + activity 100*100*2 + events 100 = 30,200
+    within = await api.gql(tenant.user, NESTED_LISTS, {"outer": 100, "inner": 100, "events": 100})
+    # things 100 + connections 100*100 + activity 100*100*4 + events 100 = 50,200
+    beyond = await api.gql(
+        tenant.user,
+        NESTED_LISTS.replace("activity(first: 2)", "activity(first: 4)"),
+        {"outer": 100, "inner": 100, "events": 100},
     )
-    assert (hostile.status_code, hostile.text) == (
-        400,
-        "Request JSON is nested deeper than 32 levels.",
-    )
+
+    assert "errors" not in within
+    assert beyond["data"] is None
+    assert beyond["errors"] == [
+        {
+            "message": "The query could return 50,200 nodes; the limit is 50,000 (the sum over "
+            "list fields of the product of `first`/`last` along each path).",
+            "locations": [{"line": 2, "column": 1}],
+            "extensions": {"code": "NODE_LIMIT_EXCEEDED", "limit": 50_000, "nodes": 50_200},
+        }
+    ]
+    assert beyond["extensions"]["cost"]["dbCommands"] == 0
+
+
+async def test_a_list_without_first_or_last_is_refused_wherever_it_is(api: Api) -> None:
+    tenant = await make_tenant(api.runtime, "acme")
+    query = """
+    query { nodes(ids: []) { ... on Thing { activity { totalCount } } } }
+    """
+
+    body = await api.gql(tenant.user, query)
+
+    assert body["data"] is None
+    assert body["errors"] == [
+        {
+            "message": "`Thing.activity` needs `first` or `last` (between 1 and 100).",
+            "locations": [{"line": 2, "column": 45}],
+            "extensions": {"code": "INVALID_PAGINATION"},
+        }
+    ]
+    assert body["extensions"]["cost"]["dbCommands"] == 0
+
+
+async def test_nodes_by_ids_multiply_the_lists_below_them(api: Api) -> None:
+    tenant = await make_tenant(api.runtime, "acme")
+    query = """
+    query($ids: [ID!]!) {
+      nodes(ids: $ids) {
+        ... on Thing {
+          connections(first: 100) { edges { node { activity(first: 4) { totalCount } } } }
+        }
+      }
+    }
+    """
+    ids = [f"missing-{n}" for n in range(100)]
+
+    # 99 + 99 * 100 + 99 * 100 * 4 = 49,599; 100 ids make 50,100
+    within = await api.gql(tenant.user, query, {"ids": ids[:99]})
+    beyond = await api.gql(tenant.user, query, {"ids": ids})
+
+    assert within["data"] == {"nodes": [None] * 99}
+    assert [e["extensions"] for e in beyond["errors"]] == [
+        {"code": "NODE_LIMIT_EXCEEDED", "limit": 50_000, "nodes": 50_100}
+    ]
+
+
+async def test_a_list_taking_only_first_needs_first(api: Api) -> None:
+    tenant = await make_tenant(api.runtime, "acme")
+    query = '{ archivedEvents(from: "2026-01-01", to: "2026-01-02") { edges { cursor } } }'
+
+    body = await api.gql(tenant.user, query)
+
+    assert body["data"] is None
+    assert body["errors"] == [
+        {
+            "message": "`Query.archivedEvents` needs `first` (between 1 and 100).",
+            "locations": [{"line": 1, "column": 3}],
+            "extensions": {"code": "INVALID_PAGINATION"},
+        }
+    ]
+    assert body["extensions"]["cost"]["dbCommands"] == 0

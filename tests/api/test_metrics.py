@@ -171,7 +171,7 @@ async def test_batch_items_written_count_created_and_changed_items_once(api: Api
         {"input": {"things": [{"type": "creator", "name": "ok"}, {"type": "nope", "name": "x"}]}},
     )
     assert replayed == inserted
-    listed = await api.data(tenant.user, "{ things { edges { node { id name } } } }")
+    listed = await api.data(tenant.user, "{ things(first: 20) { edges { node { id name } } } }")
     by_name = {e["node"]["name"]: e["node"]["id"] for e in listed["things"]["edges"]}
     updated = await api.data(
         tenant.user,

@@ -163,18 +163,18 @@ async def test_things_forward_and_backward_meet_at_the_same_cursor(api: Api) -> 
     assert back == id_page("Thing", [t[4], t[3]], has_next=True, has_previous=False, total=5)
 
 
-async def test_things_default_page_size_is_20_and_100_is_allowed(api: Api) -> None:
+async def test_things_page_size_100_is_allowed(api: Api) -> None:
     # given 22 things
     tenant = await make_tenant(api.runtime, "acme")
     t = await seed_things(api, tenant, [f"T{i}" for i in range(22)])
     newest_first = list(reversed(t))
 
-    # when asking without first/last, and with the largest page size
-    default = await things_page(api, tenant.user)
+    # when asking for 20, and for the largest page size
+    default = await things_page(api, tenant.user, first=20)
     largest = await things_page(api, tenant.user, first=100)
     largest_back = await things_page(api, tenant.user, last=100)
 
-    # then the default page holds 20, and 100 returns everything in one page
+    # then the page holds 20, and 100 returns everything in one page
     assert default == id_page(
         "Thing", newest_first[:20], has_next=True, has_previous=False, total=22
     )
@@ -382,64 +382,86 @@ async def test_thing_connections_walk_both_ways_across_directions(api: Api) -> N
 
 # --- bad arguments ------------------------------------------------------------------------
 
-BAD_ARGUMENTS = [
+BAD_SIZES = [
     pytest.param(
-        {"first": 0}, "BAD_USER_INPUT", "`first` must be between 1 and 100, got 0.", id="first-0"
+        {"first": 0}, "`Query.things`: `first` must be between 1 and 100, got 0.", id="first-0"
     ),
     pytest.param(
         {"first": 101},
-        "BAD_USER_INPUT",
-        "`first` must be between 1 and 100, got 101.",
+        "`Query.things`: `first` must be between 1 and 100, got 101.",
         id="first-101",
     ),
     pytest.param(
-        {"last": 0}, "BAD_USER_INPUT", "`last` must be between 1 and 100, got 0.", id="last-0"
+        {"last": 0}, "`Query.things`: `last` must be between 1 and 100, got 0.", id="last-0"
     ),
     pytest.param(
-        {"last": 101}, "BAD_USER_INPUT", "`last` must be between 1 and 100, got 101.", id="last-101"
+        {"last": 101}, "`Query.things`: `last` must be between 1 and 100, got 101.", id="last-101"
     ),
     pytest.param(
-        {"first": 2, "last": 2},
-        "BAD_USER_INPUT",
-        "Pass either `first` or `last`, not both.",
-        id="first-and-last",
+        {"first": 2, "last": 2}, "`Query.things` takes `first` or `last`, not both.", id="both"
     ),
+    pytest.param({}, "`Query.things` needs `first` or `last` (between 1 and 100).", id="neither"),
     pytest.param(
-        {"after": "garbage"}, "INVALID_CURSOR", "Invalid cursor 'garbage'.", id="after-garbage"
+        {"first": None}, "`Query.things` needs `first` or `last` (between 1 and 100).", id="null"
     ),
-    pytest.param(
-        {"before": "garbage"}, "INVALID_CURSOR", "Invalid cursor 'garbage'.", id="before-garbage"
-    ),
+]
+
+
+@pytest.mark.parametrize(("variables", "message"), BAD_SIZES)
+async def test_bad_page_sizes_are_refused_while_validating(
+    api: Api, variables: dict[str, Any], message: str
+) -> None:
+    # given a group with a thing
+    tenant = await make_tenant(api.runtime, "acme")
+    await seed_things(api, tenant, ["Ada"])
+
+    # when listing with a bad (or without a) page size
+    body = await api.gql(tenant.user, THINGS, variables)
+
+    # then the document is refused, naming the field, before any database command
+    assert body["data"] is None
+    assert body["errors"] == [
+        {
+            "message": message,
+            "locations": [{"line": 3, "column": 3}],
+            "extensions": {"code": "INVALID_PAGINATION"},
+        }
+    ]
+    assert body["extensions"]["cost"]["dbCommands"] == 0
+
+
+BAD_CURSORS = [
+    pytest.param({"after": "garbage"}, "Invalid cursor 'garbage'.", id="after-garbage"),
+    pytest.param({"before": "garbage"}, "Invalid cursor 'garbage'.", id="before-garbage"),
     pytest.param(
         # well-formed base64 of "o:not-an-object-id"
         {"after": "bzpub3QtYW4tb2JqZWN0LWlk"},
-        "INVALID_CURSOR",
         "Invalid cursor 'bzpub3QtYW4tb2JqZWN0LWlk'.",
         id="after-not-an-object-id",
     ),
 ]
 
 
-@pytest.mark.parametrize(("variables", "code", "message"), BAD_ARGUMENTS)
-async def test_bad_page_arguments_are_a_top_level_error_with_a_clear_message(
-    api: Api, variables: dict[str, Any], code: str, message: str
+@pytest.mark.parametrize(("variables", "message"), BAD_CURSORS)
+async def test_bad_cursors_are_a_top_level_error_with_a_clear_message(
+    api: Api, variables: dict[str, Any], message: str
 ) -> None:
     # given a group with a thing
     tenant = await make_tenant(api.runtime, "acme")
     await seed_things(api, tenant, ["Ada"])
 
-    # when listing with bad page arguments
-    body = await api.gql(tenant.user, THINGS, variables)
+    # when listing from a bad cursor
+    body = await api.gql(tenant.user, THINGS, {"first": 5, **variables})
 
     # then the whole field fails with the message and its code, and no database command ran
     assert body["data"] is None
     assert [(e["message"], e["path"], e["extensions"]) for e in body["errors"]] == [
-        (message, ["things"], {"code": code})
+        (message, ["things"], {"code": "INVALID_CURSOR"})
     ]
     assert body["extensions"]["cost"]["dbCommands"] == 0
 
 
-async def test_bad_page_arguments_on_a_nested_list_fail_that_field(api: Api) -> None:
+async def test_bad_page_sizes_on_a_nested_list_refuse_the_document(api: Api) -> None:
     # given a thing
     tenant = await make_tenant(api.runtime, "acme")
     (thing,) = await seed_things(api, tenant, ["Ada"])
@@ -449,12 +471,13 @@ async def test_bad_page_arguments_on_a_nested_list_fail_that_field(api: Api) -> 
         tenant.user, THING_CONNECTIONS, {"id": global_id("Thing", thing), "first": 0}
     )
 
-    # then the (nullable) thing is null and the error points at its connections
-    assert body["data"] == {"thing": None}
-    assert [(e["message"], e["path"], e["extensions"]) for e in body["errors"]] == [
-        (
-            "`first` must be between 1 and 100, got 0.",
-            ["thing", "connections"],
-            {"code": "BAD_USER_INPUT"},
-        )
+    # then nothing runs and the error names the nested field
+    assert body["data"] is None
+    assert body["errors"] == [
+        {
+            "message": "`Thing.connections`: `first` must be between 1 and 100, got 0.",
+            "locations": [{"line": 7, "column": 5}],
+            "extensions": {"code": "INVALID_PAGINATION"},
+        }
     ]
+    assert body["extensions"]["cost"]["dbCommands"] == 0

@@ -19,7 +19,7 @@ mutation($days: Int) { archiveGroupEvents(olderThanDays: $days) {
   run { id status } errors { index path code message } } }
 """
 ARCHIVED = """
-query($from: Date!, $to: Date!, $type: String, $first: Int, $after: String) {
+query($from: Date!, $to: Date!, $type: String, $first: Int = 20, $after: String) {
   archivedEvents(from: $from, to: $to, type: $type, first: $first, after: $after) {
     edges { node { id type timestamp metadata } }
     pageInfo { hasNextPage hasPreviousPage endCursor }

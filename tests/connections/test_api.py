@@ -56,7 +56,7 @@ query($id: ID!) {
 }
 """
 CONNECTIONS = """
-query($type: String, $first: Int) {
+query($type: String, $first: Int = 20) {
   connections(type: $type, first: $first) {
     totalCount
     pageInfo { hasNextPage hasPreviousPage }
@@ -67,7 +67,7 @@ query($type: String, $first: Int) {
 RELATED = """
 query($id: ID!, $direction: Direction!, $type: String) {
   thing(id: $id) {
-    connections(direction: $direction, type: $type) {
+    connections(direction: $direction, type: $type, first: 20) {
       totalCount
       edges { direction connection { id type fromId toId } node { id name } }
     }
@@ -77,14 +77,14 @@ query($id: ID!, $direction: Direction!, $type: String) {
 RELATED_DEFAULT = """
 query($id: ID!) {
   thing(id: $id) {
-    connections { totalCount edges { direction connection { id } node { name } } }
+    connections(first: 20) { totalCount edges { direction connection { id } node { name } } }
   }
 }
 """
 NODE = "query($id: ID!) { node(id: $id) { id ... on Connection { type } } }"
 EVENTS = """
 query($type: String) {
-  events(type: $type) {
+  events(type: $type, first: 20) {
     edges { node { type timestamp actorId targetId metadata } }
   }
 }
@@ -492,6 +492,17 @@ CREATE_REJECTIONS = [
         ),
         [error("validFrom", "INVALID_RANGE", "validFrom must not be after validTo.")],
         id="valid-from-after-valid-to",
+    ),
+    pytest.param(
+        # regression (found by fuzzing): comparing a naive and an aware time was a 500
+        (
+            "ada",
+            "bob",
+            "collaborates_with",
+            {"validFrom": "2025-06-01T00:00:00", "validTo": "2025-01-01T00:00:00Z"},
+        ),
+        [error("validFrom", "INVALID_INPUT", "validFrom needs a time zone.")],
+        id="valid-from-without-time-zone",
     ),
     pytest.param(
         ("ada", "bob", "references", {"metadata": {"$where": "1"}}),

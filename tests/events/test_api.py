@@ -41,7 +41,7 @@ mutation($input: LogEventInput!) {{
 """
 EVENTS = """
 query(
-  $type: String, $actorId: ID, $targetId: ID, $since: DateTime, $until: DateTime, $first: Int
+  $type: String, $actorId: ID, $targetId: ID, $since: DateTime, $until: DateTime, $first: Int = 20
 ) {
   events(
     type: $type, actorId: $actorId, targetId: $targetId, since: $since, until: $until,
@@ -54,7 +54,7 @@ query(
 }
 """
 ACTIVITY = """
-query($id: ID!, $first: Int) {
+query($id: ID!, $first: Int = 20) {
   thing(id: $id) {
     activity(first: $first) {
       pageInfo { hasNextPage hasPreviousPage }

@@ -48,9 +48,10 @@ def test_backward_page_reads_ascending_and_returns_newest_first() -> None:
         (101, None, "`first` must be between 1 and 100, got 101."),
         (None, -1, "`last` must be between 1 and 100, got -1."),
         (5, 5, "Pass either `first` or `last`, not both."),
+        (None, None, "Pass `first` or `last`."),
     ],
 )
 def test_page_sizes_are_checked(first: int | None, last: int | None, message: str) -> None:
     with pytest.raises(ClientError) as raised:
         PageRequest.parse(first=first, after=None, last=last, before=None, max_size=100)
-    assert str(raised.value) == message
+    assert (str(raised.value), raised.value.code) == (message, "INVALID_PAGINATION")

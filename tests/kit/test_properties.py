@@ -31,6 +31,16 @@ def test_forbidden_keys_are_reported_with_their_paths() -> None:
     ]
 
 
+def test_a_key_ending_in_a_newline_is_refused() -> None:
+    # regression: the pattern ended in ``$``, which also matches before a final "\n"
+    errors = check({"trailing\n": 1, "ok": {"inner\n": 2}})
+
+    assert sorted((e.code, e.path) for e in errors) == [
+        (ErrorCode.INVALID_PROPERTY_KEY, "properties.ok.inner\n"),
+        (ErrorCode.INVALID_PROPERTY_KEY, "properties.trailing\n"),
+    ]
+
+
 def test_depth_is_counted_in_objects_and_arrays() -> None:
     assert check(nested(10)) == []
     assert check(nested(11)) == [

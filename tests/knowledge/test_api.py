@@ -36,7 +36,7 @@ mutation($input: AddKnowledgeInput!) {{
 }}
 """
 KNOWLEDGE = """
-query($kind: KnowledgeKind, $first: Int) {
+query($kind: KnowledgeKind, $first: Int = 20) {
   knowledge(kind: $kind, first: $first) {
     totalCount
     pageInfo { hasNextPage hasPreviousPage }

@@ -32,7 +32,7 @@ mutation($input: CreatePersonInput!) {
 }
 """
 PEOPLE = """
-query($role: Role, $first: Int) {
+query($role: Role, $first: Int = 20) {
   people(role: $role, first: $first) {
     totalCount
     pageInfo { hasNextPage hasPreviousPage }

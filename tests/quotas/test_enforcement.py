@@ -413,7 +413,8 @@ async def test_a_plan_change_is_recorded_as_a_subscription_event(
     ]
     data = await api.data(
         tenant.user,
-        '{ events(type: "subscription_event") { totalCount edges { node { metadata } } } }',
+        '{ events(type: "subscription_event", first: 20) '
+        "{ totalCount edges { node { metadata } } } }",
     )
     assert data["events"]["edges"][0]["node"]["metadata"] == {
         "change": "plan",

@@ -573,4 +573,4 @@ async def test_a_bad_variable_to_a_quota_query_is_the_clients_error(api: Api) ->
     assert error["message"] == (
         "Variable '$count' has invalid value: Int cannot represent non-integer value: 'many'"
     )
-    assert "extensions" not in error
+    assert error["extensions"] == {"code": "BAD_USER_INPUT"}

@@ -58,7 +58,7 @@ mutation($input: DeleteThingInput!) {
 THING = f"query($id: ID!) {{ thing(id: $id) {{ {THING_FIELDS} }} }}"
 NODE = "query($id: ID!) { node(id: $id) { id ... on Thing { name } } }"
 THINGS = """
-query($type: String, $status: String, $first: Int) {
+query($type: String, $status: String, $first: Int = 20) {
   things(type: $type, status: $status, first: $first) {
     totalCount
     pageInfo { hasNextPage hasPreviousPage }
@@ -68,7 +68,7 @@ query($type: String, $status: String, $first: Int) {
 """
 EVENTS = """
 query($type: String) {
-  events(type: $type) {
+  events(type: $type, first: 20) {
     edges { node { id type timestamp actorId targetId metadata } }
   }
 }
