@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 from bson import ObjectId
 from strawberry.dataloader import DataLoader
 
 from ontology.db.client import Document
 from ontology.events.repository import EventRepository
-from ontology.kit.loaders import ByIdLoader, merge_pages
+from ontology.kit.loaders import ByIdLoader, ids_by_page, merge_pages
 from ontology.kit.pagination import Page, PageRequest
 
 ROLES = ("actorId", "targetId")
@@ -32,11 +30,8 @@ class ActivityByThingLoader(DataLoader[tuple[ObjectId, PageRequest], Page[Docume
         super().__init__(load_fn=self._load)
 
     async def _load(self, keys: list[tuple[ObjectId, PageRequest]]) -> list[Page[Document]]:
-        by_page: dict[PageRequest, list[ObjectId]] = defaultdict(list)
-        for thing_id, page in keys:
-            by_page[page].append(thing_id)
         found: dict[tuple[str, PageRequest], dict[ObjectId, list[Document]]] = {}
-        for page, thing_ids in by_page.items():
+        for page, thing_ids in ids_by_page(keys).items():
             for role in ROLES:
                 found[(role, page)] = await self._events.by_actor_or_target(
                     self._group_id, role, thing_ids, page

@@ -35,6 +35,14 @@ class ByIdLoader(DataLoader[ObjectId, Document | None]):
         return [found.get(i) for i in ids]
 
 
+def ids_by_page(keys: Sequence[tuple[ObjectId, PageRequest]]) -> dict[PageRequest, list[ObjectId]]:
+    """Group a batch of (thing, page) keys by page: one query per page shape."""
+    grouped: dict[PageRequest, list[ObjectId]] = {}
+    for thing_id, page in keys:
+        grouped.setdefault(page, []).append(thing_id)
+    return grouped
+
+
 def merge_pages(
     page: PageRequest, sources: Sequence[Sequence[Document]], sort_key: str
 ) -> Page[Document]:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 from bson import ObjectId
 from strawberry.dataloader import DataLoader
 
 from ontology.db.client import Document
-from ontology.kit.loaders import ByIdLoader, merge_pages
+from ontology.kit.loaders import ByIdLoader, ids_by_page, merge_pages
 from ontology.kit.pagination import Page, PageRequest
 from ontology.knowledge.repository import KnowledgeRepository
 
@@ -30,12 +28,9 @@ class KnowledgeByThingLoader(DataLoader[tuple[ObjectId, PageRequest], Page[Docum
         super().__init__(load_fn=self._load)
 
     async def _load(self, keys: list[tuple[ObjectId, PageRequest]]) -> list[Page[Document]]:
-        by_page: dict[PageRequest, list[ObjectId]] = defaultdict(list)
-        for thing_id, page in keys:
-            by_page[page].append(thing_id)
         found = {
             page: await self._knowledge.for_things(self._group_id, thing_ids, page)
-            for page, thing_ids in by_page.items()
+            for page, thing_ids in ids_by_page(keys).items()
         }
         return [
             merge_pages(page, [found[page].get(thing_id, [])], "_id") for thing_id, page in keys

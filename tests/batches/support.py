@@ -23,7 +23,7 @@ from ontology.config import Settings
 from ontology.kit.ids import parse_global_id, to_global_id
 from ontology.runtime import Runtime
 from ontology.things.models import NewThing
-from tests.factories import Api
+from tests.factories import Api, lasting
 
 # Far in the future on purpose: idempotency keys (and quota marks) carry TTL indexes,
 # and a record whose expiresAt is already past by the server's clock may vanish mid-test.
@@ -238,9 +238,10 @@ async def snapshot(runtime: Runtime, *group_ids: ObjectId) -> dict[str, Any]:
     state: dict[str, Any] = {}
     for group_id in group_ids:
         for collection in COLLECTIONS:
-            state[f"{group_id}/{collection}"] = await stored(
-                runtime, collection, {"groupId": group_id}
-            )
+            query = {"groupId": group_id}
+            if collection == "counters":
+                query.update(lasting())  # the TTL monitor runs on the real clock
+            state[f"{group_id}/{collection}"] = await stored(runtime, collection, query)
         state[f"{group_id}/group"] = await runtime.database.collection("groups").find_one(
             {"_id": group_id}
         )
