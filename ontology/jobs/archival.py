@@ -111,15 +111,27 @@ async def run_archival(
         )
     except Exception as error:
         await runs.finish(run["_id"], summary_counts(summary), describe(error))
-        record_metrics(runtime, summary, "error", time.perf_counter() - started)
+        record_run(runtime, run, summary, "error", time.perf_counter() - started)
         raise
     await runs.finish(run["_id"], summary_counts(summary))
-    record_metrics(runtime, summary, "ok", time.perf_counter() - started)
+    record_run(runtime, run, summary, "ok", time.perf_counter() - started)
     return run, summary
 
 
-def record_metrics(runtime: Runtime, summary: RunSummary, outcome: str, seconds: float) -> None:
-    """The run in /metrics: its outcome and duration, and what it moved (none when dry)."""
+def record_run(
+    runtime: Runtime, run: Document, summary: RunSummary, outcome: str, seconds: float
+) -> None:
+    """The run's log line, and in /metrics its outcome, duration and what it moved."""
+    log.info(
+        "job run",
+        extra={
+            "job": ARCHIVAL_JOB,
+            "runId": str(run["_id"]),
+            "outcome": outcome,
+            "seconds": round(seconds, 3),
+            **summary_counts(summary),
+        },
+    )
     if not summary.dry_run:
         runtime.metrics.events_archived.inc(summary.events)
         runtime.metrics.archived_bytes.inc(summary.object_bytes)
