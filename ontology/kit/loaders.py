@@ -19,19 +19,22 @@ FetchByIds = Callable[[ObjectId, Sequence[ObjectId]], Awaitable[list[Document]]]
 
 
 class ByIdLoader(DataLoader[ObjectId, Document | None]):
-    """Documents by id within one group: one ``$in`` query per batch."""
+    """Documents by id (``key``: the field holding it) within one group: one query per batch."""
 
     def __init__(
         self,
         fetch: Callable[[ObjectId, Sequence[ObjectId]], Awaitable[list[Document]]],
         group_id: ObjectId,
+        key: str = "_id",
     ) -> None:
         self._fetch = fetch
         self._group_id = group_id
+        self._key = key
         super().__init__(load_fn=self._load)
 
     async def _load(self, ids: list[ObjectId]) -> list[Document | None]:
-        found = {doc["_id"]: doc for doc in await self._fetch(self._group_id, list(set(ids)))}
+        docs = await self._fetch(self._group_id, list(set(ids)))
+        found = {doc[self._key]: doc for doc in docs}
         return [found.get(i) for i in ids]
 
 

@@ -7,24 +7,18 @@ from typing import Any
 from bson import ObjectId
 from strawberry.dataloader import DataLoader
 
-from ontology.db.client import Document
 from ontology.kit.clock import utcnow
+from ontology.kit.loaders import ByIdLoader
 from ontology.metrics.registry import Source
 from ontology.metrics.repository import CounterRepository
 from ontology.metrics.service import MetricsService
 
 
-class ThingTotalsByIdLoader(DataLoader[ObjectId, Document | None]):
+class ThingTotalsByIdLoader(ByIdLoader):
     """Things' running totals as actors (creator stats): one command per batch."""
 
     def __init__(self, counters: CounterRepository, group_id: ObjectId) -> None:
-        self._counters = counters
-        self._group_id = group_id
-        super().__init__(load_fn=self._load)
-
-    async def _load(self, ids: list[ObjectId]) -> list[Document | None]:
-        found = {doc["thingId"]: doc for doc in await self._counters.totals(self._group_id, ids)}
-        return [found.get(i) for i in ids]
+        super().__init__(counters.totals, group_id, key="thingId")
 
 
 class GroupSourcesLoader(DataLoader[Source, Any]):
