@@ -238,10 +238,10 @@ async def snapshot(runtime: Runtime, *group_ids: ObjectId) -> dict[str, Any]:
     state: dict[str, Any] = {}
     for group_id in group_ids:
         for collection in COLLECTIONS:
-            query = {"groupId": group_id}
+            docs = await stored(runtime, collection, {"groupId": group_id})
             if collection == "counters":
-                query.update(lasting())  # the TTL monitor runs on the real clock
-            state[f"{group_id}/{collection}"] = await stored(runtime, collection, query)
+                docs = lasting(docs)  # the TTL monitor runs on the real clock
+            state[f"{group_id}/{collection}"] = docs
         state[f"{group_id}/group"] = await runtime.database.collection("groups").find_one(
             {"_id": group_id}
         )
