@@ -6,12 +6,16 @@ older than its retention):
 
 - baseline: one cursor over the same events in the same order, the same gzip
   JSON Lines objects written, no manifests, no verification, no deletes;
+- baseline + deletes: the same on a second group seeded alike, each batch then
+  deleted from the hot collection by its key range in a transaction, as the
+  job does: the least any archival that deletes what it moved must do here;
 - archival: ``ontology archive run --group bench`` as a subprocess (manifests,
   create-only writes, HEAD verification, one delete transaction per batch);
   its peak resident memory comes from ``wait4``.
 
-Prints events/s of both, the ratio (target >= 0.5) and the job's peak memory
-at both sizes (target: within 50 MB of each other).
+Prints events/s of all three, the ratio of archival to the baseline (target
+>= 0.5) and to baseline + deletes, and the job's peak memory at both sizes
+(target: within 50 MB of each other).
 
 Run: python bench/archival.py [--events 200000] [--small 20000] [--sinks file,s3]
 """
@@ -45,8 +49,8 @@ ONTOLOGY = str(Path(sys.executable).parent / "ontology")
 BATCH = 1000
 
 
-async def seed(runtime: Runtime, events: int) -> Any:
-    group = await runtime.services.groups.create(slug="bench", name="Bench", plan=Plan.STARTER)
+async def seed(runtime: Runtime, events: int, slug: str = "bench") -> Any:
+    group = await runtime.services.groups.create(slug=slug, name=slug.title(), plan=Plan.STARTER)
     start = utcnow() - timedelta(days=200)
     step = timedelta(days=60) / events
     events_collection = runtime.database.collection("events")
@@ -66,14 +70,18 @@ async def seed(runtime: Runtime, events: int) -> Any:
     return group
 
 
-async def baseline(runtime: Runtime, group: Any, sink: Sink) -> tuple[int, float]:
-    """Read with one cursor, write the same objects: no manifests, verification or deletes."""
+async def baseline(
+    runtime: Runtime, group: Any, sink: Sink, *, delete: bool = False
+) -> tuple[int, float]:
+    """Read with one cursor, write the same objects: no manifests, verification or deletes
+    (with ``delete``: then delete each batch by its sortKey range, in a transaction)."""
     cutoff = utcnow() - timedelta(days=90)
     run_id = uuid.uuid4().hex[:24]
     started = time.perf_counter()
     cursor = runtime.repos.events.stream_older_than(group["_id"], cutoff, BATCH)
     batch: list[Any] = []
     seq = moved = 0
+    events = runtime.database.collection("events")
 
     async def flush() -> None:
         nonlocal seq, moved, batch
@@ -89,6 +97,17 @@ async def baseline(runtime: Runtime, group: Any, sink: Sink) -> tuple[int, float
             await asyncio.to_thread(
                 sink.client.put_object, Bucket=sink.bucket, Key=sink.prefix + key, Body=data
             )
+        if delete:
+            query = {
+                "groupId": group["_id"],
+                "sortKey": {"$gte": batch[0]["sortKey"], "$lte": batch[-1]["sortKey"]},
+            }
+
+            async def work(session: Any) -> int:
+                result = await events.delete_many(query, session=session)
+                return result.deleted_count
+
+            assert await runtime.database.in_transaction(work) == len(batch)
         moved += len(batch)
         seq += 1
         batch = []
@@ -148,9 +167,12 @@ async def measure(
     async with open_runtime(settings) as runtime:
         seeded = time.perf_counter()
         group = await seed(runtime, events)
+        floor_group = await seed(runtime, events, "floor")
         seed_seconds = time.perf_counter() - seeded
         sink = runtime.services.archival.sink()
         moved, base_seconds = await baseline(runtime, group, sink)
+        assert moved == events, (moved, events)
+        moved, floor_seconds = await baseline(runtime, floor_group, sink, delete=True)
         assert moved == events, (moved, events)
     env = {
         "ONTOLOGY_MONGODB_URI": server.uri,
@@ -167,6 +189,7 @@ async def measure(
         "events": events,
         "seed_s": seed_seconds,
         "baseline_eps": events / base_seconds,
+        "floor_eps": events / floor_seconds,
         "archival_eps": events / seconds,
         "archival_s": seconds,
         "peak_mib": peak,
@@ -204,11 +227,14 @@ async def main() -> None:
                         rows.append(row)
                         print(
                             f"{kind:4} {events:>7} events: baseline {row['baseline_eps']:>8.0f}/s, "
+                            f"baseline + deletes {row['floor_eps']:>7.0f}/s, "
                             f"archival {row['archival_eps']:>7.0f}/s "
-                            f"({row['archival_s']:.1f} s), ratio "
+                            f"({row['archival_s']:.1f} s); ratio to baseline "
                             f"{row['archival_eps'] / row['baseline_eps']:.2f}, "
+                            f"to baseline + deletes "
+                            f"{row['archival_eps'] / row['floor_eps']:.2f}; "
                             f"job peak RSS {row['peak_mib']:.0f} MiB "
-                            f"(seeding took {row['seed_s']:.1f} s)",
+                            f"(seeding both groups took {row['seed_s']:.1f} s)",
                             flush=True,
                         )
             finally:

@@ -95,6 +95,10 @@ def new_manifest(
         "eventBytes": sum(int(event.get("sizeBytes", 0)) for event in events),
         "minTimestamp": events[0]["timestamp"],
         "maxTimestamp": events[-1]["timestamp"],
+        # The events are one run of the group's sortKey order: the commit deletes
+        # this range once it has checked that it holds exactly ``ids``.
+        "firstSortKey": events[0]["sortKey"],
+        "lastSortKey": events[-1]["sortKey"],
         "status": ManifestStatus.PENDING.value,
         "createdAt": now,
         "doneAt": None,

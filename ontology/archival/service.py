@@ -6,8 +6,9 @@ Per batch (at most ``batch_size`` events of one UTC day, oldest first):
 2. write the object create-only, with its SHA-256;
 3. read it back (HEAD: size and checksum) and compare;
 4. in ONE transaction: mark the manifest ``done``, delete exactly its ids
-   (``groupId`` + ``_id $in``, never the age predicate again) and take the
-   events and their bytes off the group's counters.
+   (never the age predicate again: the batch's sortKey range once the
+   transaction has read that the range holds exactly those ids, else id by id)
+   and take the events and their bytes off the group's counters.
 
 The manifest is recorded before the upload rather than after it, so no object
 is ever written without a manifest naming it: an interrupted run leaves at most
@@ -397,7 +398,9 @@ class ArchivalService:
                 session,
             ):
                 raise _ManifestNotPendingError
-            deleted = await self.events.delete_by_ids(group_id, ids, session)
+            deleted = await self.events.delete_run(
+                group_id, ids, manifest["firstSortKey"], manifest["lastSortKey"], session
+            )
             await self.faults("during_delete", manifest)
             if deleted != len(ids):
                 # Some were archived meanwhile (a concurrent run): abort, count nothing.

@@ -73,14 +73,13 @@ INDEXES: tuple[IndexSpec, ...] = (
     _ix("connections", "connections_from_type", "groupId", "type", "fromId", "_id"),
     _ix("connections", "connections_to_type", "groupId", "type", "toId", "_id"),
     # events: sortKey = "<timestamp ms, zero-padded>:<_id hex>", unique and time-ordered
+    # a group's events by time; also archival's range of events older than a cutoff
     _ix("events", "events_group", "groupId", "sortKey"),
     _ix("events", "events_type", "groupId", "type", "sortKey"),
     _ix("events", "events_actor", "groupId", "actorId", "sortKey"),
     _ix("events", "events_target", "groupId", "targetId", "sortKey"),
     # lookups by id (the embedded server plans {groupId, _id} as a scan without it)
     _ix("events", "events_id", "groupId", "_id"),
-    # archival: a group's events older than a cutoff, oldest first (one index range)
-    _ix("events", "events_group_timestamp", "groupId", "timestamp", "_id"),
     # archival manifests: keys sort by day, run and sequence; pending ones are resumed
     _ix("archive_manifests", "archive_manifests_key", "groupId", "key", unique=True),
     _ix("archive_manifests", "archive_manifests_status", "groupId", "status", "_id"),
@@ -131,7 +130,20 @@ def indexes_by_collection() -> dict[str, list[IndexSpec]]:
     return grouped
 
 
+# Indexes an earlier version created and nothing uses any more: dropped at start-up,
+# so every write stops paying for them. (collection, name)
+RETIRED_INDEXES: tuple[tuple[str, str], ...] = (
+    # archival ranges over events_group's sortKey, which orders by (timestamp, _id)
+    ("events", "events_group_timestamp"),
+)
+
+
 async def ensure_indexes(database: Database) -> None:
-    """Create every registered index (a no-op for those that already exist)."""
+    """Create every registered index (a no-op for those that already exist) and drop the
+    retired ones that are still there."""
     for collection, specs in indexes_by_collection().items():
         await database.collection(collection).create_indexes([spec.model() for spec in specs])
+    for collection, name in RETIRED_INDEXES:
+        existing = await database.collection(collection).index_information()
+        if name in existing:
+            await database.collection(collection).drop_index(name)

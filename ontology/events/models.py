@@ -7,7 +7,7 @@ ranges are single-field ranges even for back-dated events.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import bson
@@ -22,6 +22,15 @@ def sort_key(timestamp: datetime, event_id: ObjectId) -> str:
 
 def time_key(timestamp: datetime) -> str:
     return f"{int(timestamp.timestamp() * 1000):013d}"
+
+
+_MILLISECOND = timedelta(milliseconds=1)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def ceil_millisecond(moment: datetime) -> datetime:
+    """``moment`` rounded up to a whole millisecond (stored dates have millisecond precision)."""
+    return _EPOCH - ((_EPOCH - moment) // _MILLISECOND) * _MILLISECOND
 
 
 def new_event(

@@ -134,6 +134,7 @@ class Scheduler:
         with contextlib.suppress(Exception):
             await runs.fail_abandoned(utcnow() - ABANDONED_AFTER)
         now = utcnow()
+        caught_up = []
         for spec in self.specs:
             if not spec.catch_up or spec.misfire_grace_seconds is None:
                 continue
@@ -143,9 +144,13 @@ class Scheduler:
             latest = await runs.latest(None, spec.id)
             if latest is None or latest["queuedAt"] < due:
                 log.info("catching up a missed run", extra={"job": spec.id, "due": due.isoformat()})
+                caught_up.append(spec.id)
                 task = asyncio.create_task(self._guarded(spec)())
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
+        log.info(
+            "took the scheduler lease", extra={"owner": self.lease.owner, "caughtUp": caught_up}
+        )
 
     def next_run_at(self, job_id: str) -> datetime | None:
         job = self.scheduler.get_job(job_id)

@@ -15,7 +15,12 @@ import pytest
 from bson import ObjectId
 
 from ontology.connections.models import NewConnection
-from ontology.db.indexes import INDEXES, ensure_indexes, indexes_by_collection
+from ontology.db.indexes import (
+    INDEXES,
+    RETIRED_INDEXES,
+    ensure_indexes,
+    indexes_by_collection,
+)
 from ontology.db.queries import FindSpec
 from ontology.events.repository import EventFilter
 from ontology.events.service import NewEvent
@@ -86,6 +91,22 @@ async def test_ensuring_the_indexes_again_changes_nothing(runtime: Runtime) -> N
     # then they are unchanged
     after = {c: await actual_index_information(runtime, c) for c in indexes_by_collection()}
     assert after == before
+
+
+async def test_a_retired_index_is_dropped_at_start_up(runtime: Runtime) -> None:
+    # given an index an earlier version made (archival's old (groupId, timestamp, _id))
+    events = runtime.database.collection("events")
+    await events.create_index(
+        [("groupId", 1), ("timestamp", 1), ("_id", 1)], name="events_group_timestamp"
+    )
+    assert "events_group_timestamp" in await events.index_information()
+
+    # when the indexes are ensured (every start does)
+    await ensure_indexes(runtime.database)
+
+    # then it is gone and the events' indexes are exactly the registry's
+    assert RETIRED_INDEXES == (("events", "events_group_timestamp"),)
+    assert await actual_index_information(runtime, "events") == expected_index_information("events")
 
 
 # --- query plans --------------------------------------------------------------------------

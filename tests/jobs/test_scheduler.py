@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -107,6 +108,80 @@ async def test_only_the_lease_holder_runs_jobs_and_a_survivor_takes_over(
         pids[survivor].send_signal(signal.SIGTERM)
         assert pids[survivor].wait(timeout=30) == 0
         assert holder() is None
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        client.close()
+
+
+def lease_lines(log: Path) -> list[dict[str, Any]]:
+    """The scheduler's "took the scheduler lease" log lines (JSON)."""
+    lines = log.read_text(errors="replace").splitlines() if log.exists() else []
+    entries = [json.loads(line) for line in lines if line.startswith("{")]
+    return [e for e in entries if e.get("message") == "took the scheduler lease"]
+
+
+async def test_a_daily_run_missed_while_no_process_ran_is_caught_up_once_at_the_take_over(
+    runtime: Runtime, settings: Settings, mongo_server: EmbeddedServer, tmp_path: Path
+) -> None:
+    # given a group with old events, and the daily archival due an hour ago (inside the
+    # six hours' grace) with no run of it recorded: no scheduler was running then
+    acme = await make_tenant(runtime, "acme", Plan.STARTER)
+    other = await make_tenant(runtime, "other", Plan.STARTER)
+    await seed_events(runtime, acme.id, [utcnow() - timedelta(days=100)] * 3)
+    due = utcnow() - timedelta(hours=1)
+    env = {
+        "ONTOLOGY_MONGODB_URI": mongo_server.uri,
+        "ONTOLOGY_DB_NAME": settings.db_name,
+        "ONTOLOGY_ARCHIVE_URL": (tmp_path / "archive").as_uri(),
+        "ONTOLOGY_LEASE_SECONDS": str(LEASE_SECONDS),
+        "ONTOLOGY_SCHEDULER_POLL_SECONDS": "0.2",
+        "ONTOLOGY_ARCHIVE_PAUSE_MS": "0",
+        "ONTOLOGY_LOG_LEVEL": "INFO",
+        "ONTOLOGY_ARCHIVE_CRON": f"{due.minute} {due.hour} * * *",
+    }
+    client: MongoClient[dict[str, Any]] = MongoClient(mongo_server.uri, tz_aware=True)
+    db = client[settings.db_name]
+    processes: list[subprocess.Popen[bytes]] = []
+
+    def scheduled_runs() -> list[dict[str, Any]]:
+        return list(db.job_runs.find({"job": "archival", "groupId": None}))
+
+    try:
+        # when a scheduler starts, it takes the lease and runs the missed day's archival
+        first_log = tmp_path / "first.log"
+        processes.append(start_scheduler(env, first_log))
+        assert wait_for(lambda: lease_lines(first_log), "the first lease")[0]["caughtUp"] == [
+            "archival",
+            "snapshots",
+        ]
+        wait_for(
+            lambda: [r for r in scheduled_runs() if r["status"] == "succeeded"], "the caught-up run"
+        )
+        assert [r["counts"]["eventsMoved"] for r in scheduled_runs()] == [3]
+        assert await raw_events(runtime, acme.id) == {}
+
+        # when it dies and another scheduler takes over (with new old events waiting)
+        await seed_events(runtime, acme.id, [utcnow() - timedelta(days=100)] * 2)
+        processes[0].send_signal(signal.SIGKILL)
+        processes[0].wait()
+        second_log = tmp_path / "second.log"
+        processes.append(start_scheduler(env, second_log))
+
+        # then it does not run that day's archival again: its run is recorded already
+        # (the hourly snapshots may be due again if an hour turned meanwhile)
+        taken = wait_for(lambda: lease_lines(second_log), "the take-over")[0]
+        assert "archival" not in taken["caughtUp"]
+        # (a queued run completing shows the survivor is running jobs)
+        queued = await runtime.services.runs.queue("archival", other.id, {})
+        wait_for(
+            lambda: db.job_runs.find_one({"_id": queued["_id"], "status": "succeeded"}),
+            "the queued run",
+        )
+        assert [r["counts"]["eventsMoved"] for r in scheduled_runs()] == [3]
+        assert len(await raw_events(runtime, acme.id)) == 2
     finally:
         for process in processes:
             if process.poll() is None:
