@@ -399,7 +399,7 @@ class ArchivalService:
             ):
                 raise _ManifestNotPendingError
             deleted = await self.events.delete_run(
-                group_id, ids, manifest["firstSortKey"], manifest["lastSortKey"], session
+                group_id, ids, manifest.get("firstSortKey"), manifest.get("lastSortKey"), session
             )
             await self.faults("during_delete", manifest)
             if deleted != len(ids):

@@ -172,8 +172,8 @@ class EventRepository:
         self,
         group_id: ObjectId,
         ids: Sequence[ObjectId],
-        first_key: str,
-        last_key: str,
+        first_key: str | None,
+        last_key: str | None,
         session: AsyncClientSession,
     ) -> int:
         """Delete exactly ``ids``, a run of the group's events from ``first_key`` to ``last_key``
@@ -185,8 +185,11 @@ class EventRepository:
         Otherwise (an event was back-dated into the range since it was read, or some
         of ``ids`` are gone) each id is deleted on its own and nothing else is.
         Both reads run on the transaction's snapshot, so the set cannot change
-        between the check and the delete.
+        between the check and the delete. Without the keys (a manifest recorded by an
+        earlier version) the ids are deleted one by one.
         """
+        if first_key is None or last_key is None:
+            return await self.delete_by_ids(group_id, ids, session)
         query = {"groupId": group_id, "sortKey": {"$gte": first_key, "$lte": last_key}}
         found = self.collection.find(query, {"_id": 1}, session=session)
         if {doc["_id"] async for doc in found} == set(ids) and len(set(ids)) == len(ids):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from bson import ObjectId
 
 from ontology.archival.models import ManifestStatus
@@ -19,6 +20,7 @@ from ontology.jobs.archival import run_archival
 from ontology.runtime import Runtime
 from tests.archival.support import (
     NOW,
+    Crash,
     archival,
     assert_exactly_once,
     days_ago,
@@ -148,4 +150,36 @@ async def test_a_back_dated_event_written_during_an_upload_stays_hot_then_is_arc
         stored = await manifests(runtime, acme.id)
         assert [m["status"] for m in stored] == [ManifestStatus.DONE.value] * 2
         assert stored[1]["ids"] == late
+        assert await assert_exactly_once(runtime, sink, acme.id, original) == (0, 4)
+
+
+async def test_a_pending_manifest_without_sort_keys_is_finished_id_by_id(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    with clock_at(NOW):
+        sink = file_sink(tmp_path)
+        acme = await make_tenant(runtime, "acme", Plan.STARTER)
+        await seed_events(runtime, acme.id, days_ago(100.5, 100.4, 100.3, 100.2))
+        original = await raw_events(runtime, acme.id)
+
+        async def crash_after_upload(point: str, manifest: Document) -> None:
+            if point == "after_upload":
+                raise Crash(point)
+
+        crashing = with_archival(
+            runtime, archival(runtime, sink, batch_size=3, faults=crash_after_upload)
+        )
+        with pytest.raises(Crash):
+            await run_archival(crashing, group=acme.group)
+        # given the pending manifest a crashed run of an earlier version left (no sort keys)
+        await runtime.database.collection("archive_manifests").update_many(
+            {"groupId": acme.id}, {"$unset": {"firstSortKey": "", "lastSortKey": ""}}
+        )
+
+        # when running again
+        rt = with_archival(runtime, archival(runtime, sink, batch_size=3))
+        _, summary = await run_archival(rt, group=acme.group)
+
+        # then that manifest is finished (its ids deleted one by one) and the rest archived
+        assert (summary.groups[0].resumed, summary.events, summary.objects) == (1, 4, 2)
         assert await assert_exactly_once(runtime, sink, acme.id, original) == (0, 4)
