@@ -18,6 +18,7 @@ Prints events/s of all three, the ratio of archival to the baseline (target
 (target: within 50 MB of each other).
 
 Run: python bench/archival.py [--events 200000] [--small 20000] [--sinks file,s3]
+     [--mongodb-uri mongodb://host/?replicaSet=rs0]  (another server than the embedded one)
 """
 
 from __future__ import annotations
@@ -149,13 +150,13 @@ def _children_maxrss() -> int:
 
 
 async def measure(
-    server: EmbeddedServer, kind: str, events: int, s3_endpoint: str, tmp: Path
+    mongodb_uri: str, kind: str, events: int, s3_endpoint: str, tmp: Path
 ) -> dict[str, Any]:
     db_name = f"bench_{uuid.uuid4().hex[:8]}"
     bucket = f"bench-{uuid.uuid4().hex[:8]}"
     archive_url = (tmp / db_name).as_uri() if kind == "file" else f"s3://{bucket}/cold"
     settings = Settings(
-        mongodb_uri=server.uri,
+        mongodb_uri=mongodb_uri,
         db_name=db_name,
         data_dir=tmp,
         archive_url=archive_url,
@@ -175,7 +176,7 @@ async def measure(
         moved, floor_seconds = await baseline(runtime, floor_group, sink, delete=True)
         assert moved == events, (moved, events)
     env = {
-        "ONTOLOGY_MONGODB_URI": server.uri,
+        "ONTOLOGY_MONGODB_URI": mongodb_uri,
         "ONTOLOGY_DB_NAME": db_name,
         "ONTOLOGY_ARCHIVE_URL": archive_url,
         "ONTOLOGY_S3_ENDPOINT_URL": s3_endpoint,
@@ -201,6 +202,10 @@ async def main() -> None:
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--small", type=int, default=20_000)
     parser.add_argument("--sinks", default="file,s3")
+    parser.add_argument(
+        "--mongodb-uri",
+        help="measure on this MongoDB (a replica set) instead of an embedded server",
+    )
     args = parser.parse_args()
     for name, value in {
         "AWS_ACCESS_KEY_ID": "bench",
@@ -216,13 +221,15 @@ async def main() -> None:
     rows = []
     try:
         with tempfile.TemporaryDirectory(prefix="ontology-bench-") as tmp:
-            server = EmbeddedServer(Path(tmp) / "db")
-            server.start()
+            server = None if args.mongodb_uri else EmbeddedServer(Path(tmp) / "db")
+            if server is not None:
+                server.start()
+            uri = args.mongodb_uri or server.uri  # type: ignore[union-attr]
             try:
                 for kind in args.sinks.split(","):
                     for events in (args.small, args.events):
                         row = await measure(
-                            server, kind, events, f"http://127.0.0.1:{port}", Path(tmp)
+                            uri, kind, events, f"http://127.0.0.1:{port}", Path(tmp)
                         )
                         rows.append(row)
                         print(
@@ -238,7 +245,8 @@ async def main() -> None:
                             flush=True,
                         )
             finally:
-                server.stop()
+                if server is not None:
+                    server.stop()
     finally:
         moto.stop()
     for kind in args.sinks.split(","):
