@@ -30,6 +30,22 @@ class Crash(Exception):
     """An injected crash (the process would have died here)."""
 
 
+class CrashAt:
+    """A fault hook that crashes the ``on_batch``-th time (by default the second) the run
+    reaches ``point``."""
+
+    def __init__(self, point: str, on_batch: int = 2) -> None:
+        self.point = point
+        self.on_batch = on_batch
+        self.seen = 0
+
+    async def __call__(self, point: str, manifest: Document) -> None:
+        if point == self.point:
+            self.seen += 1
+            if self.seen == self.on_batch:
+                raise Crash(point)
+
+
 def s3_settings(endpoint: str, **extra: Any) -> Settings:
     return Settings(s3_endpoint_url=endpoint, s3_max_attempts=1, **extra)
 

@@ -15,7 +15,6 @@ from pymongo.errors import OperationFailure
 
 from ontology.archival.service import FAULT_POINTS, VerificationError
 from ontology.archival.sinks import FileSink, S3Sink, Sink
-from ontology.db.client import Document
 from ontology.groups.models import Plan
 from ontology.jobs.archival import run_archival
 from ontology.runtime import Runtime
@@ -24,6 +23,7 @@ from tests.archival.support import (
     CorruptingFileSink,
     CorruptingS3Sink,
     Crash,
+    CrashAt,
     CrashingUploadFileSink,
     CrashingUploadS3Sink,
     archival,
@@ -41,21 +41,6 @@ from tests.factories import clock_at, make_tenant
 
 OLD = days_ago(100.5, 100.4, 100.3, 100.2, 100.1, 100.05, 100.01)  # one day, 7 events
 RECENT = days_ago(5, 1)
-
-
-class CrashAt:
-    """A fault hook that crashes the second time the run reaches ``point``."""
-
-    def __init__(self, point: str, on_batch: int = 2) -> None:
-        self.point = point
-        self.on_batch = on_batch
-        self.seen = 0
-
-    async def __call__(self, point: str, manifest: Document) -> None:
-        if point == self.point:
-            self.seen += 1
-            if self.seen == self.on_batch:
-                raise Crash(point)
 
 
 def make_sink(kind: str, tmp_path: Path, request: pytest.FixtureRequest, cls: Any = None) -> Sink:

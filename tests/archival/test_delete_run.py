@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from bson import ObjectId
+from pymongo.asynchronous.client_session import AsyncClientSession
 
 from ontology.archival.models import ManifestStatus
 from ontology.db.client import Document
@@ -21,6 +22,7 @@ from ontology.runtime import Runtime
 from tests.archival.support import (
     NOW,
     Crash,
+    CrashAt,
     archival,
     assert_exactly_once,
     days_ago,
@@ -33,23 +35,13 @@ from tests.archival.support import (
 from tests.factories import clock_at, make_tenant
 
 
-async def sort_keys(runtime: Runtime, ids: list[ObjectId]) -> list[str]:
-    events = runtime.database.collection("events")
-    by_id = {d["_id"]: d["sortKey"] async for d in events.find({"_id": {"$in": ids}})}
-    return [by_id[i] for i in ids]
-
-
 async def delete_run(runtime: Runtime, group_id: ObjectId, ids: list[ObjectId]) -> int:
-    keys = await sort_keys(runtime, ids)
+    """``delete_run`` of ``ids`` in a transaction, with the sortKeys of the first and last."""
+    events = runtime.database.collection("events")
+    first, last = [(await events.find_one({"_id": i}))["sortKey"] for i in (ids[0], ids[-1])]
 
-    async def work(session: object) -> int:
-        return await runtime.repos.events.delete_run(
-            group_id,
-            ids,
-            keys[0],
-            keys[-1],
-            session,  # type: ignore[arg-type]
-        )
+    async def work(session: AsyncClientSession) -> int:
+        return await runtime.repos.events.delete_run(group_id, ids, first, last, session)
 
     deleted: int = await runtime.database.in_transaction(work)
     return deleted
@@ -73,21 +65,11 @@ async def test_a_run_of_events_is_deleted_and_nothing_around_it(runtime: Runtime
 async def test_an_event_back_dated_into_the_range_is_not_deleted(runtime: Runtime) -> None:
     acme = await make_tenant(runtime, "acme", Plan.STARTER)
     ids = await seed_events(runtime, acme.id, days_ago(100, 99, 98))
-    keys = await sort_keys(runtime, ids)
     # given an event written after the batch was read, with a time inside its range
     late = await seed_events(runtime, acme.id, days_ago(99.5))
 
-    async def work(session: object) -> int:
-        return await runtime.repos.events.delete_run(
-            acme.id,
-            ids,
-            keys[0],
-            keys[-1],
-            session,  # type: ignore[arg-type]
-        )
-
     # when deleting the batch's run
-    deleted = await runtime.database.in_transaction(work)
+    deleted = await delete_run(runtime, acme.id, ids)
 
     # then the batch's ids are deleted and the back-dated event is still there
     assert deleted == 3
@@ -99,22 +81,12 @@ async def test_ids_already_gone_are_reported_and_nothing_else_is_deleted(
 ) -> None:
     acme = await make_tenant(runtime, "acme", Plan.STARTER)
     ids = await seed_events(runtime, acme.id, days_ago(100, 99, 98, 97))
-    keys = await sort_keys(runtime, ids[:3])
     # given one of the batch's events was deleted since (by a concurrent run)
     await runtime.database.collection("events").delete_one({"_id": ids[1]})
 
-    async def work(session: object) -> int:
-        return await runtime.repos.events.delete_run(
-            acme.id,
-            ids[:3],
-            keys[0],
-            keys[-1],
-            session,  # type: ignore[arg-type]
-        )
-
     # when deleting the batch's run, then only the two still there go (the caller sees
     # 2 of 3 and aborts the transaction), and the event after the range stays
-    assert await runtime.database.in_transaction(work) == 2
+    assert await delete_run(runtime, acme.id, ids[:3]) == 2
     assert set(await raw_events(runtime, acme.id)) == {ids[3]}
 
 
@@ -162,12 +134,9 @@ async def test_a_pending_manifest_without_sort_keys_is_finished_id_by_id(
         await seed_events(runtime, acme.id, days_ago(100.5, 100.4, 100.3, 100.2))
         original = await raw_events(runtime, acme.id)
 
-        async def crash_after_upload(point: str, manifest: Document) -> None:
-            if point == "after_upload":
-                raise Crash(point)
-
         crashing = with_archival(
-            runtime, archival(runtime, sink, batch_size=3, faults=crash_after_upload)
+            runtime,
+            archival(runtime, sink, batch_size=3, faults=CrashAt("after_upload", on_batch=1)),
         )
         with pytest.raises(Crash):
             await run_archival(crashing, group=acme.group)

@@ -46,23 +46,31 @@ def start_scheduler(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
         )
 
 
-async def test_only_the_lease_holder_runs_jobs_and_a_survivor_takes_over(
-    runtime: Runtime, settings: Settings, mongo_server: EmbeddedServer, tmp_path: Path
-) -> None:
-    # given a group with old events and two scheduler processes on the same database
-    acme = await make_tenant(runtime, "acme", Plan.STARTER)
-    await seed_events(runtime, acme.id, [utcnow() - timedelta(days=100)] * 3)
-    env = {
+def scheduler_env(
+    settings: Settings, mongo_server: EmbeddedServer, tmp_path: Path, archive_cron: str
+) -> dict[str, str]:
+    """Settings of scheduler processes on the test database: short lease, quick polls."""
+    return {
         "ONTOLOGY_MONGODB_URI": mongo_server.uri,
         "ONTOLOGY_DB_NAME": settings.db_name,
         "ONTOLOGY_ARCHIVE_URL": (tmp_path / "archive").as_uri(),
         "ONTOLOGY_LEASE_SECONDS": str(LEASE_SECONDS),
         "ONTOLOGY_SCHEDULER_POLL_SECONDS": "0.2",
         "ONTOLOGY_ARCHIVE_PAUSE_MS": "0",
-        # the daily run's last fire 12 hours ago, beyond the catch-up grace (6 hours): a
-        # process taking the lease over must not archive before the queued runs do
-        "ONTOLOGY_ARCHIVE_CRON": f"0 {(utcnow().hour + 12) % 24} * * *",
+        "ONTOLOGY_LOG_LEVEL": "INFO",
+        "ONTOLOGY_ARCHIVE_CRON": archive_cron,
     }
+
+
+async def test_only_the_lease_holder_runs_jobs_and_a_survivor_takes_over(
+    runtime: Runtime, settings: Settings, mongo_server: EmbeddedServer, tmp_path: Path
+) -> None:
+    # given a group with old events and two scheduler processes on the same database
+    acme = await make_tenant(runtime, "acme", Plan.STARTER)
+    await seed_events(runtime, acme.id, [utcnow() - timedelta(days=100)] * 3)
+    # the daily run's last fire 12 hours ago, beyond the catch-up grace (6 hours): a
+    # process taking the lease over must not archive before the queued runs do
+    env = scheduler_env(settings, mongo_server, tmp_path, f"0 {(utcnow().hour + 12) % 24} * * *")
     processes = [start_scheduler(env, tmp_path / f"scheduler-{n}.log") for n in range(2)]
     client: MongoClient[dict[str, Any]] = MongoClient(mongo_server.uri, tz_aware=True)
     db = client[settings.db_name]
@@ -132,16 +140,7 @@ async def test_a_daily_run_missed_while_no_process_ran_is_caught_up_once_at_the_
     other = await make_tenant(runtime, "other", Plan.STARTER)
     await seed_events(runtime, acme.id, [utcnow() - timedelta(days=100)] * 3)
     due = utcnow() - timedelta(hours=1)
-    env = {
-        "ONTOLOGY_MONGODB_URI": mongo_server.uri,
-        "ONTOLOGY_DB_NAME": settings.db_name,
-        "ONTOLOGY_ARCHIVE_URL": (tmp_path / "archive").as_uri(),
-        "ONTOLOGY_LEASE_SECONDS": str(LEASE_SECONDS),
-        "ONTOLOGY_SCHEDULER_POLL_SECONDS": "0.2",
-        "ONTOLOGY_ARCHIVE_PAUSE_MS": "0",
-        "ONTOLOGY_LOG_LEVEL": "INFO",
-        "ONTOLOGY_ARCHIVE_CRON": f"{due.minute} {due.hour} * * *",
-    }
+    env = scheduler_env(settings, mongo_server, tmp_path, f"{due.minute} {due.hour} * * *")
     client: MongoClient[dict[str, Any]] = MongoClient(mongo_server.uri, tz_aware=True)
     db = client[settings.db_name]
     processes: list[subprocess.Popen[bytes]] = []
