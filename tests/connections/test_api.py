@@ -12,7 +12,6 @@ from bson import ObjectId
 
 from ontology.kit.ids import parse_global_id
 from tests.factories import (
-    WRITTEN_COLLECTIONS,
     Api,
     SettableClock,
     Tenant,
@@ -26,6 +25,9 @@ from tests.factories import (
     payload_error,
     raw_count,
     stored_bytes,
+)
+from tests.factories import (
+    snapshot as write_snapshot,
 )
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -152,15 +154,11 @@ def type_count(connection_type: str, inbound: int, outbound: int) -> dict[str, A
 
 
 async def snapshot(api: Api, tenant: Tenant) -> dict[str, Any]:
-    """Every collection's size, the group's counters and every thing's connection counts."""
-    counts = {name: await raw_count(api.runtime, name, {}) for name in WRITTEN_COLLECTIONS}
+    """The shared snapshot (collection sizes, group counters) and every thing's connection
+    counts."""
     cursor = api.runtime.database.collection("things").find({"groupId": tenant.id})
     thing_counts = {doc["_id"]: doc["connectionCounts"] async for doc in cursor}
-    return {
-        "counts": await group_counts(api.runtime, tenant.id),
-        "thingCounts": thing_counts,
-        **counts,
-    }
+    return {**await write_snapshot(api, tenant), "thingCounts": thing_counts}
 
 
 async def connection_counts(api: Api, key: str, thing_id: str) -> dict[str, Any]:
