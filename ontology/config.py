@@ -62,6 +62,11 @@ class Settings(BaseSettings):
         ge=1,
         description="Node budget: sum over lists of the product of first/last along each path",
     )
+    max_argument_chars: int = Field(
+        default=1024,
+        ge=1,
+        description="Longest String/ID argument of a field (filters, cursors, ids)",
+    )
     max_body_bytes: int = Field(
         default=32 * 1024 * 1024, ge=1, description="Largest request body (larger: HTTP 413)"
     )

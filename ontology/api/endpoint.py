@@ -24,6 +24,7 @@ extensions: {code}}]}``.
 from __future__ import annotations
 
 import json
+import math
 import uuid
 from typing import Any
 
@@ -104,7 +105,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             400, f"Request JSON is nested deeper than {self.max_json_depth} levels."
         )
         try:
-            value = json.loads(data)
+            value = json.loads(data, parse_constant=_refuse_constant, parse_float=_finite_float)
         except RecursionError:
             raise too_deep from None
         if nesting_exceeds(value, self.max_json_depth + 1):
@@ -266,6 +267,19 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             response=response,
             request_id=request_id,
         )
+
+
+def _refuse_constant(name: str) -> float:
+    # Python's parser accepts NaN and Infinity, which JSON does not have: stored, they
+    # would make every later response that contains them invalid JSON.
+    raise HTTPException(400, f"Request JSON contains {name}, which is not a JSON number.")
+
+
+def _finite_float(literal: str) -> float:
+    value = float(literal)
+    if not math.isfinite(value):  # 1e400 parses to inf
+        raise HTTPException(400, f"Request JSON number {literal[:40]} is out of range.")
+    return value
 
 
 def _error_response(

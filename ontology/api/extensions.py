@@ -14,14 +14,14 @@ only "Unexpected error." with that id.
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any
 
 from graphql import ExecutionResult as GraphQLExecutionResult
-from graphql import FieldNode, GraphQLError, OperationDefinitionNode
+from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
+from ontology.api.selection import SelectedField, operation_of, selected_fields
 from ontology.db.cost import CommandCost, current_cost
 from ontology.kit.clock import utcnow
 from ontology.kit.errors import ClientError, RequestErrorCode
@@ -36,13 +36,35 @@ GRAPHQL_PARSE_FAILED = RequestErrorCode.GRAPHQL_PARSE_FAILED.value
 GRAPHQL_VALIDATION_FAILED = RequestErrorCode.GRAPHQL_VALIDATION_FAILED.value
 
 
-def is_unexpected(error: GraphQLError) -> bool:
-    original = error.original_error
-    return original is not None and not isinstance(original, ClientError)
+SUGGESTION = "Did you mean "
+# Messages of GraphQL's own errors echo the client's literals (a 1 MB string in an
+# Int argument comes back whole): longer ones are cut, so a response stays small.
+MAX_MESSAGE_CHARS = 1000
 
 
-# "Did you mean 'x'?" as graphql-core appends it to messages
-SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
+def without_suggestions(message: str) -> str:
+    """``message`` without graphql-core's "Did you mean 'x'?" sentences.
+
+    Linear in the message's length: a message may echo a client's literal of
+    megabytes (a regex with a leading ``\\s*`` was quadratic on long runs of spaces).
+    graphql-core already hides suggestions where it is told to; this catches the rest.
+    """
+    parts: list[str] = []
+    start = 0
+    while (found := message.find(SUGGESTION, start)) != -1:
+        end = message.find("?", found)
+        if end == -1:
+            break
+        parts.append(message[start:found].rstrip())
+        start = end + 1
+    parts.append(message[start:])
+    return "".join(parts)
+
+
+def bounded(message: str) -> str:
+    if len(message) <= MAX_MESSAGE_CHARS:
+        return message
+    return message[: MAX_MESSAGE_CHARS - 1] + "…"
 
 
 class ErrorExtension(SchemaExtension):
@@ -60,6 +82,7 @@ class ErrorExtension(SchemaExtension):
     def _shape(self, error: GraphQLError, request_id: str) -> GraphQLError:
         original = error.original_error
         if isinstance(original, ClientError):
+            error.message = bounded(error.message)
             error.extensions = {**(error.extensions or {}), "code": original.code}
             return error
         if original is None or isinstance(original, GraphQLError):
@@ -81,8 +104,8 @@ class ErrorExtension(SchemaExtension):
         )
 
     def _coded(self, error: GraphQLError) -> GraphQLError:
-        if self.hide_suggestions:
-            error.message = SUGGESTION.sub("", error.message)
+        message = without_suggestions(error.message) if self.hide_suggestions else error.message
+        error.message = bounded(message)
         if not (error.extensions or {}).get("code"):
             parsed = self.execution_context.graphql_document is not None
             code = GRAPHQL_VALIDATION_FAILED if parsed else GRAPHQL_PARSE_FAILED
@@ -137,20 +160,51 @@ class CostExtension(SchemaExtension):
         return {"cost": cost.as_extension()} if cost is not None else {}
 
 
-# Root fields a client may still call over its API-call quota, to see why.
+# What a client may still read over its API-call quota, to see why: who it is, its
+# group's plan and counts, and the quota queries. Anything else (a thing, through
+# any path) is refused; by field coordinate, or by type for the quota reports.
 QUOTA_EXEMPT_FIELDS = frozenset(
     {
-        "viewer",
-        "groupQuotas",
-        "quotaStatus",
-        "checkCanCreateEntities",
-        "checkCanStore",
-        "upgradePricing",
-        "__typename",
-        "__schema",
-        "__type",
+        "Query.viewer",
+        "Viewer.role",
+        "Viewer.group",
+        "Group.id",
+        "Group.slug",
+        "Group.name",
+        "Group.type",
+        "Group.plan",
+        "Group.status",
+        "Group.createdAt",
+        "Group.counts",
+        "Query.groupQuotas",
+        "Query.quotaStatus",
+        "Query.checkCanCreateEntities",
+        "Query.checkCanStore",
+        "Query.upgradePricing",
     }
 )
+QUOTA_EXEMPT_TYPES = frozenset(
+    {
+        "GroupCounts",
+        "GroupQuotas",
+        "QuotaUsage",
+        "QuotaSummary",
+        "QuotaStatusReport",
+        "EntityCheck",
+        "StorageCheck",
+        "PlanLimit",
+        "PlanPricing",
+        "UpgradePricing",
+        "UpgradeOption",
+    }
+)
+
+
+def quota_exempt(fields: Iterable[SelectedField]) -> bool:
+    return all(
+        field.coordinate in QUOTA_EXEMPT_FIELDS or field.parent.name in QUOTA_EXEMPT_TYPES
+        for field in fields
+    )
 
 
 class ApiCallQuotaExtension(SchemaExtension):
@@ -183,20 +237,14 @@ class ApiCallQuotaExtension(SchemaExtension):
         yield
 
     def _exempt(self) -> bool:
-        document = self.execution_context.graphql_document
+        context = self.execution_context
+        document = context.graphql_document
         if document is None:
             return False
-        name = self.execution_context.operation_name
-        for definition in document.definitions:
-            if not isinstance(definition, OperationDefinitionNode):
-                continue
-            if name is not None and (definition.name is None or definition.name.value != name):
-                continue
-            return all(
-                isinstance(selection, FieldNode) and selection.name.value in QUOTA_EXEMPT_FIELDS
-                for selection in definition.selection_set.selections
-            )
-        return False
+        operation = operation_of(document, context.operation_name)
+        if operation is None:
+            return False
+        return quota_exempt(selected_fields(context.schema._schema, document, operation))
 
     async def _refuse(self, context: Any, group_id: Any, used: int, limit: int) -> None:
         now = utcnow()

@@ -18,7 +18,8 @@ from strawberry.types import ExecutionContext
 
 from ontology.api.extensions import ApiCallQuotaExtension, CostExtension, ErrorExtension
 from ontology.api.node import NodeQueries
-from ontology.api.validation import ValidationExtension
+from ontology.api.scalars import SCALAR_OVERRIDES
+from ontology.api.validation import RequestLimits, ValidationExtension
 from ontology.archival.mutations import ArchivalMutations
 from ontology.archival.queries import ArchivalQueries
 from ontology.batches.mutations import BatchMutations
@@ -84,6 +85,12 @@ def create_schema(settings: Settings | None = None) -> strawberry.Schema:
     """
     settings = settings or Settings()
     hide_suggestions = not settings.field_suggestions_enabled
+    limits = RequestLimits(
+        max_page_size=settings.max_page_size,
+        max_nodes=settings.max_nodes,
+        max_argument_chars=settings.max_argument_chars,
+        hide_suggestions=hide_suggestions,
+    )
     extensions: list[Any] = [
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
@@ -92,11 +99,7 @@ def create_schema(settings: Settings | None = None) -> strawberry.Schema:
     if not settings.introspection_enabled:
         extensions.append(DisableIntrospection)
     extensions += [
-        lambda: ValidationExtension(
-            max_page_size=settings.max_page_size,
-            max_nodes=settings.max_nodes,
-            hide_suggestions=hide_suggestions,
-        ),
+        lambda: ValidationExtension(limits),
         CostExtension,
         lambda: ErrorExtension(hide_suggestions=hide_suggestions),
         ApiCallQuotaExtension,
@@ -107,7 +110,12 @@ def create_schema(settings: Settings | None = None) -> strawberry.Schema:
         else None
     )
     return OntologySchema(
-        query=Query, mutation=Mutation, types=[GroupType], extensions=extensions, config=config
+        query=Query,
+        mutation=Mutation,
+        types=[GroupType],
+        extensions=extensions,
+        config=config,
+        scalar_overrides=SCALAR_OVERRIDES,
     )
 
 

@@ -18,21 +18,28 @@ document costs no database command.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import math
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import (
+    DocumentNode,
     FieldNode,
+    FloatValueNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
+    GraphQLInputType,
     GraphQLInterfaceType,
     GraphQLObjectType,
+    GraphQLScalarType,
     GraphQLSchema,
     InlineFragmentNode,
-    OperationDefinitionNode,
+    ListValueNode,
+    ObjectValueNode,
     SelectionSetNode,
+    ValueNode,
     get_named_type,
     validate,
 )
@@ -41,6 +48,9 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
+from ontology.api.access import access_errors
+from ontology.api.selection import SelectedField, operation_of, selected_fields
+from ontology.keys.models import Role
 from ontology.kit.errors import RequestErrorCode
 
 INVALID_PAGINATION = RequestErrorCode.INVALID_PAGINATION.value
@@ -133,24 +143,86 @@ class ListBudget:
         )
 
 
-def operation_of(document: Any, name: str | None) -> OperationDefinitionNode | None:
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    if name is None:
-        return operations[0] if len(operations) == 1 else None
-    return next((o for o in operations if o.name and o.name.value == name), None)
+def argument_errors(
+    fields: list[SelectedField], variables: VariableValues, max_chars: int
+) -> list[GraphQLError]:
+    """Bounds of arguments no domain rule sees: string lengths, non-finite literals.
+
+    String and ID arguments of fields (filters, cursors, ids) are at most
+    ``max_chars`` long: a 17 MB ``type`` filter would otherwise reach the
+    database as a command it refuses. Input objects are the domain's to check
+    (a long ``name`` is a payload error). A literal like ``1e400`` parses to
+    infinity, which JSON cannot carry back; the request body refuses it in
+    variables, this refuses it in the document.
+    """
+    errors: list[GraphQLError] = []
+    for selected in fields:
+        if not selected.node.arguments:
+            continue
+        for argument in selected.node.arguments:
+            literal = infinite_literal(argument.value)
+            if literal is not None:
+                errors.append(
+                    GraphQLError(
+                        f"`{selected.coordinate}({argument.name.value}:)`: {literal.value[:40]} "
+                        "is not a finite number.",
+                        nodes=[literal],
+                        extensions={"code": BAD_USER_INPUT},
+                    )
+                )
+        values = get_argument_values(selected.definition, selected.node, variables)
+        for name, value in values.items():
+            if not is_string_argument(selected.definition.args[name].type):
+                continue
+            for text in value if isinstance(value, list) else [value]:
+                if isinstance(text, str) and len(text) > max_chars:
+                    errors.append(
+                        GraphQLError(
+                            f"`{selected.coordinate}({name}:)` is {len(text):,} characters long; "
+                            f"the limit is {max_chars:,}.",
+                            nodes=[selected.node],
+                            extensions={"code": BAD_USER_INPUT},
+                        )
+                    )
+                    break
+    return errors
 
 
-def list_limit_errors(
+def is_string_argument(type_: GraphQLInputType) -> bool:
+    named = get_named_type(type_)
+    return isinstance(named, GraphQLScalarType) and named.name in ("String", "ID")
+
+
+def infinite_literal(value: ValueNode) -> FloatValueNode | None:
+    """The first float literal in ``value`` that is not finite (``1e400``), if any."""
+    if isinstance(value, FloatValueNode):
+        return None if math.isfinite(float(value.value)) else value
+    if isinstance(value, ListValueNode):
+        children: Iterable[ValueNode] = value.values
+    elif isinstance(value, ObjectValueNode):
+        children = (entry.value for entry in value.fields)
+    else:
+        return None
+    for child in children:
+        found = infinite_literal(child)
+        if found is not None:
+            return found
+    return None
+
+
+def request_errors(
     schema: GraphQLSchema,
-    document: Any,
+    document: DocumentNode,
     operation_name: str | None,
     variables: dict[str, Any] | None,
-    *,
-    max_page_size: int,
-    max_nodes: int,
-    hide_suggestions: bool,
+    role: Role | None,
+    limits: RequestLimits,
 ) -> list[GraphQLError]:
-    """Errors of a valid document's list fields (page sizes, node budget), or ``[]``."""
+    """Errors of a valid document against the request's rules, or ``[]``.
+
+    In order: the variables (coerced), the caller's role (``FORBIDDEN``),
+    argument bounds, then page sizes and the node budget.
+    """
     operation = operation_of(document, operation_name)
     if operation is None:
         return []  # strawberry reports the missing operation itself
@@ -159,39 +231,54 @@ def list_limit_errors(
         operation.variable_definitions or (),
         variables or {},
         max_errors=10,
-        hide_suggestions=hide_suggestions,
+        hide_suggestions=limits.hide_suggestions,
     )
     if isinstance(coerced, list):
         for error in coerced:
             error.extensions = {**(error.extensions or {}), "code": BAD_USER_INPUT}
         return coerced
+    fields = list(selected_fields(schema, document, operation))
+    if role is not None and (forbidden := access_errors(fields, role)):
+        return forbidden
+    if errors := argument_errors(fields, coerced, limits.max_argument_chars):
+        return errors
     fragments = {
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
     }
-    budget = ListBudget(schema, fragments, coerced, max_page_size)
+    budget = ListBudget(schema, fragments, coerced, limits.max_page_size)
     root = schema.get_root_type(operation.operation)
     total = budget.nodes(operation.selection_set, root)
     if budget.errors:
         return budget.errors
-    if total > max_nodes:
+    if total > limits.max_nodes:
         return [
             GraphQLError(
-                f"The query could return {total:,} nodes; the limit is {max_nodes:,} "
+                f"The query could return {total:,} nodes; the limit is {limits.max_nodes:,} "
                 "(the sum over list fields of the product of `first`/`last` along each path).",
                 nodes=[operation],
-                extensions={"code": NODE_LIMIT_EXCEEDED, "limit": max_nodes, "nodes": total},
+                extensions={
+                    "code": NODE_LIMIT_EXCEEDED,
+                    "limit": limits.max_nodes,
+                    "nodes": total,
+                },
             )
         ]
     return []
 
 
-class ValidationExtension(SchemaExtension):
-    """Validate before strawberry does: standard rules, suggestions setting, list limits."""
+@dataclass(frozen=True)
+class RequestLimits:
+    max_page_size: int
+    max_nodes: int
+    max_argument_chars: int
+    hide_suggestions: bool
 
-    def __init__(self, *, max_page_size: int, max_nodes: int, hide_suggestions: bool) -> None:
-        self.max_page_size = max_page_size
-        self.max_nodes = max_nodes
-        self.hide_suggestions = hide_suggestions
+
+class ValidationExtension(SchemaExtension):
+    """Validate before strawberry does: standard rules, suggestions setting, request rules."""
+
+    def __init__(self, limits: RequestLimits) -> None:
+        self.limits = limits
 
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
@@ -199,16 +286,17 @@ class ValidationExtension(SchemaExtension):
         if document is not None and context.pre_execution_errors is None:
             schema = context.schema._schema
             rules = (*context.validation_rules, MaybeNullValidationRule, OneOfInputValidationRule)
-            errors = validate(schema, document, rules, hide_suggestions=self.hide_suggestions)
+            hide = self.limits.hide_suggestions
+            errors = validate(schema, document, rules, hide_suggestions=hide)
             if not errors:
-                errors = list_limit_errors(
+                caller = getattr(context.context, "caller", None)
+                errors = request_errors(
                     schema,
                     document,
                     context.operation_name,
                     context.variables,
-                    max_page_size=self.max_page_size,
-                    max_nodes=self.max_nodes,
-                    hide_suggestions=self.hide_suggestions,
+                    caller.role if caller is not None else None,
+                    self.limits,
                 )
             # strawberry skips its own validation once this is set
             context.pre_execution_errors = errors

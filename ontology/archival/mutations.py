@@ -19,6 +19,9 @@ from ontology.kit.graphql import UserError
 
 Info = strawberry.Info[Context, None]
 
+# a century: any longer keeps every event anyway (none is older than 1970)
+MAX_OLDER_THAN_DAYS = 36_500
+
 
 @strawberry.type
 class ArchivalMutations:
@@ -31,8 +34,9 @@ class ArchivalMutations:
     ) -> ArchiveGroupEventsPayload:
         context = info.context
         context.require(Role.ORG_OWNER)
-        if older_than_days is not None and older_than_days < 0:
-            error = ItemError(ErrorCode.INVALID_INPUT, "Must be 0 or more.", "olderThanDays")
+        if older_than_days is not None and not 0 <= older_than_days <= MAX_OLDER_THAN_DAYS:
+            message = f"Must be from 0 to {MAX_OLDER_THAN_DAYS:,} days."
+            error = ItemError(ErrorCode.INVALID_INPUT, message, "olderThanDays")
             return ArchiveGroupEventsPayload(run=None, errors=UserError.from_items([error]))
         run = await context.runtime.services.runs.queue(
             "archival", context.group_id, {"olderThanDays": older_than_days, "dryRun": False}

@@ -51,7 +51,7 @@ from ontology.db.client import Database, Document
 from ontology.events.repository import EventRepository
 from ontology.groups.models import CountDelta
 from ontology.groups.repository import GroupRepository
-from ontology.kit.clock import utcnow
+from ontology.kit.clock import EPOCH, utcnow
 from ontology.kit.retry import Backoff
 from ontology.quotas.models import Metric, PlanBook
 from ontology.quotas.service import QuotaService
@@ -171,7 +171,11 @@ class ArchivalService:
         days = older_than_days
         if days is None:
             days = self.book.limit(group, Metric.EVENTS_RETENTION_DAYS)
-        return None if days is None else now - timedelta(days=days)
+        if days is None:
+            return None
+        # a retention longer than the time since 1970 (a huge override) keeps everything:
+        # no event is older than the epoch, and the subtraction cannot overflow
+        return max(now - timedelta(days=min(days, (now - EPOCH).days + 1)), EPOCH)
 
     async def status(self, group: Document) -> ArchivalStatus:
         cutoff = self.cutoff(group, None, utcnow())

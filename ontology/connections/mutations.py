@@ -13,7 +13,6 @@ from ontology.connections.types import (
     DeleteConnectionPayload,
 )
 from ontology.context import Context
-from ontology.keys.models import Role
 from ontology.kit.errors import RejectedError
 from ontology.kit.graphql import UserError
 from ontology.kit.ids import parse_global_id, to_global_id
@@ -28,7 +27,6 @@ class ConnectionMutations:
         self, info: Info, input: CreateConnectionInput
     ) -> ConnectionPayload:
         context = info.context
-        context.require(Role.ORG_USER)
         new = NewConnection(
             from_id=parse_global_id(input.from_id, "Thing"),
             to_id=parse_global_id(input.to_id, "Thing"),
@@ -49,7 +47,6 @@ class ConnectionMutations:
         self, info: Info, input: DeleteConnectionInput
     ) -> DeleteConnectionPayload:
         context = info.context
-        context.require(Role.ORG_USER)
         connection_id = parse_global_id(input.id, "Connection")
         try:
             doc = await context.runtime.services.connections.delete(context.group_id, connection_id)

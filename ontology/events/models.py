@@ -7,13 +7,14 @@ ranges are single-field ranges even for back-dated events.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import bson
 from bson import ObjectId
 
 from ontology.db.client import Document
+from ontology.kit.clock import EPOCH
 
 
 def sort_key(timestamp: datetime, event_id: ObjectId) -> str:
@@ -25,12 +26,11 @@ def time_key(timestamp: datetime) -> str:
 
 
 _MILLISECOND = timedelta(milliseconds=1)
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def ceil_millisecond(moment: datetime) -> datetime:
     """``moment`` rounded up to a whole millisecond (stored dates have millisecond precision)."""
-    return _EPOCH - ((_EPOCH - moment) // _MILLISECOND) * _MILLISECOND
+    return EPOCH - ((EPOCH - moment) // _MILLISECOND) * _MILLISECOND
 
 
 def new_event(

@@ -23,6 +23,9 @@ from ontology.vocabulary.registry import Vocabulary
 
 # Clients may back-date events (imports); a clock a little ahead is tolerated.
 FUTURE_TOLERANCE = timedelta(minutes=5)
+# A trillion per payment: sums of any number of them stay exact enough and finite
+# (float64 reaches 1.8e308), so no revenue metric can become infinite.
+MAX_PAYMENT_AMOUNT = 1_000_000_000_000
 
 
 @dataclass(frozen=True)
@@ -71,8 +74,11 @@ class EventService:
         errors += self.limits.check_object(event.metadata, "metadata")
         if event.type == PAYMENT_EVENT and isinstance(event.metadata, dict):
             amount = payment_amount({"type": event.type, "metadata": event.metadata})
-            if amount is None or amount < 0:
-                message = "payment_processed needs metadata.amount, a number of at least 0."
+            if amount is None or not 0 <= amount <= MAX_PAYMENT_AMOUNT:
+                message = (
+                    "payment_processed needs metadata.amount, a number from 0 to "
+                    f"{MAX_PAYMENT_AMOUNT:,}."
+                )
                 errors.append(ItemError(ErrorCode.INVALID_INPUT, message, "metadata.amount"))
         timestamp = event.timestamp or now
         if timestamp.tzinfo is None:

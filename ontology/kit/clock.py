@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+# The start of stored time: event sort keys count milliseconds from here.
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
 
 def _system_now() -> datetime:
     return datetime.now(UTC)

@@ -1,4 +1,4 @@
-"""Rules for user-supplied JSON (``properties``, ``metadata``): keys, depth, size.
+"""Rules for user-supplied JSON (``properties``, ``metadata``): keys, numbers, depth, size.
 
 Keys must match ``^[A-Za-z_][A-Za-z0-9_]*$``: no ``$`` (operators) and no ``.``
 (paths), so stored documents can always be queried and updated safely. Nesting
@@ -8,6 +8,7 @@ the BSON-encoded size, which is what MongoDB stores.
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -32,6 +33,17 @@ def nesting_exceeds(value: Any, limit: int) -> bool:
         children = node.values() if isinstance(node, dict) else node
         stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
     return False
+
+
+def is_non_finite(value: Any) -> bool:
+    return isinstance(value, float) and not math.isfinite(value)
+
+
+def non_finite(path: str, index: int | None) -> ItemError:
+    # NaN and infinities are not JSON: stored, they would make every response that
+    # contains them invalid JSON, and sums over them meaningless.
+    message = "Numbers must be finite (NaN and infinities are not JSON numbers)."
+    return ItemError(ErrorCode.INVALID_PROPERTIES, message, path, index)
 
 
 def encoded_size(value: dict[str, Any]) -> int:
@@ -71,10 +83,15 @@ def check_json_object(
                     continue
                 if isinstance(child, (dict, list)):
                     stack.append((child, child_path, depth + 1))
+                elif is_non_finite(child) and len(errors) < _MAX_KEY_ERRORS:
+                    errors.append(non_finite(child_path, index))
         else:
             for position, child in enumerate(node):
+                child_path = f"{node_path}.{position}"
                 if isinstance(child, (dict, list)):
-                    stack.append((child, f"{node_path}.{position}", depth + 1))
+                    stack.append((child, child_path, depth + 1))
+                elif is_non_finite(child) and len(errors) < _MAX_KEY_ERRORS:
+                    errors.append(non_finite(child_path, index))
     if too_deep:
         errors.append(
             ItemError(

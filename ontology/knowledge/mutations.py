@@ -5,7 +5,6 @@ from __future__ import annotations
 import strawberry
 
 from ontology.context import Context
-from ontology.keys.models import Role
 from ontology.kit.errors import RejectedError
 from ontology.kit.graphql import UserError
 from ontology.kit.ids import parse_global_id
@@ -20,7 +19,6 @@ class KnowledgeMutations:
     @strawberry.mutation(description="Add knowledge, optionally linked to a thing.")
     async def add_knowledge(self, info: Info, input: AddKnowledgeInput) -> KnowledgePayload:
         context = info.context
-        context.require(Role.ORG_USER)
         new = NewKnowledge(
             kind=KnowledgeKind(input.kind),
             text=input.text,

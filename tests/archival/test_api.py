@@ -8,7 +8,14 @@ from ontology.groups.models import Plan
 from ontology.jobs.archival import run_queued
 from ontology.kit.ids import to_global_id
 from tests.archival.support import NOW, days_ago, raw_events, seed_events
-from tests.factories import Api, assert_forbidden, clock_at, group_counts, make_tenant
+from tests.factories import (
+    Api,
+    assert_forbidden,
+    clock_at,
+    group_counts,
+    make_tenant,
+    raw_count,
+)
 
 STATUS = """
 { archivalStatus { cutoff eligibleEvents archivedEvents archivedObjects
@@ -43,7 +50,7 @@ async def test_queue_archive_read_and_restore_through_the_api(api: Api) -> None:
         original = await raw_events(runtime, acme.id)
         counts_before = await group_counts(runtime, acme.id)
 
-        before = await api.data(acme.customer, STATUS)
+        before = await api.data(acme.user, STATUS)
         assert before["archivalStatus"] == {
             "cutoff": "2026-03-03T12:00:00+00:00",
             "eligibleEvents": 3,
@@ -69,7 +76,7 @@ async def test_queue_archive_read_and_restore_through_the_api(api: Api) -> None:
         await run_queued(runtime)
 
         # then the three old events are archived
-        after = await api.data(acme.customer, STATUS)
+        after = await api.data(acme.user, STATUS)
         assert after["archivalStatus"] | {"nextRunAt": None, "cutoff": None} == {
             "cutoff": None,
             "eligibleEvents": 0,
@@ -80,7 +87,7 @@ async def test_queue_archive_read_and_restore_through_the_api(api: Api) -> None:
         }
         # and read back from the archive, oldest first, page by page
         window = {"from": "2026-02-01", "to": "2026-03-01"}
-        first = await api.data(acme.customer, ARCHIVED, {**window, "first": 2})
+        first = await api.data(acme.user, ARCHIVED, {**window, "first": 2})
         page = first["archivedEvents"]
         assert [e["node"]["id"] for e in page["edges"]] == [
             to_global_id("Event", i) for i in old[:2]
@@ -88,13 +95,13 @@ async def test_queue_archive_read_and_restore_through_the_api(api: Api) -> None:
         assert page["pageInfo"]["hasNextPage"] is True
         assert page["edges"][0]["node"]["metadata"]["big"] == 2**40
         rest = await api.data(
-            acme.customer, ARCHIVED, {**window, "first": 2, "after": page["pageInfo"]["endCursor"]}
+            acme.user, ARCHIVED, {**window, "first": 2, "after": page["pageInfo"]["endCursor"]}
         )
         assert [e["node"]["id"] for e in rest["archivedEvents"]["edges"]] == [
             to_global_id("Event", old[2])
         ]
         assert rest["archivedEvents"]["pageInfo"]["hasNextPage"] is False
-        payments = await api.data(acme.customer, ARCHIVED, {**window, "type": "payment_processed"})
+        payments = await api.data(acme.user, ARCHIVED, {**window, "type": "payment_processed"})
         assert [e["node"]["id"] for e in payments["archivedEvents"]["edges"]] == [
             to_global_id("Event", old[0])
         ]
@@ -123,9 +130,9 @@ async def test_queue_archive_read_and_restore_through_the_api(api: Api) -> None:
         }
         assert await raw_events(runtime, acme.id) == original
         assert await group_counts(runtime, acme.id) == counts_before
-        status = await api.data(acme.customer, STATUS)
+        status = await api.data(acme.user, STATUS)
         assert status["archivalStatus"]["archivedEvents"] == 0
-        assert (await api.data(acme.customer, ARCHIVED, window))["archivedEvents"]["edges"] == []
+        assert (await api.data(acme.user, ARCHIVED, window))["archivedEvents"]["edges"] == []
 
 
 async def test_restore_skips_events_that_are_hot_already(api: Api) -> None:
@@ -154,18 +161,21 @@ async def test_restore_skips_events_that_are_hot_already(api: Api) -> None:
 async def test_invalid_arguments(api: Api) -> None:
     acme = await make_tenant(api.runtime, "acme", Plan.STARTER)
     negative = await api.data(acme.owner, ARCHIVE, {"days": -1})
+    huge = await api.data(acme.owner, ARCHIVE, {"days": 2_147_483_647})
     backwards = await api.data(acme.owner, RESTORE, {"from": "2026-02-02", "to": "2026-02-01"})
-    assert negative["archiveGroupEvents"] == {
-        "run": None,
-        "errors": [
-            {
-                "index": None,
-                "path": "olderThanDays",
-                "code": "INVALID_INPUT",
-                "message": "Must be 0 or more.",
-            }
-        ],
-    }
+    for refused in (negative, huge):
+        assert refused["archiveGroupEvents"] == {
+            "run": None,
+            "errors": [
+                {
+                    "index": None,
+                    "path": "olderThanDays",
+                    "code": "INVALID_INPUT",
+                    "message": "Must be from 0 to 36,500 days.",
+                }
+            ],
+        }
+    assert await raw_count(api.runtime, "job_runs", {}) == 0
     assert backwards["restoreArchivedEvents"]["errors"] == [
         {
             "index": None,

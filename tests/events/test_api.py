@@ -451,7 +451,7 @@ async def test_events_lists_every_event_newest_first_with_total_count(
     e = timeline.events
 
     # when
-    listed = (await api.data(timeline.tenant.customer, EVENTS, {}))["events"]
+    listed = (await api.data(timeline.tenant.user, EVENTS, {}))["events"]
 
     # then
     assert listed == {

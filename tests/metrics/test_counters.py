@@ -150,11 +150,19 @@ async def test_a_failed_counter_update_leaves_no_event_and_no_counter(
     assert await counters_of(api.runtime, tenant.id) == counters_before
 
 
-async def test_a_payment_needs_a_numeric_amount(api: Api, clock: SettableClock) -> None:
+async def test_a_payment_needs_a_bounded_numeric_amount(api: Api, clock: SettableClock) -> None:
     clock.set(AT)
     tenant = await make_tenant(api.runtime, "acme")
     before = await snapshot(api, tenant)
-    for metadata in ({}, {"amount": "12"}, {"amount": True}, {"amount": -1}):
+    bad = (
+        {},
+        {"amount": "12"},
+        {"amount": True},
+        {"amount": -1},
+        {"amount": 1e308},
+        {"amount": 10**13},
+    )
+    for metadata in bad:
         body = await api.data(
             tenant.user, LOG_EVENT, {"input": {"type": "payment_processed", "metadata": metadata}}
         )
@@ -164,7 +172,8 @@ async def test_a_payment_needs_a_numeric_amount(api: Api, clock: SettableClock) 
                 payload_error(
                     "metadata.amount",
                     "INVALID_INPUT",
-                    "payment_processed needs metadata.amount, a number of at least 0.",
+                    "payment_processed needs metadata.amount, "
+                    "a number from 0 to 1,000,000,000,000.",
                 )
             ],
         }

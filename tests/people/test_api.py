@@ -275,9 +275,9 @@ async def test_people_lists_newest_first_with_role_filter(api: Api, clock: Setta
     await create_person(api, other.owner, "eve@example.com", "Eve")
 
     # when
-    everyone = (await api.data(tenant.customer, PEOPLE, {}))["people"]
-    users = (await api.data(tenant.customer, PEOPLE, {"role": "ORG_USER"}))["people"]
-    page = (await api.data(tenant.customer, PEOPLE, {"first": 2}))["people"]
+    everyone = (await api.data(tenant.user, PEOPLE, {}))["people"]
+    users = (await api.data(tenant.user, PEOPLE, {"role": "ORG_USER"}))["people"]
+    page = (await api.data(tenant.user, PEOPLE, {"first": 2}))["people"]
 
     # then
     def person(email: str, role: str) -> dict[str, Any]:

@@ -86,7 +86,7 @@ async def test_every_operation_is_counted_and_flushed_to_the_month(api: Api) -> 
         )
         assert created["createThing"]["errors"] == []
     for query in (THINGS, THINGS, "{ viewer { role } }", GROUP_QUOTAS):
-        await api.data(tenant.customer, query)
+        await api.data(tenant.user, query)
     for _ in range(2):
         await api.data(other.user, THINGS)
     unauthenticated = await api.post("ont_not-a-key", THINGS)

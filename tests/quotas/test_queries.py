@@ -471,7 +471,7 @@ async def test_check_can_store(api: Api) -> None:
 async def test_upgrade_pricing(api: Api, plan: Plan, upgrades: list[dict[str, Any]]) -> None:
     tenant = await make_tenant(api.runtime, "acme", plan=plan)
 
-    data = await api.data(tenant.customer, UPGRADE_PRICING)
+    data = await api.data(tenant.user, UPGRADE_PRICING)
 
     assert data["upgradePricing"] == {
         "currentPlan": plan.name,
