@@ -71,3 +71,15 @@ def test_size_is_the_bson_size() -> None:
 def test_values_bson_cannot_store_are_refused() -> None:
     assert check({"n": 2**70})[0].code == ErrorCode.INVALID_PROPERTIES
     assert check(["not", "an", "object"])[0].code == ErrorCode.INVALID_PROPERTIES
+
+
+def test_non_finite_numbers_are_refused_with_their_paths() -> None:
+    # JSON has no NaN or infinity; Python's parser (ontology import) accepts them
+    errors = check({"a": float("nan"), "b": [1.0, float("-inf")], "c": {"d": float("inf")}})
+
+    message = "Numbers must be finite (NaN and infinities are not JSON numbers)."
+    assert sorted((e.code, e.path, e.message) for e in errors) == [
+        (ErrorCode.INVALID_PROPERTIES, "properties.a", message),
+        (ErrorCode.INVALID_PROPERTIES, "properties.b.1", message),
+        (ErrorCode.INVALID_PROPERTIES, "properties.c.d", message),
+    ]

@@ -157,6 +157,13 @@ async def test_over_the_limit_requests_get_429_until_the_next_month(
     mixed = await api.post(tenant.user, "{ viewer { role } things(first: 1) { totalCount } }")
     assert mixed.status_code == 429
 
+    # and so does data reached through the viewer (its group's metrics lead to things)
+    through_viewer = await api.post(
+        tenant.user,
+        "{ viewer { role group { slug metrics { topContentByEngagement { thing { name } } } } } }",
+    )
+    assert through_viewer.status_code == 429
+
     # but the caller can still see who it is and why (each counted, none refused)
     viewer = await api.post(tenant.user, "{ viewer { role group { slug } } }")
     assert (viewer.status_code, viewer.json()["data"]) == (
