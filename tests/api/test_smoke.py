@@ -9,13 +9,13 @@ async def test_viewer_reports_role_group_and_counts(api: Api) -> None:
     await create_thing(api, tenant.user, "creator", "Ada")
 
     data = await api.data(
-        tenant.customer,
+        tenant.user,
         "{ viewer { role group { slug plan counts { things connections events people } } } }",
     )
 
     assert data == {
         "viewer": {
-            "role": "CUSTOMER",
+            "role": "ORG_USER",
             "group": {
                 "slug": "acme",
                 "plan": "PRO",
