@@ -267,9 +267,15 @@ async def snapshot(api: Api, tenant: Tenant) -> dict[str, Any]:
 
 async def stored_bytes(api: Api, group_id: ObjectId) -> int:
     """What ``counts.storageBytes`` must be: the sizes of the group's live things,
-    connections and events."""
+    connections, events, knowledge and knowledge links."""
     total = 0
-    for name, live in (("things", {"deletedAt": None}), ("connections", {}), ("events", {})):
+    for name, live in (
+        ("things", {"deletedAt": None}),
+        ("connections", {}),
+        ("events", {}),
+        ("knowledge", {}),
+        ("thing_knowledge", {}),
+    ):
         cursor = api.runtime.database.collection(name).find({"groupId": group_id, **live})
         async for doc in cursor:
             total += doc["sizeBytes"]

@@ -15,7 +15,7 @@ from ontology.events.repository import EventRepository
 from ontology.groups.models import CountDelta
 from ontology.kit.clock import utcnow
 from ontology.kit.errors import ErrorCode, ItemError, RejectedError
-from ontology.kit.limits import WriteLimits
+from ontology.kit.limits import WriteLimits, quoted
 from ontology.metrics.buckets import PAYMENT_EVENT, payment_amount
 from ontology.quotas.service import QuotaService
 from ontology.things.repository import ThingRepository
@@ -58,7 +58,9 @@ class EventService:
         errors: list[ItemError] = []
         if event.type not in self.vocabulary.event_types:
             errors.append(
-                ItemError(ErrorCode.UNKNOWN_TYPE, f"Unknown event type {event.type!r}.", "type")
+                ItemError(
+                    ErrorCode.UNKNOWN_TYPE, f"Unknown event type {quoted(event.type)}.", "type"
+                )
             )
         ids = [i for i in (event.actor_id, event.target_id) if i is not None]
         found = {t["_id"] for t in await self.things.by_ids(group_id, ids)} if ids else set()

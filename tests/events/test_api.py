@@ -242,6 +242,17 @@ LOG_REJECTIONS = [
         id="unknown-type",
     ),
     pytest.param(
+        {"type": "t" * (1024 * 1024)},
+        [
+            error(
+                "type",
+                "UNKNOWN_TYPE",
+                f"Unknown event type {'t' * 64!r}… (1048576 characters).",
+            )
+        ],
+        id="unknown-1-mib-type-is-not-echoed-whole",
+    ),
+    pytest.param(
         {"actorId": "missing"},
         [error("actorId", "NOT_FOUND", "No such thing.")],
         id="actor-missing",
