@@ -56,7 +56,10 @@ class EventService:
     async def log(self, group_id: ObjectId, event: NewEvent) -> Document:
         now = utcnow()
         errors: list[ItemError] = []
-        if event.type not in self.vocabulary.event_types:
+        if event.type in self.vocabulary.system_event_types:
+            message = f"{event.type} is written by the system only; logEvent cannot log it."
+            errors.append(ItemError(ErrorCode.RESERVED_EVENT_TYPE, message, "type"))
+        elif event.type not in self.vocabulary.event_types:
             errors.append(
                 ItemError(
                     ErrorCode.UNKNOWN_TYPE, f"Unknown event type {quoted(event.type)}.", "type"

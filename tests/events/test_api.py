@@ -361,6 +361,35 @@ LOG_REJECTIONS = [
 ]
 
 
+SYSTEM_EVENT_TYPES = (
+    "thing_created",
+    "thing_updated",
+    "thing_deleted",
+    "connection_created",
+    "connection_deleted",
+    "batch_imported",
+    "connections_batch_created",
+    "things_batch_updated",
+    "quota_exceeded",
+    "subscription_event",
+    "events_archived",
+)
+LOG_REJECTIONS += [
+    pytest.param(
+        {"type": system_type},
+        [
+            error(
+                "type",
+                "RESERVED_EVENT_TYPE",
+                f"{system_type} is written by the system only; logEvent cannot log it.",
+            )
+        ],
+        id=f"system-type-{system_type}",
+    )
+    for system_type in SYSTEM_EVENT_TYPES
+]
+
+
 @pytest.mark.parametrize(("overrides", "expected"), LOG_REJECTIONS)
 async def test_log_event_rejects_bad_input_and_writes_nothing(
     api: Api, overrides: dict[str, Any], expected: list[dict[str, Any]]
