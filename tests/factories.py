@@ -97,6 +97,16 @@ async def make_tenant(runtime: Runtime, slug: str, plan: Plan = Plan.PRO) -> Ten
     return tenant
 
 
+GROUP_HEADER = "X-Ontology-Group"
+
+
+async def make_staff_key(runtime: Runtime, slug: str = "staff") -> str:
+    """A platform_owner key of a group of its own; it acts on others with ``GROUP_HEADER``."""
+    group = await runtime.services.groups.create(slug=slug, name=slug.title())
+    _, secret = await runtime.services.keys.create(group["_id"], Role.PLATFORM_OWNER)
+    return secret
+
+
 CREATE_THING = """
 mutation($input: CreateThingInput!) {
   createThing(input: $input) {
