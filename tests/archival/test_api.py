@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import bson
 
 from ontology.groups.models import Plan
 from ontology.jobs.archival import run_queued
 from ontology.kit.ids import to_global_id
-from tests.archival.support import NOW, days_ago, raw_events, seed_events
-from tests.factories import Api, assert_forbidden, clock_at, group_counts, make_tenant
+from ontology.quotas.models import Metric
+from tests.archival.support import NOW, days_ago, manifests, raw_events, seed_events
+from tests.factories import (
+    GROUP_HEADER,
+    Api,
+    Tenant,
+    assert_forbidden,
+    clock_at,
+    group_counts,
+    make_staff_key,
+    make_tenant,
+)
 
 STATUS = """
 { archivalStatus { cutoff eligibleEvents archivedEvents archivedObjects
@@ -27,8 +39,9 @@ query($from: Date!, $to: Date!, $type: String, $first: Int = 20, $after: String)
 }
 """
 RESTORE = """
-mutation($from: Date!, $to: Date!) { restoreArchivedEvents(from: $from, to: $to) {
-  restoredEvents alreadyHot objects errors { index path code message } } }
+mutation($from: Date!, $to: Date!, $force: Boolean = false) {
+  restoreArchivedEvents(from: $from, to: $to, force: $force) {
+    restoredEvents alreadyHot objects errors { index path code message } } }
 """
 
 
@@ -174,3 +187,112 @@ async def test_invalid_arguments(api: Api) -> None:
             "message": "to must not be before from.",
         }
     ]
+
+
+# -- restoring past the storage limit ---------------------------------------------------------
+
+WINDOW = {"from": "2026-02-01", "to": "2026-03-01"}
+
+
+async def archived_then_limited(api: Api) -> tuple[Tenant, dict[Any, bytes], int]:
+    """A starter group whose three old events were archived, then whose storage limit
+    was lowered to 0 GiB; the group, its hot events and the archived events' bytes."""
+    runtime = api.runtime
+    acme = await make_tenant(runtime, "acme", Plan.STARTER)
+    old = await seed_events(runtime, acme.id, days_ago(100.3, 100.2, 100.1))
+    await seed_events(runtime, acme.id, days_ago(10))
+    sizes = {
+        doc["_id"]: doc["sizeBytes"]
+        async for doc in runtime.database.collection("events").find({"_id": {"$in": old}})
+    }
+    await api.data(acme.owner, ARCHIVE, {})
+    await run_queued(runtime)
+    assert await runtime.services.quotas.set_limit(acme.id, Metric.STORAGE_GB, 0)
+    return acme, await raw_events(runtime, acme.id), sum(sizes.values())
+
+
+async def test_a_restore_past_the_storage_limit_is_refused_and_restores_nothing(
+    api: Api,
+) -> None:
+    runtime = api.runtime
+    with clock_at(NOW):
+        # given three archived events and a storage limit lowered below usage
+        acme, hot, archived_bytes = await archived_then_limited(api)
+        counts = await group_counts(runtime, acme.id)
+        done = await manifests(runtime, acme.id)
+
+        # when the owner restores them
+        refused = await api.data(acme.owner, RESTORE, WINDOW)
+
+        # then the restore is refused as a quota refusal and nothing is restored
+        message = (
+            f"Quota exceeded for storage_gb: {counts['storageBytes']} used, "
+            f"{archived_bytes} requested, limit 0, 0 available."
+        )
+        assert refused["restoreArchivedEvents"] == {
+            "restoredEvents": 0,
+            "alreadyHot": 0,
+            "objects": 0,
+            "errors": [{"index": None, "path": "", "code": "QUOTA_EXCEEDED", "message": message}],
+        }
+        assert await manifests(runtime, acme.id) == done
+        # the only new event is the refusal's own quota_exceeded record
+        [logged] = [
+            doc
+            async for doc in runtime.database.collection("events").find(
+                {"groupId": acme.id, "_id": {"$nin": list(hot)}}
+            )
+        ]
+        assert logged["type"] == "quota_exceeded"
+        assert await group_counts(runtime, acme.id) == {
+            **counts,
+            "events": counts["events"] + 1,
+            "storageBytes": counts["storageBytes"] + logged["sizeBytes"],
+        }
+        status = await api.data(acme.customer, STATUS)
+        assert status["archivalStatus"]["archivedEvents"] == 3
+
+
+async def test_only_a_platform_owner_may_force_a_restore_past_the_storage_limit(
+    api: Api,
+) -> None:
+    runtime = api.runtime
+    with clock_at(NOW):
+        # given three archived events and a storage limit lowered below usage
+        acme, hot, archived_bytes = await archived_then_limited(api)
+        staff = await make_staff_key(runtime)
+        counts = await group_counts(runtime, acme.id)
+
+        # when the owner forces the restore, then it is refused and restores nothing
+        await assert_forbidden(
+            api,
+            acme.owner,
+            RESTORE,
+            {**WINDOW, "force": True},
+            "restoreArchivedEvents",
+            "force needs the platform_owner role; the key has org_owner.",
+        )
+        assert await raw_events(runtime, acme.id) == hot
+        assert await group_counts(runtime, acme.id) == counts
+
+        # when a platform_owner forces it
+        body = await api.gql(
+            staff, RESTORE, {**WINDOW, "force": True}, headers={GROUP_HEADER: "acme"}
+        )
+
+        # then the events are restored past the limit, with their bytes counted
+        assert "errors" not in body
+        assert body["data"] == {
+            "restoreArchivedEvents": {
+                "restoredEvents": 3,
+                "alreadyHot": 0,
+                "objects": 1,
+                "errors": [],
+            }
+        }
+        assert len(await raw_events(runtime, acme.id)) == 4
+        assert await group_counts(runtime, acme.id) == {
+            **counts,
+            "events": counts["events"] + 3,
+            "storageBytes": counts["storageBytes"] + archived_bytes,
+        }
