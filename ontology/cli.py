@@ -614,7 +614,9 @@ def _run_json(run: dict[str, Any] | None) -> dict[str, Any] | None:
         "startedAt": started.isoformat() if started else None,
         "finishedAt": finished.isoformat() if finished else None,
         "counts": run.get("counts") or {},
+        # Operators see the details; clients get only the code (archivalStatus).
         "error": run.get("error"),
+        "errorCode": run.get("errorCode"),
     }
 
 

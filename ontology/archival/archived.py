@@ -32,7 +32,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 
 from ontology.archival.models import ManifestStatus, decode_events
 from ontology.archival.repository import ArchivalProgressRepository, ManifestRepository
-from ontology.archival.service import ArchivalError, is_transient
+from ontology.archival.service import VerificationError, is_transient
 from ontology.archival.sinks import Sink, sha256_hex
 from ontology.db.client import Database, Document
 from ontology.events.repository import EventRepository
@@ -85,7 +85,7 @@ class ArchivedEventsService:
         key = manifest["key"]
         data: bytes = await self.backoff.run(lambda: sink.get(key), f"GET {key}", is_transient)
         if sha256_hex(data) != manifest["checksum"]:
-            raise ArchivalError(f"{sink.url}/{key} does not match its manifest's checksum.")
+            raise VerificationError(f"{sink.url}/{key} does not match its manifest's checksum.")
         return list(decode_events(data))
 
     async def iterate(

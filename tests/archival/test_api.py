@@ -2,15 +2,38 @@
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
 from typing import Any
 
 import bson
+import pytest
+from botocore.exceptions import ClientError
 
+from ontology.archival.service import VerificationError, failure_code
+from ontology.archival.sinks import (
+    ObjectConflictError,
+    SinkAccessDeniedError,
+    SinkError,
+    TransientSinkError,
+    _translated,
+)
 from ontology.groups.models import Plan
-from ontology.jobs.archival import run_queued
+from ontology.jobs.archival import run_archival, run_queued
+from ontology.kit.errors import RunErrorCode
 from ontology.kit.ids import to_global_id
 from ontology.quotas.models import Metric
-from tests.archival.support import NOW, days_ago, manifests, raw_events, seed_events
+from tests.archival.support import (
+    NOW,
+    CorruptingFileSink,
+    archival,
+    days_ago,
+    file_sink,
+    manifests,
+    raw_events,
+    seed_events,
+    with_archival,
+)
 from tests.factories import (
     GROUP_HEADER,
     Api,
@@ -24,7 +47,7 @@ from tests.factories import (
 
 STATUS = """
 { archivalStatus { cutoff eligibleEvents archivedEvents archivedObjects
-  lastRun { status eventsMoved objects error } nextRunAt } }
+  lastRun { status eventsMoved objects error { code message } } nextRunAt } }
 """
 ARCHIVE = """
 mutation($days: Int) { archiveGroupEvents(olderThanDays: $days) {
@@ -296,3 +319,104 @@ async def test_only_a_platform_owner_may_force_a_restore_past_the_storage_limit(
             "events": counts["events"] + 3,
             "storageBytes": counts["storageBytes"] + archived_bytes,
         }
+
+
+# -- what a failed run shows ------------------------------------------------------------------
+
+
+async def test_a_failed_run_shows_a_code_and_a_fixed_message_and_logs_the_details(
+    api: Api, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    runtime = api.runtime
+    with clock_at(NOW):
+        # given a run that fails because the archive stored other bytes than it was sent
+        acme = await make_tenant(runtime, "acme", Plan.STARTER)
+        await seed_events(runtime, acme.id, days_ago(100))
+        failing = with_archival(runtime, archival(runtime, file_sink(tmp_path, CorruptingFileSink)))
+        with (
+            caplog.at_level(logging.ERROR, logger="ontology.jobs"),
+            pytest.raises(VerificationError) as raised,
+        ):
+            await run_archival(failing, group=acme.group)
+
+        # when any key of the group, even a customer's, reads the archival status
+        status = await api.data(acme.customer, STATUS)
+
+        # then it sees a stable code and a fixed message, no path or exception text
+        assert status["archivalStatus"]["lastRun"] == {
+            "status": "FAILED",
+            "eventsMoved": 0,
+            "objects": 0,
+            "error": {
+                "code": "CHECKSUM_MISMATCH",
+                "message": "An archive object did not match what was written; nothing was deleted.",
+            },
+        }
+        # and the run keeps the details for operators, and the log has them with the run id
+        run = await runtime.services.runs.latest(acme.id, "archival")
+        assert run is not None
+        details = str(raised.value)
+        assert str(tmp_path) in details
+        assert (run["error"], run["errorCode"]) == (details, "CHECKSUM_MISMATCH")
+        assert [
+            (r.getMessage(), getattr(r, "runId", None), getattr(r, "errorCode", None), r.error)
+            for r in caplog.records
+            if r.getMessage() == "job run failed"
+        ] == [("job run failed", str(run["_id"]), "CHECKSUM_MISMATCH", details)]
+
+
+async def test_a_run_recorded_before_error_codes_shows_internal(api: Api) -> None:
+    # given a failed run stored with only its details (as runs were before codes)
+    acme = await make_tenant(api.runtime, "acme", Plan.STARTER)
+    run = await api.runtime.services.runs.start("archival", acme.id, {})
+    await api.runtime.database.collection("job_runs").update_one(
+        {"_id": run["_id"]},
+        {
+            "$set": {"status": "failed", "error": "Cannot write /srv/archive/x: [Errno 28]"},
+            "$unset": {"errorCode": ""},
+        },
+    )
+
+    # when a customer reads it
+    status = await api.data(acme.customer, STATUS)
+
+    # then the details stay hidden
+    assert status["archivalStatus"]["lastRun"]["error"] == {
+        "code": "INTERNAL",
+        "message": "The run failed; the operators have the details.",
+    }
+
+
+def s3_error(code: str, status: int) -> SinkError:
+    """A botocore failure of a PUT as the S3 sink translates it."""
+    response: Any = {"Error": {"Code": code}, "ResponseMetadata": {"HTTPStatusCode": status}}
+    return _translated(ClientError(response, "PutObject"), "PUT k")
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        pytest.param(VerificationError("x"), RunErrorCode.CHECKSUM_MISMATCH, id="verification"),
+        pytest.param(ObjectConflictError("x"), RunErrorCode.OBJECT_CONFLICT, id="conflict"),
+        pytest.param(SinkAccessDeniedError("x"), RunErrorCode.ARCHIVE_ACCESS_DENIED, id="denied"),
+        pytest.param(
+            s3_error("AccessDenied", 403), RunErrorCode.ARCHIVE_ACCESS_DENIED, id="s3-access-denied"
+        ),
+        pytest.param(
+            s3_error("InvalidAccessKeyId", 403),
+            RunErrorCode.ARCHIVE_ACCESS_DENIED,
+            id="s3-bad-key",
+        ),
+        pytest.param(
+            s3_error("SlowDown", 503), RunErrorCode.ARCHIVE_UNAVAILABLE, id="s3-throttled"
+        ),
+        pytest.param(TransientSinkError("x"), RunErrorCode.ARCHIVE_UNAVAILABLE, id="transient"),
+        pytest.param(
+            s3_error("NoSuchBucket", 404), RunErrorCode.ARCHIVE_STORE_ERROR, id="s3-no-bucket"
+        ),
+        pytest.param(SinkError("x"), RunErrorCode.ARCHIVE_STORE_ERROR, id="sink"),
+        pytest.param(KeyError("sizeBytes"), RunErrorCode.INTERNAL, id="bug"),
+    ],
+)
+def test_every_failure_has_its_code(error: BaseException, code: RunErrorCode) -> None:
+    assert failure_code(error) is code
