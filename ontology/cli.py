@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import signal
 import socket
@@ -39,7 +40,7 @@ from ontology.db.embedded import EmbeddedServer, EmbeddedServerError
 from ontology.groups.models import Plan
 from ontology.keys.models import Role
 from ontology.kit.clock import utcnow
-from ontology.kit.errors import RejectedError
+from ontology.kit.errors import ErrorCode, RejectedError
 from ontology.quotas.models import Metric
 from ontology.runtime import Runtime, open_runtime
 from ontology.things.models import NewThing
@@ -113,7 +114,9 @@ def run_with_runtime(work: Callable[[Runtime], Awaitable[T]]) -> T:
     try:
         return asyncio.run(main())
     except RejectedError as rejected:
-        raise fail("; ".join(f"{e.path}: {e.message}" for e in rejected.errors)) from None
+        raise fail(
+            "; ".join(f"{e.path}: {e.message}" if e.path else e.message for e in rejected.errors)
+        ) from None
     except (SinkError, ArchivalError) as error:
         raise fail(str(error)) from None
 
@@ -611,7 +614,9 @@ def _run_json(run: dict[str, Any] | None) -> dict[str, Any] | None:
         "startedAt": started.isoformat() if started else None,
         "finishedAt": finished.isoformat() if finished else None,
         "counts": run.get("counts") or {},
+        # Operators see the details; clients get only the code (archivalStatus).
         "error": run.get("error"),
+        "errorCode": run.get("errorCode"),
     }
 
 
@@ -645,18 +650,38 @@ def archive_restore(
     group: Annotated[str, typer.Option(help="The group's slug.")],
     from_day: Annotated[datetime, typer.Option("--from", formats=["%Y-%m-%d"], help="First day.")],
     to_day: Annotated[datetime, typer.Option("--to", formats=["%Y-%m-%d"], help="Last day.")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Restore even past the group's storage limit.")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Put archived events of these days back into the hot store (idempotent).
+
+    Like the API, a restore that would pass the group's storage limit restores
+    nothing and fails; --force restores it anyway (the group is then over its limit).
 
     Example: ontology archive restore --group acme --from 2026-01-01 --to 2026-01-31
     """
 
     async def work(runtime: Runtime) -> dict[str, Any]:
         found = await _group_by_slug(runtime, group)
-        result = await runtime.services.archived.restore(
-            found["_id"], from_day.date(), to_day.date()
-        )
+        try:
+            result = await runtime.services.archived.restore(
+                found["_id"], from_day.date(), to_day.date(), force=force
+            )
+        except RejectedError as rejected:
+            raise RejectedError(
+                [
+                    dataclasses.replace(
+                        error,
+                        message=f"{error.message} Nothing was restored; --force restores "
+                        "past the limit.",
+                    )
+                    if error.code is ErrorCode.QUOTA_EXCEEDED
+                    else error
+                    for error in rejected.errors
+                ]
+            ) from None
         return {
             "objects": result.manifests,
             "restored": result.restored,

@@ -97,6 +97,16 @@ async def make_tenant(runtime: Runtime, slug: str, plan: Plan = Plan.PRO) -> Ten
     return tenant
 
 
+GROUP_HEADER = "X-Ontology-Group"
+
+
+async def make_staff_key(runtime: Runtime, slug: str = "staff") -> str:
+    """A platform_owner key of a group of its own; it acts on others with ``GROUP_HEADER``."""
+    group = await runtime.services.groups.create(slug=slug, name=slug.title())
+    _, secret = await runtime.services.keys.create(group["_id"], Role.PLATFORM_OWNER)
+    return secret
+
+
 CREATE_THING = """
 mutation($input: CreateThingInput!) {
   createThing(input: $input) {
@@ -267,9 +277,15 @@ async def snapshot(api: Api, tenant: Tenant) -> dict[str, Any]:
 
 async def stored_bytes(api: Api, group_id: ObjectId) -> int:
     """What ``counts.storageBytes`` must be: the sizes of the group's live things,
-    connections and events."""
+    connections, events, knowledge and knowledge links."""
     total = 0
-    for name, live in (("things", {"deletedAt": None}), ("connections", {}), ("events", {})):
+    for name, live in (
+        ("things", {"deletedAt": None}),
+        ("connections", {}),
+        ("events", {}),
+        ("knowledge", {}),
+        ("thing_knowledge", {}),
+    ):
         cursor = api.runtime.database.collection(name).find({"groupId": group_id, **live})
         async for doc in cursor:
             total += doc["sizeBytes"]

@@ -5,12 +5,19 @@ an object an interrupted run left behind is never read twice. Archived events
 are listed oldest first, in object-key order (day, run, sequence) and line
 order within an object; a cursor is ``<key>#<line>``.
 
-Restoring puts a manifest's events back into the hot collection in one
-transaction with its counters and the manifest's status (``restored``): only
+Restoring puts the range's events back into the hot collection in one
+transaction with the counters and the manifests' status (``restored``): only
 the events not already there are inserted, so restoring twice creates no
-duplicates. Restoring is never refused by quotas (the events were there
-before); a restored event older than the retention is archived again, under a
-new key, by a later run.
+duplicates. The storage the restore adds is reserved with the same atomic
+conditional update as every other write, once for the whole range, so a
+restore that does not fit under the group's limit (lowered since the events
+were archived, say) restores nothing; only ``force`` (platform staff and the
+CLI's ``--force``) restores past it. One transaction for the range is what
+makes "nothing" true; it reads one object at a time, so memory stays one
+object, but a very long range is better restored in parts on mongod, whose
+transactions live at most ``transactionLifetimeLimitSeconds`` (60 s). A
+restored event older than the retention is archived again, under a new key,
+by a later run.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 
 from ontology.archival.models import ManifestStatus, decode_events
 from ontology.archival.repository import ArchivalProgressRepository, ManifestRepository
-from ontology.archival.service import ArchivalError, is_transient
+from ontology.archival.service import VerificationError, is_transient
 from ontology.archival.sinks import Sink, sha256_hex
 from ontology.db.client import Database, Document
 from ontology.events.repository import EventRepository
@@ -78,7 +85,7 @@ class ArchivedEventsService:
         key = manifest["key"]
         data: bytes = await self.backoff.run(lambda: sink.get(key), f"GET {key}", is_transient)
         if sha256_hex(data) != manifest["checksum"]:
-            raise ArchivalError(f"{sink.url}/{key} does not match its manifest's checksum.")
+            raise VerificationError(f"{sink.url}/{key} does not match its manifest's checksum.")
         return list(decode_events(data))
 
     async def iterate(
@@ -132,21 +139,26 @@ class ArchivedEventsService:
             found.append(item)
         return found, False
 
-    async def restore(self, group_id: ObjectId, first_day: date, last_day: date) -> RestoreResult:
-        """Put the archived events of these days back into the hot collection (idempotent)."""
+    async def restore(
+        self, group_id: ObjectId, first_day: date, last_day: date, *, force: bool = False
+    ) -> RestoreResult:
+        """Put the archived events of these days back into the hot collection (idempotent).
+
+        All or nothing: past the storage limit it raises ``RejectedError``
+        (QUOTA_EXCEEDED) having restored nothing, unless ``force``.
+        """
         sink = self.sink_factory()
-        result = RestoreResult()
         manifests = await self.manifests.done_in_days(
             group_id, first_day.isoformat(), last_day.isoformat()
         )
-        for manifest in manifests:
-            events = await self._read(sink, manifest)
+        if not manifests:
+            return RestoreResult()
 
-            async def work(
-                session: AsyncClientSession,
-                manifest: Document = manifest,
-                events: list[Document] = events,
-            ) -> tuple[int, int]:
+        async def work(session: AsyncClientSession) -> RestoreResult:
+            result = RestoreResult()
+            delta = CountDelta()
+            for manifest in manifests:
+                events = await self._read(sink, manifest)
                 if not await self.manifests.change_status(
                     group_id,
                     manifest["_id"],
@@ -155,26 +167,26 @@ class ArchivedEventsService:
                     utcnow(),
                     session,
                 ):
-                    return 0, 0
+                    continue  # restored meanwhile by someone else
                 present = await self.events.sizes_by_ids(
                     group_id, [e["_id"] for e in events], session
                 )
                 missing = [e for e in events if e["_id"] not in present]
                 await self.events.insert_many(group_id, missing, session)
-                delta = CountDelta().events(
-                    len(missing), sum(int(e.get("sizeBytes", 0)) for e in missing)
-                )
-                await self.quotas.apply(group_id, delta, session, enforce=False)
+                delta.events(len(missing), sum(int(e.get("sizeBytes", 0)) for e in missing))
                 await self.progress.record_restore(group_id, manifest, session)
-                return len(missing), len(present)
+                if missing or present:
+                    result.manifests += 1
+                    result.restored += len(missing)
+                    result.already_hot += len(present)
+                    if manifest["date"] not in result.days:
+                        result.days.append(manifest["date"])
+            # One reservation for the whole range: it all fits, or the transaction
+            # aborts and nothing is restored.
+            await self.quotas.apply(group_id, delta, session, enforce=not force)
+            return result
 
-            restored, already = await self.backoff.run(
-                functools.partial(self.database.in_transaction, work), "restore", is_transient
-            )
-            if restored or already:
-                result.manifests += 1
-                result.restored += restored
-                result.already_hot += already
-                if manifest["date"] not in result.days:
-                    result.days.append(manifest["date"])
-        return result
+        restored: RestoreResult = await self.backoff.run(
+            functools.partial(self.quotas.write, group_id, work), "restore", is_transient
+        )
+        return restored

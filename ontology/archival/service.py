@@ -46,12 +46,19 @@ from ontology.archival.models import (
     new_manifest,
 )
 from ontology.archival.repository import ArchivalProgressRepository, ManifestRepository
-from ontology.archival.sinks import Sink, SinkError, TransientSinkError
+from ontology.archival.sinks import (
+    ObjectConflictError,
+    Sink,
+    SinkAccessDeniedError,
+    SinkError,
+    TransientSinkError,
+)
 from ontology.db.client import Database, Document
 from ontology.events.repository import EventRepository
 from ontology.groups.models import CountDelta
 from ontology.groups.repository import GroupRepository
 from ontology.kit.clock import EPOCH, utcnow
+from ontology.kit.errors import RunErrorCode
 from ontology.kit.retry import Backoff
 from ontology.quotas.models import Metric, PlanBook
 from ontology.quotas.service import QuotaService
@@ -121,8 +128,10 @@ class RunLog(Protocol):
         """After every batch (a heartbeat; may be throttled)."""
 
     async def group_finished(
-        self, run_id: ObjectId, result: GroupArchiveResult, error: str | None
-    ) -> None: ...
+        self, run_id: ObjectId, result: GroupArchiveResult, error: BaseException | None
+    ) -> None:
+        """The group's outcome; ``error`` is what stopped it (see ``describe`` and
+        ``failure_code``)."""
 
 
 @dataclass(frozen=True)
@@ -246,7 +255,7 @@ class ArchivalService:
                     on_batch=batch_done,
                 )
             except Exception as error:
-                await run_log.group_finished(run_id, result, describe(error))
+                await run_log.group_finished(run_id, result, error)
                 summary.seconds = time.monotonic() - started
                 raise
             await run_log.group_finished(run_id, result, None)
@@ -443,7 +452,23 @@ class ArchivalService:
 
 
 def describe(error: BaseException) -> str:
-    """A one-line account of a run's failure (stored in ``job_runs.error``)."""
+    """A one-line account of a run's failure for operators (``job_runs.error``, the logs):
+    it may name paths, buckets and exception text, so clients never see it."""
     if isinstance(error, SinkError | ArchivalError):
         return str(error)
     return f"{type(error).__name__}: {error}"
+
+
+def failure_code(error: BaseException) -> RunErrorCode:
+    """The stable code of a run's failure, which clients see instead of ``describe``."""
+    if isinstance(error, VerificationError):
+        return RunErrorCode.CHECKSUM_MISMATCH
+    if isinstance(error, ObjectConflictError):
+        return RunErrorCode.OBJECT_CONFLICT
+    if isinstance(error, SinkAccessDeniedError):
+        return RunErrorCode.ARCHIVE_ACCESS_DENIED
+    if isinstance(error, TransientSinkError):
+        return RunErrorCode.ARCHIVE_UNAVAILABLE  # still failing after every retry
+    if isinstance(error, SinkError):
+        return RunErrorCode.ARCHIVE_STORE_ERROR
+    return RunErrorCode.INTERNAL

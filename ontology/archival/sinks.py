@@ -54,6 +54,16 @@ class ObjectConflictError(SinkError):
     """An object with the same key but different content exists; it is left alone."""
 
 
+class SinkAccessDeniedError(SinkError):
+    """The store refused the credentials or the permissions (S3 403, a file EACCES)."""
+
+
+def _os_error(error: OSError, message: str) -> SinkError:
+    if isinstance(error, PermissionError):
+        return SinkAccessDeniedError(message)
+    return SinkError(message)
+
+
 @dataclass(frozen=True)
 class ObjectInfo:
     size: int
@@ -102,9 +112,11 @@ class FileSink:
         try:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as error:
-            raise SinkError(f"Archive directory {self.root} is not usable: {error}") from None
+            raise _os_error(
+                error, f"Archive directory {self.root} is not usable: {error}"
+            ) from None
         if not os.access(self.root, os.W_OK):
-            raise SinkError(f"Archive directory {self.root} is not writable.")
+            raise SinkAccessDeniedError(f"Archive directory {self.root} is not writable.")
 
     async def put_if_absent(self, key: str, data: bytes, checksum: str) -> bool:
         return await asyncio.to_thread(self._put_if_absent, key, data, checksum)
@@ -129,7 +141,7 @@ class FileSink:
                 temporary.unlink(missing_ok=True)
             self._sync_directory(path.parent)
         except OSError as error:
-            raise SinkError(f"Cannot write {path}: {error}") from None
+            raise _os_error(error, f"Cannot write {path}: {error}") from None
         return True
 
     def write_partial(self, key: str, data: bytes) -> Path:
@@ -169,14 +181,14 @@ class FileSink:
         except FileNotFoundError:
             return None
         except OSError as error:
-            raise SinkError(f"Cannot read {self.url}/{key}: {error}") from None
+            raise _os_error(error, f"Cannot read {self.url}/{key}: {error}") from None
         return ObjectInfo(len(data), sha256_hex(data))
 
     async def get(self, key: str) -> bytes:
         try:
             return await asyncio.to_thread(self._path(key).read_bytes)
         except OSError as error:
-            raise SinkError(f"Cannot read {self.url}/{key}: {error}") from None
+            raise _os_error(error, f"Cannot read {self.url}/{key}: {error}") from None
 
     async def list_keys(self, prefix: str) -> list[str]:
         return await asyncio.to_thread(self._list, prefix)
@@ -205,6 +217,14 @@ _TRANSIENT_CODES = {
     "OperationAborted",
 }
 _TRANSIENT_STATUSES = {500, 502, 503, 504}
+_ACCESS_DENIED_CODES = {
+    "AccessDenied",
+    "AllAccessDisabled",
+    "InvalidAccessKeyId",
+    "SignatureDoesNotMatch",
+    "ExpiredToken",
+    "InvalidToken",
+}
 _NETWORK_ERRORS = (
     EndpointConnectionError,
     ConnectTimeoutError,
@@ -226,6 +246,8 @@ def _translated(error: Exception, what: str) -> SinkError:
         message = f"S3 {what} failed: {code or status} ({error})"
         if code in _TRANSIENT_CODES or status in _TRANSIENT_STATUSES:
             return TransientSinkError(message)
+        if code in _ACCESS_DENIED_CODES or status == 403:
+            return SinkAccessDeniedError(message)
         return SinkError(message)
     if isinstance(error, _NETWORK_ERRORS):
         return TransientSinkError(f"S3 {what} failed: {error}")
@@ -255,7 +277,8 @@ class S3Sink:
             await asyncio.to_thread(self.client.head_bucket, Bucket=self.bucket)
         except ClientError as error:
             status, code = _status_and_code(error)
-            raise SinkError(
+            denied = code in _ACCESS_DENIED_CODES or status == 403
+            raise (SinkAccessDeniedError if denied else SinkError)(
                 f"Archive bucket {self.bucket!r} is not usable ({code or status}); "
                 f"check ONTOLOGY_ARCHIVE_URL ({self.url}) and the credentials."
             ) from None

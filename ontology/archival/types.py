@@ -8,7 +8,31 @@ from typing import Any
 
 import strawberry
 
+from ontology.kit.errors import RUN_ERROR_MESSAGES, RunErrorCode
 from ontology.kit.graphql import UserError
+
+RunErrorCodeEnum = strawberry.enum(
+    RunErrorCode, name="RunErrorCode", description="Why a run failed."
+)
+
+
+@strawberry.type(
+    description="Why a run failed: a stable code and a fixed message. The details (paths, "
+    "exception text) are only in the logs and `ontology archive status`, under the run id."
+)
+class ArchivalRunError:
+    code: RunErrorCodeEnum  # type: ignore[valid-type]
+    message: str
+
+    @classmethod
+    def of(cls, run: dict[str, Any]) -> ArchivalRunError | None:
+        if not run.get("error"):
+            return None
+        try:
+            code = RunErrorCode(str(run.get("errorCode")))
+        except ValueError:  # recorded before runs kept a code
+            code = RunErrorCode.INTERNAL
+        return cls(code=code, message=RUN_ERROR_MESSAGES[code])
 
 
 @strawberry.enum(description="Where a job run is.")
@@ -29,7 +53,7 @@ class ArchivalRunType:
     events_moved: int
     objects: int
     bytes: float = strawberry.field(description="Archive object bytes written (Float).")
-    error: str | None
+    error: ArchivalRunError | None
 
     @classmethod
     def from_doc(cls, run: dict[str, Any]) -> ArchivalRunType:
@@ -43,7 +67,7 @@ class ArchivalRunType:
             events_moved=int(counts.get("eventsMoved", 0)),
             objects=int(counts.get("objects", 0)),
             bytes=float(counts.get("bytes", 0)),
-            error=run.get("error"),
+            error=ArchivalRunError.of(run),
         )
 
 

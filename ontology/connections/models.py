@@ -11,7 +11,7 @@ from bson import ObjectId
 
 from ontology.db.client import Document
 from ontology.kit.errors import ErrorCode, ItemError
-from ontology.kit.limits import WriteLimits
+from ontology.kit.limits import WriteLimits, quoted
 from ontology.things.models import document_size
 from ontology.vocabulary.registry import Vocabulary
 
@@ -44,7 +44,7 @@ def check_new_connection(
         errors.append(
             ItemError(
                 ErrorCode.UNKNOWN_TYPE,
-                f"Unknown connection type {connection.type!r}.",
+                f"Unknown connection type {quoted(connection.type)}.",
                 f"{prefix}type",
                 index,
             )

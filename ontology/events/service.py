@@ -15,7 +15,7 @@ from ontology.events.repository import EventRepository
 from ontology.groups.models import CountDelta
 from ontology.kit.clock import utcnow
 from ontology.kit.errors import ErrorCode, ItemError, RejectedError
-from ontology.kit.limits import WriteLimits
+from ontology.kit.limits import WriteLimits, quoted
 from ontology.metrics.buckets import PAYMENT_EVENT, payment_amount
 from ontology.quotas.service import QuotaService
 from ontology.things.repository import ThingRepository
@@ -59,9 +59,14 @@ class EventService:
     async def log(self, group_id: ObjectId, event: NewEvent) -> Document:
         now = utcnow()
         errors: list[ItemError] = []
-        if event.type not in self.vocabulary.event_types:
+        if event.type in self.vocabulary.system_event_types:
+            message = f"{event.type} is written by the system only; logEvent cannot log it."
+            errors.append(ItemError(ErrorCode.RESERVED_EVENT_TYPE, message, "type"))
+        elif event.type not in self.vocabulary.event_types:
             errors.append(
-                ItemError(ErrorCode.UNKNOWN_TYPE, f"Unknown event type {event.type!r}.", "type")
+                ItemError(
+                    ErrorCode.UNKNOWN_TYPE, f"Unknown event type {quoted(event.type)}.", "type"
+                )
             )
         ids = [i for i in (event.actor_id, event.target_id) if i is not None]
         found = {t["_id"] for t in await self.things.by_ids(group_id, ids)} if ids else set()

@@ -9,7 +9,7 @@ from typing import Any
 from bson import ObjectId
 
 from ontology.archival.models import GroupArchiveResult, RunSummary
-from ontology.archival.service import BatchCallback, describe
+from ontology.archival.service import BatchCallback, describe, failure_code
 from ontology.db.client import Document
 from ontology.jobs.runs import JobRuns
 from ontology.runtime import Runtime
@@ -64,10 +64,16 @@ class ArchivalRunLog:
             await self.runs.progress(run_id, result_counts(result))
 
     async def group_finished(
-        self, run_id: ObjectId, result: GroupArchiveResult, error: str | None
+        self, run_id: ObjectId, result: GroupArchiveResult, error: BaseException | None
     ) -> None:
-        if run_id != self.run["_id"]:
-            await self.runs.finish(run_id, result_counts(result), error)
+        if run_id == self.run["_id"]:
+            return  # run_archival records the run itself
+        if error is None:
+            await self.runs.finish(run_id, result_counts(result))
+        else:
+            await self.runs.finish(
+                run_id, result_counts(result), describe(error), failure_code(error)
+            )
 
 
 async def run_archival(
@@ -110,7 +116,7 @@ async def run_archival(
             summary=summary,
         )
     except Exception as error:
-        await runs.finish(run["_id"], summary_counts(summary), describe(error))
+        await runs.finish(run["_id"], summary_counts(summary), describe(error), failure_code(error))
         record_run(runtime, run, summary, "error", time.perf_counter() - started)
         raise
     await runs.finish(run["_id"], summary_counts(summary))

@@ -15,6 +15,7 @@ from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from ontology.db.client import Database, Document
+from ontology.kit.errors import RunErrorCode
 
 
 class JobRunRepository:
@@ -46,6 +47,7 @@ class JobRunRepository:
                     "status": "failed",
                     "finishedAt": now,
                     "error": "Interrupted: the process running it stopped.",
+                    "errorCode": RunErrorCode.INTERRUPTED.value,
                 }
             },
         )

@@ -1,12 +1,18 @@
 """Every job run recorded in ``job_runs``: queued, running, succeeded or failed.
 
 ``{_id, job, groupId, parentRunId, status, params, queuedAt, startedAt,
-finishedAt, heartbeatAt, counts, error, owner}``. A run that stops beating
-(its process was killed) is marked failed when a scheduler next takes the lease.
+finishedAt, heartbeatAt, counts, error, errorCode, owner}``. A run that stops
+beating (its process was killed) is marked failed when a scheduler next takes
+the lease.
+
+A failed run keeps two accounts: ``error``, the details for operators (paths,
+buckets, exception text; also logged with the run id), and ``errorCode``, a
+``RunErrorCode`` that is all a client is shown (with its fixed message).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from datetime import datetime
@@ -18,6 +24,9 @@ from bson import ObjectId
 from ontology.db.client import Document
 from ontology.jobs.repository import JobRunRepository
 from ontology.kit.clock import utcnow
+from ontology.kit.errors import RunErrorCode
+
+log = logging.getLogger("ontology.jobs")
 
 
 class RunStatus(StrEnum):
@@ -54,6 +63,7 @@ def new_run(
         "heartbeatAt": now if running else None,
         "counts": {},
         "error": None,
+        "errorCode": None,
         "owner": process_name() if running else None,
     }
 
@@ -86,10 +96,20 @@ class JobRuns:
         await self.repo.update(run_id, {"counts": counts, "heartbeatAt": utcnow()})
 
     async def finish(
-        self, run_id: ObjectId, counts: dict[str, Any], error: str | None = None
+        self,
+        run_id: ObjectId,
+        counts: dict[str, Any],
+        error: str | None = None,
+        code: RunErrorCode = RunErrorCode.INTERNAL,
     ) -> None:
+        """Record the run's end; with ``error`` (details) it failed with ``code``."""
         status = RunStatus.FAILED if error else RunStatus.SUCCEEDED
         now = utcnow()
+        if error:
+            log.error(
+                "job run failed",
+                extra={"runId": str(run_id), "errorCode": code.value, "error": error},
+            )
         await self.repo.update(
             run_id,
             {
@@ -98,6 +118,7 @@ class JobRuns:
                 "heartbeatAt": now,
                 "counts": counts,
                 "error": error,
+                "errorCode": code.value if error else None,
             },
         )
 

@@ -16,6 +16,7 @@ from typing import Any
 class ErrorCode(StrEnum):
     INVALID_INPUT = "INVALID_INPUT"
     UNKNOWN_TYPE = "UNKNOWN_TYPE"
+    RESERVED_EVENT_TYPE = "RESERVED_EVENT_TYPE"
     INVALID_NAME = "INVALID_NAME"
     INVALID_STATUS = "INVALID_STATUS"
     INVALID_PROPERTY_KEY = "INVALID_PROPERTY_KEY"
@@ -57,6 +58,36 @@ class RequestErrorCode(StrEnum):
     INVALID_CURSOR = "INVALID_CURSOR"
     # a bug, masked as "Unexpected error." with extensions.requestId
     INTERNAL = "INTERNAL"
+
+
+class RunErrorCode(StrEnum):
+    """Why a job run failed, as clients see it (``job_runs.errorCode``).
+
+    The run's ``error`` holds the details (paths, buckets, exception text) for
+    operators and the logs; clients get only the code and ``RUN_ERROR_MESSAGES``.
+    """
+
+    ARCHIVE_ACCESS_DENIED = "ARCHIVE_ACCESS_DENIED"
+    ARCHIVE_UNAVAILABLE = "ARCHIVE_UNAVAILABLE"
+    ARCHIVE_STORE_ERROR = "ARCHIVE_STORE_ERROR"
+    CHECKSUM_MISMATCH = "CHECKSUM_MISMATCH"
+    OBJECT_CONFLICT = "OBJECT_CONFLICT"
+    INTERRUPTED = "INTERRUPTED"
+    INTERNAL = "INTERNAL"
+
+
+RUN_ERROR_MESSAGES = {
+    RunErrorCode.ARCHIVE_ACCESS_DENIED: "The archive store refused access.",
+    RunErrorCode.ARCHIVE_UNAVAILABLE: "The archive store could not be reached or kept "
+    "failing; the next run goes on from where this one stopped.",
+    RunErrorCode.ARCHIVE_STORE_ERROR: "The archive store refused an operation.",
+    RunErrorCode.CHECKSUM_MISMATCH: "An archive object did not match what was written; "
+    "nothing was deleted.",
+    RunErrorCode.OBJECT_CONFLICT: "An archive object with other content already exists; "
+    "nothing was deleted.",
+    RunErrorCode.INTERRUPTED: "The run stopped before it finished; the next run goes on.",
+    RunErrorCode.INTERNAL: "The run failed; the operators have the details.",
+}
 
 
 @dataclass(frozen=True)

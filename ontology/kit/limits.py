@@ -9,6 +9,9 @@ from ontology.kit.errors import ErrorCode, ItemError
 from ontology.kit.properties import check_json_object
 
 NAME_MAX_LENGTH = 256
+# Longest piece of a client's value quoted back in an error message: a 20 MB
+# type name must not come back as a 20 MB message.
+QUOTED_MAX_LENGTH = 64
 
 
 @dataclass(frozen=True)
@@ -36,3 +39,10 @@ def check_name(name: str, path: str, index: int | None = None) -> tuple[str, lis
         message = f"Name is {len(trimmed)} characters; the limit is {NAME_MAX_LENGTH}."
         return trimmed, [ItemError(ErrorCode.INVALID_NAME, message, path, index)]
     return trimmed, []
+
+
+def quoted(value: str) -> str:
+    """``repr(value)`` for an error message, cut to ``QUOTED_MAX_LENGTH`` characters."""
+    if len(value) <= QUOTED_MAX_LENGTH:
+        return repr(value)
+    return f"{value[:QUOTED_MAX_LENGTH]!r}… ({len(value)} characters)"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -19,9 +20,15 @@ from ontology.quotas.service import QuotaService
 from ontology.things.models import document_size
 from ontology.things.repository import ThingRepository
 
+# Text may be large (a document), so it is bounded generously and counted in
+# storage; the other strings are names and must stay short.
 MAX_TEXT_LENGTH = 1_000_000
 MAX_EMBEDDING_DIMENSIONS = 8192
 MAX_LABELS = 100
+MAX_LABEL_LENGTH = 256
+MAX_EMBEDDING_MODEL_LENGTH = 128
+# A link's role names how the knowledge relates to the thing (about, summary…).
+ROLE_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
 
 
 class KnowledgeKind(StrEnum):
@@ -90,12 +97,32 @@ class KnowledgeService:
                         ErrorCode.INVALID_INPUT, "embedding values must be finite.", "embedding"
                     )
                 )
-        if len(item.labels) > MAX_LABELS or any(not 0 < len(x) <= 256 for x in item.labels):
+        if item.embedding_model is not None and len(item.embedding_model) > (
+            MAX_EMBEDDING_MODEL_LENGTH
+        ):
             errors.append(
                 ItemError(
                     ErrorCode.INVALID_INPUT,
-                    f"At most {MAX_LABELS} labels of 1-256 characters.",
+                    f"embeddingModel is longer than {MAX_EMBEDDING_MODEL_LENGTH} characters.",
+                    "embeddingModel",
+                )
+            )
+        if len(item.labels) > MAX_LABELS or any(
+            not 0 < len(x) <= MAX_LABEL_LENGTH for x in item.labels
+        ):
+            errors.append(
+                ItemError(
+                    ErrorCode.INVALID_INPUT,
+                    f"At most {MAX_LABELS} labels of 1-{MAX_LABEL_LENGTH} characters.",
                     "labels",
+                )
+            )
+        if not ROLE_PATTERN.fullmatch(item.role):
+            errors.append(
+                ItemError(
+                    ErrorCode.INVALID_INPUT,
+                    "role must be 1-64 letters, digits, _ or -, starting with a letter.",
+                    "role",
                 )
             )
         return errors
@@ -132,7 +159,10 @@ class KnowledgeService:
                 "role": item.role,
                 "createdAt": now,
             }
-        delta = CountDelta().add("knowledge", 1).add("storageBytes", doc["sizeBytes"])
+            # The link is stored too, so it counts in storage like every document.
+            link["sizeBytes"] = document_size(link)
+        stored = doc["sizeBytes"] + (link["sizeBytes"] if link is not None else 0)
+        delta = CountDelta().add("knowledge", 1).add("storageBytes", stored)
 
         async def write(session: AsyncClientSession) -> None:
             await self.quotas.apply(group_id, delta, session)  # reserve first

@@ -49,7 +49,10 @@ class AddKnowledgeInput:
     thing_id: strawberry.ID | None = strawberry.field(
         default=None, description="Link the knowledge to this thing."
     )
-    role: str = strawberry.field(default="about", description="The link's role.")
+    role: str = strawberry.field(
+        default="about",
+        description="The link's role: 1-64 letters, digits, _ or -, starting with a letter.",
+    )
 
 
 @strawberry.type

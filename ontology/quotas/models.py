@@ -123,6 +123,10 @@ class PlanBook:
             return limit
         return limit * GIB
 
+    def is_custom(self, name: str) -> bool:
+        """An unpriced plan (enterprise): agreed with staff, never chosen self-service."""
+        return self.plan(name).price.monthly is None
+
     def next_plan(self, name: str) -> str | None:
         path = self.source.upgrade_path
         position = path.index(name)

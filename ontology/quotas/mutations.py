@@ -18,15 +18,16 @@ Info = strawberry.Info[Context, None]
 @strawberry.type
 class QuotaMutations:
     @strawberry.mutation(
-        description="Switch the group's plan (org_owner). A downgrade below current usage is "
-        "allowed; writes of the metrics in `overLimit` are then refused until usage fits."
+        description="Switch the group's plan (org_owner) between priced plans; a custom plan "
+        "(enterprise) is assigned, and left, only by a platform_owner (FORBIDDEN otherwise). "
+        "A downgrade below current usage is allowed; writes of the metrics in `overLimit` "
+        "are then refused until usage fits."
     )
     async def change_plan(self, info: Info, plan: Plan) -> ChangePlanPayload:
         context = info.context
-        context.require(Role.ORG_OWNER)
         try:
             group, over = await context.runtime.services.quotas.change_plan(
-                context.caller.group, plan.value
+                context.caller.group, plan.value, staff=context.caller.role is Role.PLATFORM_OWNER
             )
         except RejectedError as rejected:
             return ChangePlanPayload(

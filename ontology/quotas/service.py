@@ -16,7 +16,7 @@ from ontology.events.repository import EventRepository
 from ontology.groups.models import CountDelta
 from ontology.groups.repository import GroupRepository
 from ontology.kit.clock import utcnow
-from ontology.kit.errors import ErrorCode, ItemError, RejectedError
+from ontology.kit.errors import ErrorCode, ForbiddenError, ItemError, RejectedError
 from ontology.kit.metrics import Metrics
 from ontology.quotas.meter import ApiCallMeter
 from ontology.quotas.models import (
@@ -271,12 +271,22 @@ class QuotaService:
 
     # -- plan changes ------------------------------------------------------
 
-    async def change_plan(self, group: Document, plan: str) -> tuple[Document, list[Metric]]:
-        """Switch plans; the metrics the group is now over (further writes refused)."""
+    async def change_plan(
+        self, group: Document, plan: str, *, staff: bool = False
+    ) -> tuple[Document, list[Metric]]:
+        """Switch plans; the metrics the group is now over (further writes refused).
+
+        Self-service changes are between priced plans. A custom (unpriced) plan
+        has limits agreed with staff, enterprise's being unlimited, so only
+        ``staff`` (a platform_owner, or the CLI) moves a group onto or off one;
+        otherwise ``ForbiddenError`` and nothing changes.
+        """
         if plan not in self.book.names:
             raise RejectedError(
                 [ItemError(ErrorCode.INVALID_INPUT, f"Unknown plan {plan!r}.", "plan")]
             )
+        if not staff and self.book.is_custom(plan):
+            raise ForbiddenError(f"{plan} is a custom plan: only a platform_owner can assign it.")
         now = utcnow()
         event = new_event(
             group["_id"],
@@ -288,6 +298,17 @@ class QuotaService:
         async def work(session: AsyncClientSession) -> Document | None:
             # The overrides are read inside the transaction, so none is lost.
             current = await self.groups.by_id(group["_id"], session) or group
+            # Checked on the group as this transaction reads it, so a staff change
+            # made meanwhile cannot be undone by a self-service one.
+            if (
+                not staff
+                and current["plan"] in self.book.names
+                and self.book.is_custom(current["plan"])
+            ):
+                raise ForbiddenError(
+                    f"The group is on the custom plan {current['plan']}: "
+                    "only a platform_owner can change it."
+                )
             quota = self.book.enforced_limits({**current, "plan": plan})
             await self.events.insert_many(group["_id"], [event], session)
             await self.groups.apply_counts(

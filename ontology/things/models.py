@@ -11,7 +11,7 @@ from bson import ObjectId
 
 from ontology.db.client import Document
 from ontology.kit.errors import ErrorCode, ItemError
-from ontology.kit.limits import WriteLimits, check_name
+from ontology.kit.limits import WriteLimits, check_name, quoted
 from ontology.vocabulary.registry import THING_STATUSES, Vocabulary
 
 DEFAULT_STATUS = "draft"
@@ -38,7 +38,7 @@ class ThingChanges:
 def _check_status(status: str, path: str, index: int | None) -> list[ItemError]:
     if status in THING_STATUSES:
         return []
-    message = f"Unknown status {status!r}; expected one of {', '.join(THING_STATUSES)}."
+    message = f"Unknown status {quoted(status)}; expected one of {', '.join(THING_STATUSES)}."
     return [ItemError(ErrorCode.INVALID_STATUS, message, path, index)]
 
 
@@ -72,7 +72,7 @@ def check_new_thing(
         errors.append(
             ItemError(
                 ErrorCode.UNKNOWN_TYPE,
-                f"Unknown thing type {thing.type!r}.",
+                f"Unknown thing type {quoted(thing.type)}.",
                 f"{prefix}type",
                 index,
             )

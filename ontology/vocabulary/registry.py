@@ -3,6 +3,13 @@
 The file lists thing types (each with an optional JSON Schema for its
 ``properties``), connection types with the thing types allowed at each end, and
 event types. A rule end may name a type, a type set (``@agents``) or ``*``.
+
+Event types come in two lists: ``eventTypes``, which clients log, and
+``systemEventTypes``, which only the system writes (``logEvent`` refuses them,
+so a client cannot forge a ``thing_deleted`` or a ``quota_exceeded``). Both can
+be read back with ``events(type:)``. The types the code itself writes are
+system types whatever a replacement file says (``WRITTEN_BY_THE_SYSTEM``), so
+a file that predates the split, or forgets one, cannot make them forgeable.
 """
 
 from __future__ import annotations
@@ -18,6 +25,25 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 THING_STATUSES = ("draft", "active", "published", "inactive", "archived")
 ANY = "*"
+
+# Every event type a service writes (tests/events/test_reserved_types.py reads
+# the code to keep this list complete). ``events_archived`` is reserved for
+# archival although no run logs it yet.
+WRITTEN_BY_THE_SYSTEM = frozenset(
+    {
+        "thing_created",
+        "thing_updated",
+        "thing_deleted",
+        "connection_created",
+        "connection_deleted",
+        "batch_imported",
+        "connections_batch_created",
+        "things_batch_updated",
+        "quota_exceeded",
+        "subscription_event",
+        "events_archived",
+    }
+)
 
 
 class ThingTypeDef(BaseModel):
@@ -44,6 +70,7 @@ class VocabularyFile(BaseModel):
     thing_types: list[ThingTypeDef] = Field(alias="thingTypes")
     connection_types: list[ConnectionTypeDef] = Field(alias="connectionTypes")
     event_types: list[str] = Field(alias="eventTypes")
+    system_event_types: list[str] = Field(default_factory=list, alias="systemEventTypes")
 
     @model_validator(mode="after")
     def _references_resolve(self) -> VocabularyFile:
@@ -73,7 +100,10 @@ class Vocabulary:
     def __init__(self, source: VocabularyFile) -> None:
         self.source = source
         self.thing_types = {t.name: t for t in source.thing_types}
-        self.event_types = frozenset(source.event_types)
+        # Written only by the system: logEvent refuses them, reads accept them.
+        self.system_event_types = frozenset(source.system_event_types) | WRITTEN_BY_THE_SYSTEM
+        # Every type an event may have (what logEvent accepts is this minus the above).
+        self.event_types = frozenset(source.event_types) | self.system_event_types
         self.connection_types = {c.name: c for c in source.connection_types}
         self._ends = {
             rule.name: (self._expand(rule.from_types), self._expand(rule.to_types))

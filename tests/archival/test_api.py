@@ -2,24 +2,53 @@
 
 from __future__ import annotations
 
-import bson
+import logging
+from pathlib import Path
+from typing import Any
 
+import bson
+import pytest
+from botocore.exceptions import ClientError
+
+from ontology.archival.service import VerificationError, failure_code
+from ontology.archival.sinks import (
+    ObjectConflictError,
+    SinkAccessDeniedError,
+    SinkError,
+    TransientSinkError,
+    _translated,
+)
 from ontology.groups.models import Plan
-from ontology.jobs.archival import run_queued
+from ontology.jobs.archival import run_archival, run_queued
+from ontology.kit.errors import RunErrorCode
 from ontology.kit.ids import to_global_id
-from tests.archival.support import NOW, days_ago, raw_events, seed_events
+from ontology.quotas.models import Metric
+from tests.archival.support import (
+    NOW,
+    CorruptingFileSink,
+    archival,
+    days_ago,
+    file_sink,
+    manifests,
+    raw_events,
+    seed_events,
+    with_archival,
+)
 from tests.factories import (
+    GROUP_HEADER,
     Api,
+    Tenant,
     assert_forbidden,
     clock_at,
     group_counts,
+    make_staff_key,
     make_tenant,
     raw_count,
 )
 
 STATUS = """
 { archivalStatus { cutoff eligibleEvents archivedEvents archivedObjects
-  lastRun { status eventsMoved objects error } nextRunAt } }
+  lastRun { status eventsMoved objects error { code message } } nextRunAt } }
 """
 ARCHIVE = """
 mutation($days: Int) { archiveGroupEvents(olderThanDays: $days) {
@@ -34,8 +63,9 @@ query($from: Date!, $to: Date!, $type: String, $first: Int = 20, $after: String)
 }
 """
 RESTORE = """
-mutation($from: Date!, $to: Date!) { restoreArchivedEvents(from: $from, to: $to) {
-  restoredEvents alreadyHot objects errors { index path code message } } }
+mutation($from: Date!, $to: Date!, $force: Boolean = false) {
+  restoreArchivedEvents(from: $from, to: $to, force: $force) {
+    restoredEvents alreadyHot objects errors { index path code message } } }
 """
 
 
@@ -184,3 +214,213 @@ async def test_invalid_arguments(api: Api) -> None:
             "message": "to must not be before from.",
         }
     ]
+
+
+# -- restoring past the storage limit ---------------------------------------------------------
+
+WINDOW = {"from": "2026-02-01", "to": "2026-03-01"}
+
+
+async def archived_then_limited(api: Api) -> tuple[Tenant, dict[Any, bytes], int]:
+    """A starter group whose three old events were archived, then whose storage limit
+    was lowered to 0 GiB; the group, its hot events and the archived events' bytes."""
+    runtime = api.runtime
+    acme = await make_tenant(runtime, "acme", Plan.STARTER)
+    old = await seed_events(runtime, acme.id, days_ago(100.3, 100.2, 100.1))
+    await seed_events(runtime, acme.id, days_ago(10))
+    sizes = {
+        doc["_id"]: doc["sizeBytes"]
+        async for doc in runtime.database.collection("events").find({"_id": {"$in": old}})
+    }
+    await api.data(acme.owner, ARCHIVE, {})
+    await run_queued(runtime)
+    assert await runtime.services.quotas.set_limit(acme.id, Metric.STORAGE_GB, 0)
+    return acme, await raw_events(runtime, acme.id), sum(sizes.values())
+
+
+async def test_a_restore_past_the_storage_limit_is_refused_and_restores_nothing(
+    api: Api,
+) -> None:
+    runtime = api.runtime
+    with clock_at(NOW):
+        # given three archived events and a storage limit lowered below usage
+        acme, hot, archived_bytes = await archived_then_limited(api)
+        counts = await group_counts(runtime, acme.id)
+        done = await manifests(runtime, acme.id)
+
+        # when the owner restores them
+        refused = await api.data(acme.owner, RESTORE, WINDOW)
+
+        # then the restore is refused as a quota refusal and nothing is restored
+        message = (
+            f"Quota exceeded for storage_gb: {counts['storageBytes']} used, "
+            f"{archived_bytes} requested, limit 0, 0 available."
+        )
+        assert refused["restoreArchivedEvents"] == {
+            "restoredEvents": 0,
+            "alreadyHot": 0,
+            "objects": 0,
+            "errors": [{"index": None, "path": "", "code": "QUOTA_EXCEEDED", "message": message}],
+        }
+        assert await manifests(runtime, acme.id) == done
+        # the only new event is the refusal's own quota_exceeded record
+        [logged] = [
+            doc
+            async for doc in runtime.database.collection("events").find(
+                {"groupId": acme.id, "_id": {"$nin": list(hot)}}
+            )
+        ]
+        assert logged["type"] == "quota_exceeded"
+        assert await group_counts(runtime, acme.id) == {
+            **counts,
+            "events": counts["events"] + 1,
+            "storageBytes": counts["storageBytes"] + logged["sizeBytes"],
+        }
+        status = await api.data(acme.user, STATUS)
+        assert status["archivalStatus"]["archivedEvents"] == 3
+
+
+async def test_only_a_platform_owner_may_force_a_restore_past_the_storage_limit(
+    api: Api,
+) -> None:
+    runtime = api.runtime
+    with clock_at(NOW):
+        # given three archived events and a storage limit lowered below usage
+        acme, hot, archived_bytes = await archived_then_limited(api)
+        staff = await make_staff_key(runtime)
+        counts = await group_counts(runtime, acme.id)
+
+        # when the owner forces the restore, then it is refused and restores nothing
+        await assert_forbidden(
+            api,
+            acme.owner,
+            RESTORE,
+            {**WINDOW, "force": True},
+            "restoreArchivedEvents",
+            "force needs the platform_owner role; the key has org_owner.",
+        )
+        assert await raw_events(runtime, acme.id) == hot
+        assert await group_counts(runtime, acme.id) == counts
+
+        # when a platform_owner forces it
+        body = await api.gql(
+            staff, RESTORE, {**WINDOW, "force": True}, headers={GROUP_HEADER: "acme"}
+        )
+
+        # then the events are restored past the limit, with their bytes counted
+        assert "errors" not in body
+        assert body["data"] == {
+            "restoreArchivedEvents": {
+                "restoredEvents": 3,
+                "alreadyHot": 0,
+                "objects": 1,
+                "errors": [],
+            }
+        }
+        assert len(await raw_events(runtime, acme.id)) == 4
+        assert await group_counts(runtime, acme.id) == {
+            **counts,
+            "events": counts["events"] + 3,
+            "storageBytes": counts["storageBytes"] + archived_bytes,
+        }
+
+
+# -- what a failed run shows ------------------------------------------------------------------
+
+
+async def test_a_failed_run_shows_a_code_and_a_fixed_message_and_logs_the_details(
+    api: Api, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    runtime = api.runtime
+    with clock_at(NOW):
+        # given a run that fails because the archive stored other bytes than it was sent
+        acme = await make_tenant(runtime, "acme", Plan.STARTER)
+        await seed_events(runtime, acme.id, days_ago(100))
+        failing = with_archival(runtime, archival(runtime, file_sink(tmp_path, CorruptingFileSink)))
+        with (
+            caplog.at_level(logging.ERROR, logger="ontology.jobs"),
+            pytest.raises(VerificationError) as raised,
+        ):
+            await run_archival(failing, group=acme.group)
+
+        # when a key of the group reads the archival status
+        status = await api.data(acme.user, STATUS)
+
+        # then it sees a stable code and a fixed message, no path or exception text
+        assert status["archivalStatus"]["lastRun"] == {
+            "status": "FAILED",
+            "eventsMoved": 0,
+            "objects": 0,
+            "error": {
+                "code": "CHECKSUM_MISMATCH",
+                "message": "An archive object did not match what was written; nothing was deleted.",
+            },
+        }
+        # and the run keeps the details for operators, and the log has them with the run id
+        run = await runtime.services.runs.latest(acme.id, "archival")
+        assert run is not None
+        details = str(raised.value)
+        assert str(tmp_path) in details
+        assert (run["error"], run["errorCode"]) == (details, "CHECKSUM_MISMATCH")
+        assert [
+            (r.getMessage(), getattr(r, "runId", None), getattr(r, "errorCode", None), r.error)
+            for r in caplog.records
+            if r.getMessage() == "job run failed"
+        ] == [("job run failed", str(run["_id"]), "CHECKSUM_MISMATCH", details)]
+
+
+async def test_a_run_recorded_before_error_codes_shows_internal(api: Api) -> None:
+    # given a failed run stored with only its details (as runs were before codes)
+    acme = await make_tenant(api.runtime, "acme", Plan.STARTER)
+    run = await api.runtime.services.runs.start("archival", acme.id, {})
+    await api.runtime.database.collection("job_runs").update_one(
+        {"_id": run["_id"]},
+        {
+            "$set": {"status": "failed", "error": "Cannot write /srv/archive/x: [Errno 28]"},
+            "$unset": {"errorCode": ""},
+        },
+    )
+
+    # when a key of the group reads it
+    status = await api.data(acme.user, STATUS)
+
+    # then the details stay hidden
+    assert status["archivalStatus"]["lastRun"]["error"] == {
+        "code": "INTERNAL",
+        "message": "The run failed; the operators have the details.",
+    }
+
+
+def s3_error(code: str, status: int) -> SinkError:
+    """A botocore failure of a PUT as the S3 sink translates it."""
+    response: Any = {"Error": {"Code": code}, "ResponseMetadata": {"HTTPStatusCode": status}}
+    return _translated(ClientError(response, "PutObject"), "PUT k")
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        pytest.param(VerificationError("x"), RunErrorCode.CHECKSUM_MISMATCH, id="verification"),
+        pytest.param(ObjectConflictError("x"), RunErrorCode.OBJECT_CONFLICT, id="conflict"),
+        pytest.param(SinkAccessDeniedError("x"), RunErrorCode.ARCHIVE_ACCESS_DENIED, id="denied"),
+        pytest.param(
+            s3_error("AccessDenied", 403), RunErrorCode.ARCHIVE_ACCESS_DENIED, id="s3-access-denied"
+        ),
+        pytest.param(
+            s3_error("InvalidAccessKeyId", 403),
+            RunErrorCode.ARCHIVE_ACCESS_DENIED,
+            id="s3-bad-key",
+        ),
+        pytest.param(
+            s3_error("SlowDown", 503), RunErrorCode.ARCHIVE_UNAVAILABLE, id="s3-throttled"
+        ),
+        pytest.param(TransientSinkError("x"), RunErrorCode.ARCHIVE_UNAVAILABLE, id="transient"),
+        pytest.param(
+            s3_error("NoSuchBucket", 404), RunErrorCode.ARCHIVE_STORE_ERROR, id="s3-no-bucket"
+        ),
+        pytest.param(SinkError("x"), RunErrorCode.ARCHIVE_STORE_ERROR, id="sink"),
+        pytest.param(KeyError("sizeBytes"), RunErrorCode.INTERNAL, id="bug"),
+    ],
+)
+def test_every_failure_has_its_code(error: BaseException, code: RunErrorCode) -> None:
+    assert failure_code(error) is code

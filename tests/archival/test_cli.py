@@ -16,9 +16,10 @@ from ontology.config import Settings
 from ontology.db.embedded import EmbeddedServer
 from ontology.groups.models import Plan
 from ontology.kit.clock import utcnow
+from ontology.quotas.models import Metric
 from ontology.runtime import Runtime
 from tests.archival.support import raw_events, seed_events
-from tests.factories import make_tenant
+from tests.factories import group_counts, make_tenant
 
 ONTOLOGY = str(Path(sys.executable).parent / "ontology")
 
@@ -76,3 +77,47 @@ async def test_run_status_list_and_restore_from_the_command_line(
     assert again.stdout.strip() == "Restored 0 events from 0 objects (0 were already hot)."
     assert await raw_events(runtime, acme.id) == original
     assert (missing.returncode, missing.stderr.strip()) == (1, "error: No group with slug 'nope'.")
+
+
+async def test_restore_past_the_storage_limit_fails_unless_forced(
+    runtime: Runtime, settings: Settings, mongo_server: EmbeddedServer, tmp_path: Path
+) -> None:
+    # given two archived events, then a storage limit lowered to 0 GiB
+    acme = await make_tenant(runtime, "acme", Plan.STARTER)
+    moment = (utcnow() - timedelta(days=100)).replace(hour=12, minute=0, second=0, microsecond=0)
+    await seed_events(runtime, acme.id, [moment, moment + timedelta(minutes=1)])
+    original = await raw_events(runtime, acme.id)
+    archived_bytes = sum(
+        [doc["sizeBytes"] async for doc in runtime.database.collection("events").find({})]
+    )
+    day = moment.date().isoformat()
+    env = {
+        "ONTOLOGY_MONGODB_URI": mongo_server.uri,
+        "ONTOLOGY_DB_NAME": settings.db_name,
+        "ONTOLOGY_ARCHIVE_URL": (tmp_path / "archive").as_uri(),
+    }
+    assert cli(env, "archive", "run", "--group", "acme").returncode == 0
+    assert await runtime.services.quotas.set_limit(acme.id, Metric.STORAGE_GB, 0)
+    used = (await group_counts(runtime, acme.id))["storageBytes"]
+
+    # when it is restored without --force, then it fails and restores nothing
+    refused = cli(env, "archive", "restore", "--group", "acme", "--from", day, "--to", day)
+    assert (refused.returncode, refused.stdout, refused.stderr.strip()) == (
+        1,
+        "",
+        f"error: Quota exceeded for storage_gb: {used} used, {archived_bytes} requested, "
+        "limit 0, 0 available. Nothing was restored; --force restores past the limit.",
+    )
+    # (the only hot event is the refusal's own quota_exceeded record)
+    assert [doc["type"] async for doc in runtime.database.collection("events").find({})] == [
+        "quota_exceeded"
+    ]
+
+    # when it is restored with --force, then the events are back
+    forced = cli(
+        env, "archive", "restore", "--group", "acme", "--from", day, "--to", day, "--force"
+    )
+    assert forced.returncode == 0, forced.stderr
+    assert forced.stdout.strip() == "Restored 2 events from 1 objects (0 were already hot)."
+    restored = await raw_events(runtime, acme.id)
+    assert {k: v for k, v in restored.items() if k in original} == original

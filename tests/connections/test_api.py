@@ -401,6 +401,17 @@ CREATE_REJECTIONS = [
         id="unknown-type",
     ),
     pytest.param(
+        ("ada", "post", "l" * (1024 * 1024), {}),
+        [
+            error(
+                "type",
+                "UNKNOWN_TYPE",
+                f"Unknown connection type {'l' * 64!r}… (1048576 characters).",
+            )
+        ],
+        id="unknown-1-mib-type-is-not-echoed-whole",
+    ),
+    pytest.param(
         ("missing", "post", "authored", {}),
         [error("fromId", "NOT_FOUND", NOT_FOUND)],
         id="from-missing",

@@ -242,6 +242,17 @@ LOG_REJECTIONS = [
         id="unknown-type",
     ),
     pytest.param(
+        {"type": "t" * (1024 * 1024)},
+        [
+            error(
+                "type",
+                "UNKNOWN_TYPE",
+                f"Unknown event type {'t' * 64!r}… (1048576 characters).",
+            )
+        ],
+        id="unknown-1-mib-type-is-not-echoed-whole",
+    ),
+    pytest.param(
         {"actorId": "missing"},
         [error("actorId", "NOT_FOUND", "No such thing.")],
         id="actor-missing",
@@ -347,6 +358,35 @@ LOG_REJECTIONS = [
         ],
         id="every-error-at-once",
     ),
+]
+
+
+SYSTEM_EVENT_TYPES = (
+    "thing_created",
+    "thing_updated",
+    "thing_deleted",
+    "connection_created",
+    "connection_deleted",
+    "batch_imported",
+    "connections_batch_created",
+    "things_batch_updated",
+    "quota_exceeded",
+    "subscription_event",
+    "events_archived",
+)
+LOG_REJECTIONS += [
+    pytest.param(
+        {"type": system_type},
+        [
+            error(
+                "type",
+                "RESERVED_EVENT_TYPE",
+                f"{system_type} is written by the system only; logEvent cannot log it.",
+            )
+        ],
+        id=f"system-type-{system_type}",
+    )
+    for system_type in SYSTEM_EVENT_TYPES
 ]
 
 

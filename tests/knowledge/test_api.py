@@ -22,6 +22,7 @@ from tests.factories import (
     payload_error,
     raw_count,
     snapshot,
+    stored_bytes,
 )
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -179,7 +180,8 @@ async def test_add_knowledge_linked_to_a_thing_stores_the_link(
     assert payload["knowledge"]["createdAt"] == added_at.isoformat()
     assert default_role["errors"] == []
     cursor = api.runtime.database.collection("thing_knowledge").find({"groupId": tenant.id})
-    links = [{k: v for k, v in link.items() if k != "_id"} async for link in cursor.sort("_id", 1)]
+    stored = [link async for link in cursor.sort("_id", 1)]
+    links = [{k: v for k, v in link.items() if k not in ("_id", "sizeBytes")} for link in stored]
     ada_oid = parse_global_id(ada, "Thing")
     assert links == [
         {
@@ -197,11 +199,66 @@ async def test_add_knowledge_linked_to_a_thing_stores_the_link(
             "createdAt": added_at,
         },
     ]
+    assert [link["sizeBytes"] for link in stored] == [
+        len(bson.encode({k: v for k, v in link.items() if k != "sizeBytes"})) for link in stored
+    ]
     assert (await group_counts(api.runtime, tenant.id))["knowledge"] == 2
+
+
+async def test_a_knowledge_link_counts_its_own_bytes_in_storage(api: Api) -> None:
+    # given
+    tenant = await make_tenant(api.runtime, "acme")
+    ada = await create_thing(api, tenant.user, "creator", "Ada")
+    before = await group_counts(api.runtime, tenant.id)
+
+    # when
+    payload = await add(
+        api, tenant.user, kind="LABEL", text="pioneer", thingId=ada, role="summary_of-work"
+    )
+
+    # then
+    assert payload["errors"] == []
+    doc = await raw_knowledge(api, payload["knowledge"]["id"])
+    link = await api.runtime.database.collection("thing_knowledge").find_one(
+        {"groupId": tenant.id, "knowledgeId": doc["_id"]}
+    )
+    assert link is not None
+    assert link["sizeBytes"] == len(
+        bson.encode({k: v for k, v in link.items() if k != "sizeBytes"})
+    )
+    after = await group_counts(api.runtime, tenant.id)
+    assert after == {
+        **before,
+        "knowledge": 1,
+        "storageBytes": before["storageBytes"] + doc["sizeBytes"] + link["sizeBytes"],
+    }
+    assert after["storageBytes"] == await stored_bytes(api, tenant.id)
+
+
+async def test_a_17_mib_role_is_refused_as_invalid_input_and_writes_nothing(api: Api) -> None:
+    # given: a role that, stored, would pass MongoDB's 16 MiB document limit
+    tenant = await make_tenant(api.runtime, "acme")
+    ada = await create_thing(api, tenant.user, "creator", "Ada")
+    before = await snapshot(api, tenant)
+
+    # when
+    payload = await add(
+        api, tenant.user, kind="LABEL", text="pioneer", thingId=ada, role="r" * (17 * 1024 * 1024)
+    )
+
+    # then
+    assert payload == {"knowledge": None, "errors": [ROLE_ERROR]}
+    assert await snapshot(api, tenant) == before
 
 
 NEEDS_EMBEDDING = error("embedding", "INVALID_INPUT", "vector_only needs an embedding.")
 LABELS_ERROR = error("labels", "INVALID_INPUT", "At most 100 labels of 1-256 characters.")
+ROLE_ERROR = error(
+    "role", "INVALID_INPUT", "role must be 1-64 letters, digits, _ or -, starting with a letter."
+)
+MODEL_ERROR = error(
+    "embeddingModel", "INVALID_INPUT", "embeddingModel is longer than 128 characters."
+)
 
 ADD_REJECTIONS = [
     pytest.param({"kind": "VECTOR_ONLY"}, [NEEDS_EMBEDDING], id="vector-only-without-embedding"),
@@ -242,6 +299,46 @@ ADD_REJECTIONS = [
         {"kind": "DOCUMENT", "text": "ok", "labels": [f"l{i}" for i in range(101)]},
         [LABELS_ERROR],
         id="101-labels",
+    ),
+    pytest.param(
+        {"kind": "DOCUMENT", "text": "ok", "thingId": "ada", "role": "r" * (4 * 1024 * 1024)},
+        [ROLE_ERROR],
+        id="4-mib-role",
+    ),
+    pytest.param(
+        {"kind": "DOCUMENT", "text": "ok", "thingId": "ada", "role": "r" * 65},
+        [ROLE_ERROR],
+        id="65-char-role",
+    ),
+    pytest.param(
+        {"kind": "DOCUMENT", "text": "ok", "thingId": "ada", "role": ""},
+        [ROLE_ERROR],
+        id="empty-role",
+    ),
+    pytest.param(
+        {"kind": "DOCUMENT", "text": "ok", "thingId": "ada", "role": "about\n"},
+        [ROLE_ERROR],
+        id="role-with-trailing-newline",
+    ),
+    pytest.param(
+        {"kind": "DOCUMENT", "text": "ok", "thingId": "ada", "role": "1st"},
+        [ROLE_ERROR],
+        id="role-starting-with-a-digit",
+    ),
+    pytest.param(
+        {"kind": "DOCUMENT", "text": "ok", "role": "a b"},
+        [ROLE_ERROR],
+        id="role-without-a-thing",
+    ),
+    pytest.param(
+        {"kind": "VECTOR_ONLY", "embedding": [1.0], "embeddingModel": "m" * 129},
+        [MODEL_ERROR],
+        id="129-char-embedding-model",
+    ),
+    pytest.param(
+        {"kind": "DOCUMENT", "text": "x" * 1_000_001},
+        [error("text", "INVALID_INPUT", "text is longer than 1000000 characters.")],
+        id="text-over-a-million-characters",
     ),
     pytest.param(
         {"kind": "DOCUMENT", "text": "ok", "thingId": "missing"},
@@ -287,6 +384,7 @@ async def test_add_knowledge_rejects_bad_input_and_writes_nothing(
     )
     assert removed["deleteThing"]["errors"] == []
     ids = {
+        "ada": ada,
         "missing": global_id("Thing", ObjectId()),
         "malformed": "not-an-id",
         "deleted": gone,

@@ -181,6 +181,17 @@ async def test_the_same_email_may_join_another_group(api: Api) -> None:
         pytest.param("ada lovelace@example.com", "Ada", None, [INVALID_EMAIL], id="space"),
         pytest.param("ada@b@example.com", "Ada", None, [INVALID_EMAIL], id="two-ats"),
         pytest.param("   ", "Ada", None, [INVALID_EMAIL], id="blank"),
+        pytest.param(f"{'a' * 65}@example.com", "Ada", None, [INVALID_EMAIL], id="65-char-local"),
+        pytest.param(
+            f"ada@{'e' * (4 * 1024 * 1024)}.com", "Ada", None, [INVALID_EMAIL], id="4-mib-email"
+        ),
+        pytest.param(
+            "ada@example.com",
+            "n" * (4 * 1024 * 1024),
+            None,
+            [error("name", "INVALID_NAME", "Name is 4194304 characters; the limit is 256.")],
+            id="4-mib-name",
+        ),
         pytest.param(
             "ada@example.com",
             " ",

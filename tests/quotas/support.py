@@ -273,6 +273,8 @@ async def true_counts(runtime: Runtime, group_id: ObjectId) -> dict[str, Any]:
     async for doc in database.collection("knowledge").find({"groupId": group_id}):
         knowledge += 1
         storage += doc["sizeBytes"]
+    async for doc in database.collection("thing_knowledge").find({"groupId": group_id}):
+        storage += doc["sizeBytes"]
     people = await database.collection("people").count_documents({"groupId": group_id})
     return {
         "things": sum(things.values()),

@@ -19,7 +19,16 @@ from ontology.kit.errors import ErrorCode, ItemError, RejectedError
 from ontology.quotas.models import GIB, Metric
 from ontology.runtime import open_runtime
 from ontology.things.models import NewThing, new_thing_document
-from tests.factories import Api, SettableClock, Tenant, global_id, make_tenant, raw_count
+from tests.factories import (
+    GROUP_HEADER,
+    Api,
+    SettableClock,
+    Tenant,
+    global_id,
+    make_staff_key,
+    make_tenant,
+    raw_count,
+)
 from tests.quotas.support import (
     ADD_KNOWLEDGE,
     CHANGE_PLAN,
@@ -386,14 +395,99 @@ async def test_change_plan_needs_the_org_owner_role(api: Api) -> None:
     assert await events_of_type(api.runtime, tenant.id, "subscription_event") == []
 
 
+async def staff_change_plan(api: Api, staff: str, slug: str, plan: str) -> dict[str, Any]:
+    """changePlan sent by a platform_owner acting on the group ``slug``."""
+    body = await api.gql(staff, CHANGE_PLAN, {"plan": plan}, headers={GROUP_HEADER: slug})
+    assert "errors" not in body, body["errors"]
+    payload: dict[str, Any] = body["data"]["changePlan"]
+    return payload
+
+
+def forbidden(message: str) -> list[tuple[str, list[str], dict[str, str]]]:
+    return [(message, ["changePlan"], {"code": "FORBIDDEN"})]
+
+
+def top_level(body: dict[str, Any]) -> list[tuple[str, list[str], dict[str, str]]]:
+    return [(e["message"], e["path"], e["extensions"]) for e in body["errors"]]
+
+
+async def test_an_org_owner_cannot_put_the_group_on_the_custom_enterprise_plan(api: Api) -> None:
+    # given a starter group
+    tenant = await make_tenant(api.runtime, "acme", plan=Plan.STARTER)
+    group_before = await api.runtime.repos.groups.by_id(tenant.id)
+    before = await snapshot(api)
+
+    # when its owner asks for enterprise (every limit unlimited)
+    body = await api.gql(tenant.owner, CHANGE_PLAN, {"plan": "ENTERPRISE"})
+
+    # then it is refused and nothing changes: plan, enforced limits, events
+    assert body["data"] is None
+    assert top_level(body) == forbidden(
+        "enterprise is a custom plan: only a platform_owner can assign it."
+    )
+    assert await api.runtime.repos.groups.by_id(tenant.id) == group_before
+    assert await snapshot(api) == before
+    assert (await create(api, tenant.user, "Still limited"))["errors"] == []
+
+
+async def test_an_org_owner_cannot_move_an_enterprise_group_to_a_priced_plan(api: Api) -> None:
+    # given an enterprise group (its plan agreed with staff)
+    tenant = await make_tenant(api.runtime, "acme", plan=Plan.ENTERPRISE)
+    group_before = await api.runtime.repos.groups.by_id(tenant.id)
+    before = await snapshot(api)
+
+    # when its owner moves it to pro, or asks for enterprise again
+    to_pro = await api.gql(tenant.owner, CHANGE_PLAN, {"plan": "PRO"})
+    again = await api.gql(tenant.owner, CHANGE_PLAN, {"plan": "ENTERPRISE"})
+
+    # then both are refused and nothing changes
+    assert top_level(to_pro) == forbidden(
+        "The group is on the custom plan enterprise: only a platform_owner can change it."
+    )
+    assert top_level(again) == forbidden(
+        "enterprise is a custom plan: only a platform_owner can assign it."
+    )
+    assert await api.runtime.repos.groups.by_id(tenant.id) == group_before
+    assert await snapshot(api) == before
+
+
+async def test_a_platform_owner_assigns_enterprise_and_takes_it_away(api: Api) -> None:
+    # given a starter group and a platform_owner
+    tenant = await make_tenant(api.runtime, "acme", plan=Plan.STARTER)
+    staff = await make_staff_key(api.runtime)
+
+    # when staff puts the group on enterprise, then back on pro
+    onto = await staff_change_plan(api, staff, "acme", "ENTERPRISE")
+    enterprise = await api.runtime.repos.groups.by_id(tenant.id)
+    off = await staff_change_plan(api, staff, "acme", "PRO")
+
+    # then both changes are made, with the limits of each plan
+    assert (onto["group"]["plan"], onto["overLimit"], onto["errors"]) == ("ENTERPRISE", [], [])
+    assert enterprise is not None
+    assert enterprise["quota"] == {
+        "users": -1,
+        "storage_gb": -1,
+        "entities_total": -1,
+        "connections_total": -1,
+    }
+    assert (off["group"]["plan"], off["overLimit"], off["errors"]) == ("PRO", [], [])
+    assert [
+        e["metadata"] for e in await events_of_type(api.runtime, tenant.id, "subscription_event")
+    ] == [
+        {"change": "plan", "from": "starter", "to": "enterprise"},
+        {"change": "plan", "from": "enterprise", "to": "pro"},
+    ]
+
+
 async def test_a_plan_change_is_recorded_as_a_subscription_event(
     api: Api, clock: SettableClock
 ) -> None:
     tenant = await make_tenant(api.runtime, "acme")
+    staff = await make_staff_key(api.runtime)
 
-    first = await mutate(api, tenant.owner, CHANGE_PLAN, {"plan": "ENTERPRISE"})
+    first = await staff_change_plan(api, staff, "acme", "ENTERPRISE")
     clock.advance(minutes=5)
-    second = await mutate(api, tenant.owner, CHANGE_PLAN, {"plan": "STARTER"})
+    second = await staff_change_plan(api, staff, "acme", "STARTER")
 
     assert (first["overLimit"], first["errors"], second["overLimit"], second["errors"]) == (
         [],

@@ -140,7 +140,7 @@ async def run(runtime: Runtime, group_id: ObjectId, op: tuple[Any, ...]) -> None
     elif kind == "plan":
         group = await runtime.repos.groups.by_id(group_id)
         assert group is not None
-        await services.quotas.change_plan(group, op[1])
+        await services.quotas.change_plan(group, op[1], staff=True)
 
 
 async def over_limit(

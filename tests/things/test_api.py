@@ -296,6 +296,29 @@ CREATE_REJECTIONS = [
         id="unknown-type",
     ),
     pytest.param(
+        {"type": "s" * (1024 * 1024)},
+        [
+            error(
+                "type",
+                "UNKNOWN_TYPE",
+                f"Unknown thing type {'s' * 64!r}… (1048576 characters).",
+            )
+        ],
+        id="unknown-1-mib-type-is-not-echoed-whole",
+    ),
+    pytest.param(
+        {"status": "s" * 65},
+        [
+            error(
+                "status",
+                "INVALID_STATUS",
+                f"Unknown status {'s' * 64!r}… (65 characters); expected one of "
+                "draft, active, published, inactive, archived.",
+            )
+        ],
+        id="unknown-65-char-status-is-not-echoed-whole",
+    ),
+    pytest.param(
         {"name": ""},
         [error("name", "INVALID_NAME", "Name must not be empty.")],
         id="empty-name",
