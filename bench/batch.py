@@ -29,10 +29,10 @@ from pymongo import AsyncMongoClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ontology.db.embedded import EmbeddedServer, free_port, port_accepts  # noqa: E402
-from ontology.db.indexes import indexes_by_collection  # noqa: E402
-from ontology.kit.clock import utcnow  # noqa: E402
-from ontology.things.models import NewThing, new_thing_document  # noqa: E402
+from ontology.db.embedded import EmbeddedServer, free_port, port_accepts
+from ontology.db.indexes import indexes_by_collection
+from ontology.kit.clock import utcnow
+from ontology.things.models import NewThing, new_thing_document
 
 ONTOLOGY = str(Path(sys.executable).parent / "ontology")
 INSERT = (
@@ -74,6 +74,17 @@ async def post(
     return elapsed, body
 
 
+def spawn_api(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [ONTOLOGY, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+
+
+def wait_for_port(port: int) -> None:
+    while not port_accepts("127.0.0.1", port):
+        time.sleep(0.1)
+
+
 async def main(items: int, rounds: int) -> None:
     with tempfile.TemporaryDirectory(prefix="ontology-bench-") as tmp:
         server = EmbeddedServer(Path(tmp))
@@ -86,12 +97,9 @@ async def main(items: int, rounds: int) -> None:
             "ONTOLOGY_PORT": str(port),
             "ONTOLOGY_LOG_LEVEL": "WARNING",
         }
-        api = subprocess.Popen(
-            [ONTOLOGY, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
+        api = spawn_api(env)
         try:
-            while not port_accepts("127.0.0.1", port):
-                time.sleep(0.1)
+            wait_for_port(port)
             cli(
                 env,
                 "groups",

@@ -18,12 +18,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._harness import Bench, bench_app, median_ms, timed  # noqa: E402
-from ontology.groups.models import CountDelta, Plan  # noqa: E402
-from ontology.keys.models import Role  # noqa: E402
-from ontology.quotas.service import QuotaService  # noqa: E402
-from ontology.things.models import NewThing, new_thing_document  # noqa: E402
-from ontology.things.service import ThingService  # noqa: E402
+from bench._harness import Bench, bench_app, median_ms, timed
+from ontology.groups.models import CountDelta, Plan
+from ontology.keys.models import Role
+from ontology.quotas.service import QuotaService
+from ontology.things.models import NewThing, new_thing_document
+from ontology.things.service import ThingService
 
 GROUP_QUOTAS = "{ groupQuotas { plan quotas { metric current limit percentUsed status } } }"
 
