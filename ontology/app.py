@@ -14,6 +14,7 @@ from starlette.routing import Route
 
 from ontology.api.endpoint import GraphQLEndpoint
 from ontology.api.graphiql import load_examples, render_page, static_mount
+from ontology.api.rate_limits import RequestRateLimiter
 from ontology.api.schema import create_schema
 from ontology.config import Settings
 from ontology.jobs.scheduler import Scheduler
@@ -79,6 +80,7 @@ def create_app(
         graphql_ide="graphiql" if settings.graphiql_enabled else None,
         max_json_depth=settings.max_json_depth,
         max_body_bytes=settings.max_body_bytes,
+        rate_limiter=RequestRateLimiter.from_settings(settings),
     )
     graphql.graphiql_page = render_page(load_examples())
     return Starlette(

@@ -80,6 +80,22 @@ class Settings(BaseSettings):
     graphiql: bool | None = Field(
         default=None, description="Serve GraphiQL on GET /graphql; unset: on except in production"
     )
+    rate_limit_per_key: float = Field(
+        default=50.0,
+        ge=0,
+        description="Requests per second per API key, per process (0: no limit; over: HTTP 429)",
+    )
+    rate_limit_burst: int = Field(
+        default=100, ge=1, description="Requests an idle API key may send at once"
+    )
+    rate_limit_per_group: float = Field(
+        default=100.0,
+        ge=0,
+        description="Requests per second per group, all its keys together, per process (0: none)",
+    )
+    rate_limit_group_burst: int = Field(
+        default=200, ge=1, description="Requests an idle group may send at once"
+    )
     dataloader_batching: bool = Field(
         default=True,
         description="false: every loader call is its own query (to measure what batching saves)",

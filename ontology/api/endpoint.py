@@ -9,7 +9,10 @@ in (else 413).
 Authentication happens before the operation runs: a missing, unknown or
 revoked key gets HTTP 401 (a key acting on a group it may not gets 403) with a
 GraphQL-shaped error body, so no resolver ever runs without a caller. The
-GraphiQL page itself needs no key; the queries it sends do.
+GraphiQL page itself needs no key; the queries it sends do. Right after it, and
+before the body is parsed, the request takes a token from its key's and its
+group's rate buckets (``ontology.api.rate_limits``), else 429 ``RATE_LIMITED``
+with ``Retry-After``.
 
 Status codes follow GraphQL over HTTP: a request that is not a GraphQL request
 (malformed JSON, a ``query`` that is no string, an array while batching is
@@ -40,8 +43,9 @@ from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
 
 from ontology.api.media_types import GRAPHQL_RESPONSE_JSON, JSON, negotiate
+from ontology.api.rate_limits import RateRefusal, RequestRateLimiter
 from ontology.context import Context, Loaders
-from ontology.keys.service import GROUP_HEADER
+from ontology.keys.service import GROUP_HEADER, presented_key_hash
 from ontology.kit.errors import AuthenticationError, ForbiddenError, RequestErrorCode
 from ontology.kit.properties import nesting_exceeds
 from ontology.runtime import Runtime
@@ -67,12 +71,14 @@ class RequestRefused(Exception):
         message: str,
         code: RequestErrorCode,
         headers: dict[str, str] | None = None,
+        extensions: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.code = code
         self.headers = headers or {}
+        self.extensions = extensions or {}
 
 
 class GraphQLEndpoint(GraphQL[Context, None]):
@@ -85,11 +91,13 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         *args: Any,
         max_json_depth: int = 32,
         max_body_bytes: int = 32 * 1024 * 1024,
+        rate_limiter: RequestRateLimiter | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.max_json_depth = max_json_depth
         self.max_body_bytes = max_body_bytes
+        self.rate_limiter = rate_limiter or RequestRateLimiter(None, None)
 
     @property
     def graphql_ide_html(self) -> str:
@@ -135,7 +143,12 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             response = await self.run(request)
         except RequestRefused as refused:
             response = _error_response(
-                refused.message, refused.code, refused.status, media_type, refused.headers
+                refused.message,
+                refused.code,
+                refused.status,
+                media_type,
+                refused.headers,
+                refused.extensions,
             )
         except AuthenticationError as error:
             response = _error_response(
@@ -255,9 +268,15 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         ):
             # The page is served before any context is used; nothing to authenticate.
             return None  # type: ignore[return-value]
-        caller = await runtime.services.keys.authenticate(
-            request.headers.get("authorization"), request.headers.get(GROUP_HEADER)
-        )
+        authorization = request.headers.get("authorization")
+        group = request.headers.get(GROUP_HEADER)
+        key_hash = presented_key_hash(authorization)
+        limited = isinstance(request, Request)  # subscriptions: not limited yet
+        if limited:
+            self._refuse(runtime, self.rate_limiter.before_authentication(key_hash, group))
+        caller = await runtime.services.keys.authenticate(authorization, group)
+        if limited and key_hash is not None:
+            self._refuse(runtime, self.rate_limiter.admit(key_hash, group, caller.group_id))
         return Context(
             runtime=runtime,
             caller=caller,
@@ -267,6 +286,20 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             request_id=request_id,
         )
 
+    @staticmethod
+    def _refuse(runtime: Runtime, refusal: RateRefusal | None) -> None:
+        """Answer 429 for a request over its key's or group's rate (no GraphQL runs)."""
+        if refusal is None:
+            return
+        runtime.metrics.rate_limited.labels(refusal.scope.value).inc()
+        raise RequestRefused(
+            429,
+            refusal.message,
+            RequestErrorCode.RATE_LIMITED,
+            {"Retry-After": str(refusal.retry_after)},
+            {"scope": refusal.scope.value, "retryAfter": refusal.retry_after},
+        )
+
 
 def _error_response(
     message: str,
@@ -274,10 +307,13 @@ def _error_response(
     status: int,
     media_type: str | None,
     headers: dict[str, str] | None = None,
+    extensions: dict[str, Any] | None = None,
 ) -> Response:
     """A GraphQL-shaped error body; legacy clients also get ``data: null``."""
     chosen = media_type or JSON
-    body: dict[str, Any] = {"errors": [{"message": message, "extensions": {"code": code}}]}
+    body: dict[str, Any] = {
+        "errors": [{"message": message, "extensions": {"code": code, **(extensions or {})}}]
+    }
     if chosen == JSON:
         body = {"data": None, **body}
     return Response(

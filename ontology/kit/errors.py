@@ -46,6 +46,8 @@ class RequestErrorCode(StrEnum):
     UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
     UNAUTHENTICATED = "UNAUTHENTICATED"
     FORBIDDEN = "FORBIDDEN"
+    # too many requests of one key or group (HTTP 429 with Retry-After)
+    RATE_LIMITED = "RATE_LIMITED"
     # the document (refused before any resolver runs)
     GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
     GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"

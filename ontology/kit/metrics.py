@@ -79,6 +79,15 @@ class Metrics:
             registry=registry,
         )
 
+        # Requests refused for their rate (HTTP 429 RATE_LIMITED): by the key's or the
+        # group's bucket. Scopes are a fixed set, never a key or group id.
+        self.rate_limited = Counter(
+            "ontology_rate_limited",
+            "Requests refused for going over a rate or concurrency limit, by scope.",
+            ["scope"],
+            registry=registry,
+        )
+
         # Quotas and batches (recorded by their services).
         self.quota_refusals = Counter(
             "ontology_quota_refusals",
