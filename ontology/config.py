@@ -96,6 +96,11 @@ class Settings(BaseSettings):
     rate_limit_group_burst: int = Field(
         default=200, ge=1, description="Requests an idle group may send at once"
     )
+    batch_concurrency_per_group: int = Field(
+        default=2,
+        ge=0,
+        description="Batch mutations a group may run at once, per process (0: no limit)",
+    )
     dataloader_batching: bool = Field(
         default=True,
         description="false: every loader call is its own query (to measure what batching saves)",

@@ -19,9 +19,10 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from graphql import ExecutionResult as GraphQLExecutionResult
-from graphql import FieldNode, GraphQLError, OperationDefinitionNode
+from graphql import FieldNode, GraphQLError
 from strawberry.extensions import SchemaExtension
 
+from ontology.api.operations import selected_operation
 from ontology.db.cost import CommandCost, current_cost
 from ontology.kit.clock import utcnow
 from ontology.kit.errors import ClientError, RequestErrorCode
@@ -164,7 +165,8 @@ class ApiCallQuotaExtension(SchemaExtension):
     async def on_execute(self) -> AsyncIterator[None]:
         context = self.execution_context.context
         caller = getattr(context, "caller", None)
-        if caller is None:
+        if caller is None or self.execution_context.result is not None:
+            # no caller, or refused by an earlier extension: not an API call
             yield
             return
         quotas = context.runtime.services.quotas
@@ -183,20 +185,14 @@ class ApiCallQuotaExtension(SchemaExtension):
         yield
 
     def _exempt(self) -> bool:
-        document = self.execution_context.graphql_document
-        if document is None:
+        operation = selected_operation(self.execution_context)
+        if operation is None:
             return False
-        name = self.execution_context.operation_name
-        for definition in document.definitions:
-            if not isinstance(definition, OperationDefinitionNode):
-                continue
-            if name is not None and (definition.name is None or definition.name.value != name):
-                continue
-            return all(
-                isinstance(selection, FieldNode) and selection.name.value in QUOTA_EXEMPT_FIELDS
-                for selection in definition.selection_set.selections
-            )
-        return False
+        # a fragment spread is not exempt: only plainly listed fields are
+        return all(
+            isinstance(selection, FieldNode) and selection.name.value in QUOTA_EXEMPT_FIELDS
+            for selection in operation.selection_set.selections
+        )
 
     async def _refuse(self, context: Any, group_id: Any, used: int, limit: int) -> None:
         now = utcnow()

@@ -32,6 +32,7 @@ class RateScope(StrEnum):
 
     KEY = "key"
     GROUP = "group"
+    BATCH = "batch"  # too many batch mutations at once (``ontology.api.batch_slots``)
 
 
 @dataclass(frozen=True)

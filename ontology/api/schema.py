@@ -16,6 +16,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
+from ontology.api.batch_slots import BatchConcurrencyExtension
 from ontology.api.extensions import ApiCallQuotaExtension, CostExtension, ErrorExtension
 from ontology.api.node import NodeQueries
 from ontology.api.validation import ValidationExtension
@@ -99,6 +100,9 @@ def create_schema(settings: Settings | None = None) -> strawberry.Schema:
         ),
         CostExtension,
         lambda: ErrorExtension(hide_suggestions=hide_suggestions),
+        # on_execute runs in this order: a batch refused for concurrency is not
+        # metered as an API call.
+        BatchConcurrencyExtension,
         ApiCallQuotaExtension,
     ]
     config = StrawberryConfig(
