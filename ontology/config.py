@@ -101,6 +101,16 @@ class Settings(BaseSettings):
         ge=0,
         description="Batch mutations a group may run at once, per process (0: no limit)",
     )
+    db_timeout_ms: int = Field(
+        default=30_000,
+        ge=0,
+        description="Database deadline of a GraphQL operation (0: none; over: TIMEOUT)",
+    )
+    batch_db_timeout_ms: int = Field(
+        default=300_000,
+        ge=0,
+        description="Database deadline of an operation with a batch mutation (0: none)",
+    )
     dataloader_batching: bool = Field(
         default=True,
         description="false: every loader call is its own query (to measure what batching saves)",

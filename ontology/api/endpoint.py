@@ -20,13 +20,15 @@ off) gets 400 whatever the media type; a document that cannot run (syntax,
 validation, variables, request limits) gets 400 for
 ``application/graphql-response+json`` clients, without a ``data`` entry, and
 200 for legacy ``application/json`` clients. A mutation sent with GET gets 405
-with ``Allow: POST``. Every error body is JSON: ``{"errors": [{message,
-extensions: {code}}]}``.
+with ``Allow: POST``. Authentication's reads run under the database deadline
+(``ONTOLOGY_DB_TIMEOUT_MS``); past it the request gets 503 ``TIMEOUT``. Every
+error body is JSON: ``{"errors": [{message, extensions: {code}}]}``.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from typing import Any
 
@@ -42,13 +44,17 @@ from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
 
+from ontology.api.extensions import TIMEOUT_MESSAGE
 from ontology.api.media_types import GRAPHQL_RESPONSE_JSON, JSON, negotiate
 from ontology.api.rate_limits import RateRefusal, RequestRateLimiter
 from ontology.context import Context, Loaders
+from ontology.db.deadline import deadline, is_timeout
 from ontology.keys.service import GROUP_HEADER, presented_key_hash
 from ontology.kit.errors import AuthenticationError, ForbiddenError, RequestErrorCode
 from ontology.kit.properties import nesting_exceeds
 from ontology.runtime import Runtime
+
+log = logging.getLogger("ontology.graphql")
 
 REQUEST_ID_HEADER = "X-Request-Id"
 
@@ -160,6 +166,14 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             headers = {"Allow": "GET, POST"} if error.status_code == 405 else None
             code = STATUS_CODES.get(error.status_code, RequestErrorCode.BAD_REQUEST)
             response = _error_response(error.reason, code, error.status_code, media_type, headers)
+        except Exception as error:
+            if not is_timeout(error):
+                raise
+            # authentication's reads ran past the deadline: the database is stuck or slow
+            log.warning("database deadline passed", extra={"error": str(error)})
+            response = _error_response(
+                TIMEOUT_MESSAGE, RequestErrorCode.TIMEOUT, 503, media_type, {"Retry-After": "1"}
+            )
         else:
             self._negotiated(request, response, media_type)
         await response(scope, receive, send)
@@ -274,7 +288,8 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         limited = isinstance(request, Request)  # subscriptions: not limited yet
         if limited:
             self._refuse(runtime, self.rate_limiter.before_authentication(key_hash, group))
-        caller = await runtime.services.keys.authenticate(authorization, group)
+        with deadline(runtime.settings.db_timeout_ms / 1000 or None):
+            caller = await runtime.services.keys.authenticate(authorization, group)
         if limited and key_hash is not None:
             self._refuse(runtime, self.rate_limiter.admit(key_hash, group, caller.group_id))
         return Context(

@@ -17,6 +17,7 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from ontology.api.batch_slots import BatchConcurrencyExtension
+from ontology.api.deadline import DatabaseDeadlineExtension
 from ontology.api.extensions import ApiCallQuotaExtension, CostExtension, ErrorExtension
 from ontology.api.node import NodeQueries
 from ontology.api.validation import ValidationExtension
@@ -100,8 +101,11 @@ def create_schema(settings: Settings | None = None) -> strawberry.Schema:
         ),
         CostExtension,
         lambda: ErrorExtension(hide_suggestions=hide_suggestions),
-        # on_execute runs in this order: a batch refused for concurrency is not
-        # metered as an API call.
+        # on_execute runs in this order: the deadline bounds the quota's meter read and
+        # the execution; a batch refused for concurrency is not metered as an API call.
+        lambda: DatabaseDeadlineExtension(
+            request_ms=settings.db_timeout_ms, batch_ms=settings.batch_db_timeout_ms
+        ),
         BatchConcurrencyExtension,
         ApiCallQuotaExtension,
     ]

@@ -57,6 +57,8 @@ class RequestErrorCode(StrEnum):
     # a field's arguments
     BAD_USER_INPUT = "BAD_USER_INPUT"
     INVALID_CURSOR = "INVALID_CURSOR"
+    # the database did not answer within the operation's deadline (ONTOLOGY_DB_TIMEOUT_MS)
+    TIMEOUT = "TIMEOUT"
     # a bug, masked as "Unexpected error." with extensions.requestId
     INTERNAL = "INTERNAL"
 
