@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -116,6 +116,11 @@ class Settings(BaseSettings):
         description="false: every loader call is its own query (to measure what batching saves)",
     )
     log_level: str = Field(default="INFO", description="Python logging level")
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        min_length=1,
+        description="Bearer token GET /metrics requires; unset: /metrics is open",
+    )
 
     s3_endpoint_url: str | None = Field(
         default=None, description="S3 endpoint for MinIO and other S3-compatible stores"
