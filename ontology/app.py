@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import hmac
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
@@ -13,7 +15,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ontology.api.endpoint import GraphQLEndpoint
-from ontology.api.graphiql import load_examples, render_page, static_mount
+from ontology.api.graphiql import load_examples, operation_names, render_page, static_mount
+from ontology.api.rate_limits import RequestRateLimiter
 from ontology.api.schema import create_schema
 from ontology.config import Settings
 from ontology.jobs.scheduler import Scheduler
@@ -24,6 +27,19 @@ from ontology.runtime import Runtime, open_runtime
 READY_TIMEOUT_SECONDS = 2.0
 
 OnReady = Callable[[Runtime], Awaitable[None]]
+
+
+def bearer_matches(authorization: str | None, token: str) -> bool:
+    """Whether ``Authorization: Bearer <token>`` names ``token``, compared in constant time.
+
+    Both sides are hashed first so the comparison takes as long whatever the
+    presented value's length.
+    """
+    scheme, _, presented = (authorization or "").strip().partition(" ")
+    if scheme.lower() != "bearer":
+        presented = ""
+    digest = hashlib.sha256(presented.strip().encode()).digest()
+    return hmac.compare_digest(digest, hashlib.sha256(token.encode()).digest())
 
 
 def create_app(
@@ -42,6 +58,7 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with open_runtime(settings, reuse_running_server=False) as runtime:
             app.state.runtime = runtime
+            runtime.metrics.trust_operations(trusted_operations)
             if on_ready is not None:
                 await on_ready(runtime)
             flusher = asyncio.create_task(runtime.services.quotas.meter.run())
@@ -72,6 +89,15 @@ def create_app(
 
     async def metrics(request: Request) -> Response:
         runtime: Runtime = request.app.state.runtime
+        token = settings.metrics_token
+        if token is not None and not bearer_matches(
+            request.headers.get("authorization"), token.get_secret_value()
+        ):
+            return JSONResponse(
+                {"error": "GET /metrics needs `Authorization: Bearer <ONTOLOGY_METRICS_TOKEN>`."},
+                status_code=401,
+                headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+            )
         return Response(runtime.metrics.render(), media_type=METRICS_CONTENT_TYPE)
 
     graphql = GraphQLEndpoint(
@@ -79,8 +105,11 @@ def create_app(
         graphql_ide="graphiql" if settings.graphiql_enabled else None,
         max_json_depth=settings.max_json_depth,
         max_body_bytes=settings.max_body_bytes,
+        rate_limiter=RequestRateLimiter.from_settings(settings),
     )
-    graphql.graphiql_page = render_page(load_examples())
+    examples = load_examples()
+    graphql.graphiql_page = render_page(examples)
+    trusted_operations = operation_names(examples)
     return Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),

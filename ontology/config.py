@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -85,11 +85,50 @@ class Settings(BaseSettings):
     graphiql: bool | None = Field(
         default=None, description="Serve GraphiQL on GET /graphql; unset: on except in production"
     )
+    rate_limit_per_key: float = Field(
+        default=50.0,
+        ge=0,
+        description="Requests per second per API key, per process (0: no limit; over: HTTP 429)",
+    )
+    rate_limit_burst: int = Field(
+        default=100, ge=1, description="Requests an idle API key may send at once"
+    )
+    rate_limit_per_group: float = Field(
+        default=100.0,
+        ge=0,
+        description="Requests per second per group, all its keys together, per process (0: none)",
+    )
+    rate_limit_group_burst: int = Field(
+        default=200, ge=1, description="Requests an idle group may send at once"
+    )
+    batch_concurrency_per_group: int = Field(
+        default=2,
+        ge=0,
+        description="Batch mutations a group may run at once, per process (0: no limit)",
+    )
+    # 60 s: the embedded server's slowest pinned read (a page of 100 things with their
+    # activity in a group of 100,000 events, tests/metrics/test_volume.py) takes ~22 s
+    # there, more under load; on mongod a lower value (e.g. 10 s) fits.
+    db_timeout_ms: int = Field(
+        default=60_000,
+        ge=0,
+        description="Database deadline of a GraphQL operation (0: none; over: TIMEOUT)",
+    )
+    batch_db_timeout_ms: int = Field(
+        default=300_000,
+        ge=0,
+        description="Database deadline of an operation with a batch mutation (0: none)",
+    )
     dataloader_batching: bool = Field(
         default=True,
         description="false: every loader call is its own query (to measure what batching saves)",
     )
     log_level: str = Field(default="INFO", description="Python logging level")
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        min_length=1,
+        description="Bearer token GET /metrics requires; unset: /metrics is open",
+    )
 
     s3_endpoint_url: str | None = Field(
         default=None, description="S3 endpoint for MinIO and other S3-compatible stores"

@@ -11,6 +11,8 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+from bson import ObjectId
+
 from ontology.archival.archived import ArchivedEventsService
 from ontology.archival.repository import ArchivalProgressRepository, ManifestRepository
 from ontology.archival.service import ArchivalService
@@ -31,6 +33,7 @@ from ontology.jobs.repository import JobRunRepository, LeaseRepository
 from ontology.jobs.runs import JobRuns
 from ontology.keys.repository import ApiKeyRepository
 from ontology.keys.service import ApiKeyService
+from ontology.kit.concurrency import ConcurrencySlots
 from ontology.kit.limits import WriteLimits
 from ontology.kit.metrics import Metrics
 from ontology.kit.retry import Backoff
@@ -210,6 +213,8 @@ class Runtime:
     repos: Repositories
     services: Services
     metrics: Metrics
+    # batch mutations running per group in this process (None: no limit)
+    batch_slots: ConcurrencySlots[ObjectId] | None = None
 
 
 @asynccontextmanager
@@ -261,6 +266,9 @@ async def open_runtime(
             repos=repos,
             services=services,
             metrics=metrics,
+            batch_slots=ConcurrencySlots[ObjectId](settings.batch_concurrency_per_group)
+            if settings.batch_concurrency_per_group
+            else None,
         )
     finally:
         await database.close()

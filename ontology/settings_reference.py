@@ -35,7 +35,7 @@ def _kind(field: FieldInfo) -> str:
     if literals:
         return " \\| ".join(f"`{value}`" for value in literals)
     text = getattr(annotation, "__name__", None) or repr(annotation)
-    text = re.sub(r"\b(typing|pathlib)\.", "", text)
+    text = re.sub(r"\b(typing|pathlib|pydantic\.types)\.", "", text)
     return text.replace("|", "\\|").replace("NoneType", "None")
 
 

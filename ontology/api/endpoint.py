@@ -9,7 +9,10 @@ in (else 413).
 Authentication happens before the operation runs: a missing, unknown or
 revoked key gets HTTP 401 (a key acting on a group it may not gets 403) with a
 GraphQL-shaped error body, so no resolver ever runs without a caller. The
-GraphiQL page itself needs no key; the queries it sends do.
+GraphiQL page itself needs no key; the queries it sends do. Right after it, and
+before the body is parsed, the request takes a token from its key's and its
+group's rate buckets (``ontology.api.rate_limits``), else 429 ``RATE_LIMITED``
+with ``Retry-After``.
 
 Status codes follow GraphQL over HTTP: a request that is not a GraphQL request
 (malformed JSON, a ``query`` that is no string, an array while batching is
@@ -17,13 +20,15 @@ off) gets 400 whatever the media type; a document that cannot run (syntax,
 validation, variables, request limits) gets 400 for
 ``application/graphql-response+json`` clients, without a ``data`` entry, and
 200 for legacy ``application/json`` clients. A mutation sent with GET gets 405
-with ``Allow: POST``. Every error body is JSON: ``{"errors": [{message,
-extensions: {code}}]}``.
+with ``Allow: POST``. Authentication's reads run under the database deadline
+(``ONTOLOGY_DB_TIMEOUT_MS``); past it the request gets 503 ``TIMEOUT``. Every
+error body is JSON: ``{"errors": [{message, extensions: {code}}]}``.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import math
 import uuid
 from typing import Any
@@ -40,12 +45,17 @@ from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
 
+from ontology.api.extensions import TIMEOUT_MESSAGE
 from ontology.api.media_types import GRAPHQL_RESPONSE_JSON, JSON, negotiate
+from ontology.api.rate_limits import RateRefusal, RequestRateLimiter
 from ontology.context import Context, Loaders
-from ontology.keys.service import GROUP_HEADER
+from ontology.db.deadline import deadline, is_timeout
+from ontology.keys.service import GROUP_HEADER, presented_key_hash
 from ontology.kit.errors import AuthenticationError, ForbiddenError, RequestErrorCode
 from ontology.kit.properties import nesting_exceeds
 from ontology.runtime import Runtime
+
+log = logging.getLogger("ontology.graphql")
 
 REQUEST_ID_HEADER = "X-Request-Id"
 
@@ -68,12 +78,14 @@ class RequestRefused(Exception):
         message: str,
         code: RequestErrorCode,
         headers: dict[str, str] | None = None,
+        extensions: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.code = code
         self.headers = headers or {}
+        self.extensions = extensions or {}
 
 
 class GraphQLEndpoint(GraphQL[Context, None]):
@@ -86,11 +98,13 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         *args: Any,
         max_json_depth: int = 32,
         max_body_bytes: int = 32 * 1024 * 1024,
+        rate_limiter: RequestRateLimiter | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.max_json_depth = max_json_depth
         self.max_body_bytes = max_body_bytes
+        self.rate_limiter = rate_limiter or RequestRateLimiter(None, None)
 
     @property
     def graphql_ide_html(self) -> str:
@@ -136,7 +150,12 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             response = await self.run(request)
         except RequestRefused as refused:
             response = _error_response(
-                refused.message, refused.code, refused.status, media_type, refused.headers
+                refused.message,
+                refused.code,
+                refused.status,
+                media_type,
+                refused.headers,
+                refused.extensions,
             )
         except AuthenticationError as error:
             response = _error_response(
@@ -148,6 +167,14 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             headers = {"Allow": "GET, POST"} if error.status_code == 405 else None
             code = STATUS_CODES.get(error.status_code, RequestErrorCode.BAD_REQUEST)
             response = _error_response(error.reason, code, error.status_code, media_type, headers)
+        except Exception as error:
+            if not is_timeout(error):
+                raise
+            # authentication's reads ran past the deadline: the database is stuck or slow
+            log.warning("database deadline passed", extra={"error": str(error)})
+            response = _error_response(
+                TIMEOUT_MESSAGE, RequestErrorCode.TIMEOUT, 503, media_type, {"Retry-After": "1"}
+            )
         else:
             self._negotiated(request, response, media_type)
         await response(scope, receive, send)
@@ -256,9 +283,16 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         ):
             # The page is served before any context is used; nothing to authenticate.
             return None  # type: ignore[return-value]
-        caller = await runtime.services.keys.authenticate(
-            request.headers.get("authorization"), request.headers.get(GROUP_HEADER)
-        )
+        authorization = request.headers.get("authorization")
+        group = request.headers.get(GROUP_HEADER)
+        key_hash = presented_key_hash(authorization)
+        limited = isinstance(request, Request)  # subscriptions: not limited yet
+        if limited:
+            self._refuse(runtime, self.rate_limiter.before_authentication(key_hash, group))
+        with deadline(runtime.settings.db_timeout_ms / 1000 or None):
+            caller = await runtime.services.keys.authenticate(authorization, group)
+        if limited and key_hash is not None:
+            self._refuse(runtime, self.rate_limiter.admit(key_hash, group, caller.group_id))
         return Context(
             runtime=runtime,
             caller=caller,
@@ -266,6 +300,20 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             request=request,
             response=response,
             request_id=request_id,
+        )
+
+    @staticmethod
+    def _refuse(runtime: Runtime, refusal: RateRefusal | None) -> None:
+        """Answer 429 for a request over its key's or group's rate (no GraphQL runs)."""
+        if refusal is None:
+            return
+        runtime.metrics.rate_limited.labels(refusal.scope.value).inc()
+        raise RequestRefused(
+            429,
+            refusal.message,
+            RequestErrorCode.RATE_LIMITED,
+            {"Retry-After": str(refusal.retry_after)},
+            {"scope": refusal.scope.value, "retryAfter": refusal.retry_after},
         )
 
 
@@ -288,10 +336,13 @@ def _error_response(
     status: int,
     media_type: str | None,
     headers: dict[str, str] | None = None,
+    extensions: dict[str, Any] | None = None,
 ) -> Response:
     """A GraphQL-shaped error body; legacy clients also get ``data: null``."""
     chosen = media_type or JSON
-    body: dict[str, Any] = {"errors": [{"message": message, "extensions": {"code": code}}]}
+    body: dict[str, Any] = {
+        "errors": [{"message": message, "extensions": {"code": code, **(extensions or {})}}]
+    }
     if chosen == JSON:
         body = {"data": None, **body}
     return Response(

@@ -6,9 +6,10 @@ operation carries the figures; in development they are also returned as
 ``extensions.cost``.
 
 Errors: ``ClientError``s (bad arguments, authorization) keep their message and
-gain ``extensions.code``; GraphQL's own validation errors pass unchanged; any
-other exception is a bug: it is logged with the request id and the client sees
-only "Unexpected error." with that id.
+gain ``extensions.code``; GraphQL's own validation errors pass unchanged; a
+database deadline that passed (``ontology.db.deadline.is_timeout``) becomes
+``TIMEOUT`` with a fixed message; any other exception is a bug: it is logged
+with the request id and the client sees only "Unexpected error." with that id.
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
-from ontology.api.selection import SelectedField, operation_of, selected_fields
+from ontology.api.operations import selected, selected_operation
+from ontology.api.selection import SelectedField
 from ontology.db.cost import CommandCost, current_cost
+from ontology.db.deadline import is_timeout
 from ontology.kit.clock import utcnow
 from ontology.kit.errors import ClientError, RequestErrorCode
 from ontology.quotas.models import Metric
@@ -32,6 +35,8 @@ from ontology.quotas.service import QuotaExceededError
 log = logging.getLogger("ontology.graphql")
 
 UNEXPECTED_MESSAGE = "Unexpected error."
+TIMEOUT_MESSAGE = "The database did not answer in time. Try again later."
+TIMEOUT = RequestErrorCode.TIMEOUT.value
 GRAPHQL_PARSE_FAILED = RequestErrorCode.GRAPHQL_PARSE_FAILED.value
 GRAPHQL_VALIDATION_FAILED = RequestErrorCode.GRAPHQL_VALIDATION_FAILED.value
 
@@ -91,6 +96,19 @@ class ErrorExtension(SchemaExtension):
         if error.path is None and (error.extensions or {}).get("code"):
             # variable coercion, coded while validating: carries the scalar's exception
             return self._coded(error)
+        if is_timeout(original):
+            # Expected under load or when the database is stuck: no traceback, and the
+            # driver's message (hosts, timings) stays in the log.
+            log.warning(
+                "database deadline passed",
+                extra={"requestId": request_id, "path": error.path, "error": str(original)},
+            )
+            return GraphQLError(
+                TIMEOUT_MESSAGE,
+                nodes=error.nodes,
+                path=error.path,
+                extensions={"code": TIMEOUT, "requestId": request_id},
+            )
         log.error(
             "unexpected error",
             exc_info=(type(original), original, original.__traceback__),
@@ -129,8 +147,13 @@ class CostExtension(SchemaExtension):
         context = self.execution_context.context
         result = self.execution_context.result
         errors = result.errors if result is not None else None
-        unexpected = any(e.message == UNEXPECTED_MESSAGE for e in errors or [])
-        outcome = "error" if unexpected else ("rejected" if errors else "ok")
+        codes = {(e.extensions or {}).get("code") for e in errors or []}
+        if RequestErrorCode.INTERNAL.value in codes:
+            outcome = "error"
+        elif TIMEOUT in codes:
+            outcome = "timeout"
+        else:
+            outcome = "rejected" if errors else "ok"
         caller = getattr(context, "caller", None)
         duration_ms = round(cost.elapsed_ms, 2)
         log.info(
@@ -218,7 +241,8 @@ class ApiCallQuotaExtension(SchemaExtension):
     async def on_execute(self) -> AsyncIterator[None]:
         context = self.execution_context.context
         caller = getattr(context, "caller", None)
-        if caller is None:
+        if caller is None or self.execution_context.result is not None:
+            # no caller, or refused by an earlier extension: not an API call
             yield
             return
         quotas = context.runtime.services.quotas
@@ -227,6 +251,15 @@ class ApiCallQuotaExtension(SchemaExtension):
             token = current_cost.set(None)
             try:
                 used = await quotas.meter.current(caller.group_id)
+            except Exception as error:
+                # Raised from a hook, it would skip ErrorExtension (strawberry returns it
+                # unmasked) and leave the hooks entered before this one open; as the
+                # operation's error it is shaped like any other (TIMEOUT, or masked).
+                self.execution_context.result = GraphQLExecutionResult(
+                    data=None, errors=[GraphQLError(str(error), original_error=error)]
+                )
+                yield
+                return
             finally:
                 current_cost.reset(token)
             if used >= limit:
@@ -237,14 +270,9 @@ class ApiCallQuotaExtension(SchemaExtension):
         yield
 
     def _exempt(self) -> bool:
-        context = self.execution_context
-        document = context.graphql_document
-        if document is None:
+        if selected_operation(self.execution_context) is None:
             return False
-        operation = operation_of(document, context.operation_name)
-        if operation is None:
-            return False
-        return quota_exempt(selected_fields(context.schema._schema, document, operation))
+        return quota_exempt(selected(self.execution_context))
 
     async def _refuse(self, context: Any, group_id: Any, used: int, limit: int) -> None:
         now = utcnow()

@@ -16,6 +16,8 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
+from ontology.api.batch_slots import BatchConcurrencyExtension
+from ontology.api.deadline import DatabaseDeadlineExtension
 from ontology.api.extensions import ApiCallQuotaExtension, CostExtension, ErrorExtension
 from ontology.api.node import NodeQueries
 from ontology.api.scalars import SCALAR_OVERRIDES
@@ -102,6 +104,12 @@ def create_schema(settings: Settings | None = None) -> strawberry.Schema:
         lambda: ValidationExtension(limits),
         CostExtension,
         lambda: ErrorExtension(hide_suggestions=hide_suggestions),
+        # on_execute runs in this order: the deadline bounds the quota's meter read and
+        # the execution; a batch refused for concurrency is not metered as an API call.
+        lambda: DatabaseDeadlineExtension(
+            request_ms=settings.db_timeout_ms, batch_ms=settings.batch_db_timeout_ms
+        ),
+        BatchConcurrencyExtension,
         ApiCallQuotaExtension,
     ]
     config = StrawberryConfig(

@@ -16,6 +16,7 @@ from pymongo.errors import OperationFailure
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
+from ontology.db import deadline
 from ontology.db.cost import CostListener
 
 T = TypeVar("T")
@@ -104,8 +105,19 @@ class Database:
         lock = self._write_locks.get(serialize_on)
         if lock is None:
             lock = self._write_locks[serialize_on] = asyncio.Lock()
-        async with lock:
+        # The wait for the lock counts against the deadline too: a request queued behind
+        # a long batch gives up when its time is over instead of holding on.
+        try:
+            async with asyncio.timeout(deadline.remaining()):
+                await lock.acquire()
+        except TimeoutError:
+            raise deadline.DeadlineExceeded(
+                "The deadline passed while waiting for the group's other writes."
+            ) from None
+        try:
             return await self._transaction(work)
+        finally:
+            lock.release()
 
     async def _transaction(self, work: Callable[[AsyncClientSession], Awaitable[T]]) -> T:
         async with self.client.start_session() as session:

@@ -14,6 +14,25 @@ from ontology.kit.errors import AuthenticationError, ForbiddenError
 GROUP_HEADER = "X-Ontology-Group"
 
 
+def bearer_secret(authorization: str | None) -> str:
+    """The API key secret of an ``Authorization: Bearer <key>`` header, or an error."""
+    if not authorization:
+        raise AuthenticationError("Missing `Authorization: Bearer <api key>` header.")
+    scheme, _, secret = authorization.strip().partition(" ")
+    secret = secret.strip()
+    if scheme.lower() != "bearer" or not secret.startswith(SECRET_PREFIX):
+        raise AuthenticationError("Expected `Authorization: Bearer <api key>`.")
+    return secret
+
+
+def presented_key_hash(authorization: str | None) -> str | None:
+    """The hash of a well-formed presented key (unchecked), ``None`` when malformed."""
+    try:
+        return hash_secret(bearer_secret(authorization))
+    except AuthenticationError:
+        return None
+
+
 class ApiKeyService:
     def __init__(self, keys: ApiKeyRepository, groups: GroupRepository) -> None:
         self.keys = keys
@@ -48,13 +67,7 @@ class ApiKeyService:
         (their own when it is absent); for every other role that header must be
         absent or name the key's own group.
         """
-        if not authorization:
-            raise AuthenticationError("Missing `Authorization: Bearer <api key>` header.")
-        scheme, _, secret = authorization.strip().partition(" ")
-        secret = secret.strip()
-        if scheme.lower() != "bearer" or not secret.startswith(SECRET_PREFIX):
-            raise AuthenticationError("Expected `Authorization: Bearer <api key>`.")
-        key = await self.keys.active_by_hash(hash_secret(secret))
+        key = await self.keys.active_by_hash(hash_secret(bearer_secret(authorization)))
         if key is None:
             raise AuthenticationError("Invalid or revoked API key.")
         role = Role(key["role"])

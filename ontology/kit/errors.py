@@ -47,6 +47,8 @@ class RequestErrorCode(StrEnum):
     UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
     UNAUTHENTICATED = "UNAUTHENTICATED"
     FORBIDDEN = "FORBIDDEN"
+    # too many requests of one key or group (HTTP 429 with Retry-After)
+    RATE_LIMITED = "RATE_LIMITED"
     # the document (refused before any resolver runs)
     GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
     GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
@@ -56,6 +58,8 @@ class RequestErrorCode(StrEnum):
     # a field's arguments
     BAD_USER_INPUT = "BAD_USER_INPUT"
     INVALID_CURSOR = "INVALID_CURSOR"
+    # the database did not answer within the operation's deadline (ONTOLOGY_DB_TIMEOUT_MS)
+    TIMEOUT = "TIMEOUT"
     # a bug, masked as "Unexpected error." with extensions.requestId
     INTERNAL = "INTERNAL"
 

@@ -29,16 +29,23 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 
-# Operation names come from clients: only well-formed names become label values,
-# and only the first MAX_OPERATION_NAMES of them, so a client cannot grow the
-# number of series without bound.
-MAX_OPERATION_NAMES = 200
+# Operation names come from clients (``operationName`` or the document), so they
+# are the one label a tenant chooses. The names of the trusted documents
+# (``graphql/``, given by the app) always have their own label; any other
+# well-formed name (a bounded charset and length) gets one only while fewer than
+# MAX_OTHER_OPERATION_NAMES such names have been seen by this process, then
+# ``other``. So a client can neither grow the number of series without bound nor
+# crowd the trusted operations out of their labels. Every other label is a fixed
+# set (outcomes, metrics, jobs, scopes) or this process's host:pid (the lease
+# holder): no group id, slug, key or error message is ever a label value.
+MAX_OTHER_OPERATION_NAMES = 100
 ANONYMOUS = "anonymous"
 OTHER = "other"
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
@@ -54,6 +61,7 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         registry = self.registry
+        self._trusted: frozenset[str] = frozenset()
         self._names: set[str] = set()
         self._names_lock = threading.Lock()
 
@@ -76,6 +84,15 @@ class Metrics:
             "MongoDB commands sent per GraphQL operation, by operation name.",
             ["operation"],
             buckets=COMMAND_BUCKETS,
+            registry=registry,
+        )
+
+        # Requests refused for their rate (HTTP 429 RATE_LIMITED): by the key's or the
+        # group's bucket. Scopes are a fixed set, never a key or group id.
+        self.rate_limited = Counter(
+            "ontology_rate_limited",
+            "Requests refused for going over a rate or concurrency limit, by scope.",
+            ["scope"],
             registry=registry,
         )
 
@@ -124,16 +141,22 @@ class Metrics:
             registry=registry,
         )
 
+    def trust_operations(self, names: Iterable[str]) -> None:
+        """Operation names that always get their own label (the trusted documents')."""
+        self._trusted = frozenset(name for name in names if _NAME.match(name))
+
     def operation_label(self, name: str | None) -> str:
         """The label value for a client-chosen operation name (bounded, see above)."""
         if name is None:
             return ANONYMOUS
+        if name in self._trusted:
+            return name
         if not _NAME.match(name):
             return OTHER
         with self._names_lock:
             if name in self._names:
                 return name
-            if len(self._names) >= MAX_OPERATION_NAMES:
+            if len(self._names) >= MAX_OTHER_OPERATION_NAMES:
                 return OTHER
             self._names.add(name)
             return name

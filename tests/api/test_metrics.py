@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import secrets
+from pathlib import Path
 from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
+from pydantic import SecretStr
 
+from ontology.api.graphiql import load_examples, operation_names
 from ontology.app import create_app
 from ontology.config import Settings
-from ontology.kit.metrics import MAX_OPERATION_NAMES, Metrics
+from ontology.kit.metrics import MAX_OTHER_OPERATION_NAMES, Metrics
 from ontology.quotas.models import Metric
+from tests.api.test_http import api_with
 from tests.factories import Api, make_tenant
+
+ROOT = Path(__file__).resolve().parents[2]
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
@@ -193,14 +200,55 @@ async def test_batch_items_written_count_created_and_changed_items_once(api: Api
 
 def test_operation_names_from_clients_cannot_grow_the_series_without_bound() -> None:
     metrics = Metrics()
+    metrics.trust_operations(["Viewer", "Things"])
 
-    labels = [metrics.operation_label(f"Op{i}") for i in range(MAX_OPERATION_NAMES + 2)]
+    labels = [metrics.operation_label(f"Op{i}") for i in range(MAX_OTHER_OPERATION_NAMES + 2)]
 
-    assert labels[:MAX_OPERATION_NAMES] == [f"Op{i}" for i in range(MAX_OPERATION_NAMES)]
-    assert labels[MAX_OPERATION_NAMES:] == ["other", "other"]
+    assert labels[:MAX_OTHER_OPERATION_NAMES] == [
+        f"Op{i}" for i in range(MAX_OTHER_OPERATION_NAMES)
+    ]
+    assert labels[MAX_OTHER_OPERATION_NAMES:] == ["other", "other"]
     assert metrics.operation_label("Op0") == "Op0"
+    # the trusted documents' names keep their labels after the others are used up
+    assert metrics.operation_label("Viewer") == "Viewer"
+    assert metrics.operation_label("Things") == "Things"
     assert metrics.operation_label(None) == "anonymous"
     assert metrics.operation_label("bad name!") == "other"
+    assert metrics.operation_label("A" * 65) == "other"
+
+
+async def test_a_thousand_random_operation_names_make_a_bounded_set_of_labels(
+    settings: Settings,
+) -> None:
+    async with api_with(settings, rate_limit_per_key=0, rate_limit_per_group=0) as api:
+        # given a tenant
+        tenant = await make_tenant(api.runtime, "acme")
+        names = [f"Op{secrets.token_hex(8)}" for _ in range(1000)]
+
+        # when it runs 1,000 operations under random names, and then the trusted Viewer
+        for name in names:
+            await api.data(tenant.user, f"query {name} {{ viewer {{ role }} }}")
+        await api.data(tenant.user, (ROOT / "graphql" / "Viewer.graphql").read_text())
+
+        # then only the first 100 names have a label, the rest share "other",
+        # and the trusted document still has its own
+        samples = await scrape(api)
+        counted = {
+            dict(labels)["operation"]: value
+            for (name, labels), value in samples.items()
+            if name == "ontology_graphql_requests_total"
+        }
+        assert counted == {
+            **{name: 1 for name in names[:MAX_OTHER_OPERATION_NAMES]},
+            "other": 1000 - MAX_OTHER_OPERATION_NAMES,
+            "Viewer": 1,
+        }
+
+
+def test_every_trusted_document_name_is_trusted() -> None:
+    names = operation_names(load_examples())
+
+    assert names == {path.stem for path in (ROOT / "graphql").glob("*.graphql")}
 
 
 def test_job_and_lease_metrics_record_what_the_scheduler_reports() -> None:
@@ -235,3 +283,22 @@ async def test_two_apps_in_one_process_keep_separate_registries(settings: Settin
         assert "ontology_quota_refusals_total" in first.state.runtime.metrics.render().decode()
         assert 'metric="users"' not in second.state.runtime.metrics.render().decode()
         await first.state.runtime.database.client.drop_database(settings.db_name)
+
+
+async def test_metrics_needs_the_token_when_one_is_set(settings: Settings) -> None:
+    async with api_with(settings, metrics_token=SecretStr("s3cret-scrape")) as api:
+        missing = await api.client.get("/metrics")
+        wrong = await api.client.get("/metrics", headers={"Authorization": "Bearer s3cret"})
+        basic = await api.client.get("/metrics", headers={"Authorization": "Basic s3cret-scrape"})
+        right = await api.client.get("/metrics", headers={"Authorization": "Bearer s3cret-scrape"})
+        lower = await api.client.get("/metrics", headers={"Authorization": "bearer s3cret-scrape"})
+
+        for refused in (missing, wrong, basic):
+            assert refused.status_code == 401
+            assert refused.headers["www-authenticate"] == 'Bearer realm="metrics"'
+            assert refused.json() == {
+                "error": "GET /metrics needs `Authorization: Bearer <ONTOLOGY_METRICS_TOKEN>`."
+            }
+            assert "ontology_" not in refused.text
+        assert (right.status_code, lower.status_code) == (200, 200)
+        assert "ontology_graphql_requests" in right.text

@@ -17,6 +17,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from graphql import OperationDefinitionNode, parse
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
@@ -37,6 +38,16 @@ def load_examples(directory: Path = EXAMPLES) -> list[Example]:
     """The example documents, ``Viewer`` first (it needs no variables), then by name."""
     found = [Example(path.stem, path.read_text()) for path in sorted(directory.glob("*.graphql"))]
     return sorted(found, key=lambda example: example.name != FIRST_EXAMPLE)
+
+
+def operation_names(examples: list[Example]) -> set[str]:
+    """The names of the operations the example (trusted) documents define."""
+    names: set[str] = set()
+    for example in examples:
+        for definition in parse(example.query).definitions:
+            if isinstance(definition, OperationDefinitionNode) and definition.name is not None:
+                names.add(definition.name.value)
+    return names
 
 
 def render_page(examples: list[Example]) -> str:
