@@ -236,7 +236,7 @@ async def open_runtime(
         embedded = EmbeddedServer(settings.data_dir)
         await asyncio.to_thread(embedded.start)
         uri = embedded.uri
-    database = Database(uri, settings.db_name)
+    database = Database(uri, settings.db_name, write_chunk=settings.write_chunk_size)
     try:
         await database.check_transactions()
         await ensure_indexes(database)

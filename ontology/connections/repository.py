@@ -10,6 +10,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 
 from ontology.db.client import Database, Document
 from ontology.db.queries import FindSpec, find_by_keys, items_per_parent, top_per_parent
+from ontology.db.writes import insert_chunked
 from ontology.kit.pagination import PageRequest
 
 # direction -> the field holding "this thing" for that direction
@@ -28,6 +29,7 @@ def live_thing_of(joined: list[Document], group_id: ObjectId) -> Document | None
 class ConnectionRepository:
     def __init__(self, database: Database) -> None:
         self.collection = database.collection("connections")
+        self.chunk = database.write_chunk
 
     async def insert(self, group_id: ObjectId, doc: Document, session: AsyncClientSession) -> None:
         """Insert one connection; a duplicate raises ``DuplicateKeyError``."""
@@ -41,8 +43,7 @@ class ConnectionRepository:
         """Insert connections in order; a duplicate raises ``BulkWriteError`` naming its index."""
         if any(doc["groupId"] != group_id for doc in docs):
             raise ValueError("A connection of another group was passed to insert_many.")
-        if docs:
-            await self.collection.insert_many(list(docs), ordered=True, session=session)
+        await insert_chunked(self.collection, docs, session, self.chunk)
 
     async def existing_keys(
         self, group_id: ObjectId, from_ids: Sequence[ObjectId]

@@ -15,6 +15,7 @@ from pymongo.asynchronous.cursor import AsyncCursor
 from ontology.connections.repository import live_thing_of
 from ontology.db.client import Database, Document
 from ontology.db.queries import FindSpec, find_by_keys, items_per_parent, top_per_parent
+from ontology.db.writes import bulk_write_chunked, insert_chunked
 from ontology.events.models import ceil_millisecond, time_key
 from ontology.kit.clock import utcnow
 from ontology.kit.pagination import PageRequest
@@ -44,6 +45,7 @@ _INDEXES = {
 class EventRepository:
     def __init__(self, database: Database, counters: CounterRepository) -> None:
         self.collection = database.collection("events")
+        self.chunk = database.write_chunk
         self.counters = counters
 
     async def insert_many(
@@ -53,7 +55,7 @@ class EventRepository:
         if any(event["groupId"] != group_id for event in events):
             raise ValueError("An event of another group was passed to insert_many.")
         if events:
-            await self.collection.insert_many(list(events), ordered=True, session=session)
+            await insert_chunked(self.collection, events, session, self.chunk)
             await self.counters.record(group_id, events, utcnow(), session)
 
     async def by_ids(self, group_id: ObjectId, ids: Sequence[ObjectId]) -> list[Document]:
@@ -200,17 +202,12 @@ class EventRepository:
     async def delete_by_ids(
         self, group_id: ObjectId, ids: Sequence[ObjectId], session: AsyncClientSession
     ) -> int:
-        """Delete exactly these events of the group, in one command; how many were deleted.
+        """Delete exactly these events of the group, in bounded commands; how many were deleted.
 
         One ``DeleteOne`` per id (an equality on ``events_id``) rather than one
         ``$in``: the embedded server matches a long ``$in`` in quadratic time
         (1,000 ids: 2.1 s against 0.66 s this way).
         """
-        if not ids:
-            return 0
-        result = await self.collection.bulk_write(
-            [DeleteOne({"groupId": group_id, "_id": event_id}) for event_id in ids],
-            ordered=False,
-            session=session,
-        )
-        return result.deleted_count
+        operations = [DeleteOne({"groupId": group_id, "_id": event_id}) for event_id in ids]
+        totals = await bulk_write_chunked(self.collection, operations, session, self.chunk)
+        return totals.deleted

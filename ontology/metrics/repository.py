@@ -12,6 +12,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 
 from ontology.db.client import Database, Document
 from ontology.db.queries import FindSpec, find_by_keys
+from ontology.db.writes import bulk_write_chunked
 from ontology.metrics.buckets import COUNTER_RETENTION, Period, counter_deltas
 
 # Far more buckets than any read asks for (60 minutes, 14 days, 1,000 points).
@@ -23,6 +24,7 @@ class CounterRepository:
 
     def __init__(self, database: Database) -> None:
         self.collection = database.collection("counters")
+        self.chunk = database.write_chunk
 
     async def record(
         self,
@@ -31,7 +33,8 @@ class CounterRepository:
         now: datetime,
         session: AsyncClientSession,
     ) -> None:
-        """Add the events to every counter they touch: one command, in the caller's transaction."""
+        """Add the events to every counter they touch, in the caller's transaction: one
+        command for up to ``write_chunk`` counters."""
         operations = []
         for (thing_id, period, start), delta in counter_deltas(events, now).items():
             update = delta.update(last_active=period is Period.TOTAL)
@@ -39,8 +42,7 @@ class CounterRepository:
                 update["$setOnInsert"] = {"expiresAt": start + COUNTER_RETENTION[period]}
             key = {"groupId": group_id, "thingId": thing_id, "period": period.value, "start": start}
             operations.append(UpdateOne(key, update, upsert=True))
-        if operations:
-            await self.collection.bulk_write(operations, ordered=False, session=session)
+        await bulk_write_chunked(self.collection, operations, session, self.chunk)
 
     def buckets_spec(
         self, group_id: ObjectId, period: Period, since: datetime, until: datetime
@@ -70,6 +72,7 @@ class SnapshotRepository:
 
     def __init__(self, database: Database) -> None:
         self.collection = database.collection("metric_snapshots")
+        self.chunk = database.write_chunk
 
     async def save(self, group_id: ObjectId, snapshots: Sequence[Document]) -> None:
         """Upsert snapshots by (period, start): running a roll-up twice changes nothing.
@@ -89,8 +92,7 @@ class SnapshotRepository:
             )
             for s in snapshots
         ]
-        if operations:
-            await self.collection.bulk_write(operations, ordered=False)
+        await bulk_write_chunked(self.collection, operations, None, self.chunk)
 
     def range_spec(
         self, group_id: ObjectId, period: str, since: datetime, until: datetime

@@ -16,12 +16,14 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 
 from ontology.db.client import Database, Document
 from ontology.db.queries import FindSpec, find_by_keys
+from ontology.db.writes import bulk_write_chunked, insert_chunked
 from ontology.kit.pagination import PageRequest
 
 
 class ThingRepository:
     def __init__(self, database: Database) -> None:
         self.collection = database.collection("things")
+        self.chunk = database.write_chunk
 
     @staticmethod
     def _live(group_id: ObjectId) -> dict[str, Any]:
@@ -37,8 +39,7 @@ class ThingRepository:
     ) -> None:
         if any(doc["groupId"] != group_id for doc in docs):
             raise ValueError("A thing of another group was passed to insert_many.")
-        if docs:
-            await self.collection.insert_many(list(docs), ordered=True, session=session)
+        await insert_chunked(self.collection, docs, session, self.chunk)
 
     async def update_many_versions(
         self,
@@ -46,10 +47,10 @@ class ThingRepository:
         changes: Sequence[tuple[ObjectId, int, dict[str, Any]]],
         session: AsyncClientSession,
     ) -> int:
-        """Set fields on things still at the given versions, in one bulk write; how many matched."""
-        if not changes:
-            return 0
-        result = await self.collection.bulk_write(
+        """Set fields on things still at the given versions, in bounded bulk writes; how many
+        matched."""
+        totals = await bulk_write_chunked(
+            self.collection,
             [
                 UpdateOne(
                     {**self._live(group_id), "_id": thing_id, "version": version},
@@ -57,10 +58,10 @@ class ThingRepository:
                 )
                 for thing_id, version, fields in changes
             ],
-            ordered=False,
-            session=session,
+            session,
+            self.chunk,
         )
-        return result.matched_count
+        return totals.matched
 
     async def by_ids(self, group_id: ObjectId, ids: Sequence[ObjectId]) -> list[Document]:
         """The group's live things with these ids (any number, one command)."""
@@ -124,7 +125,8 @@ class ThingRepository:
         changes: Sequence[tuple[ObjectId, str, str, int]],
         session: AsyncClientSession,
     ) -> None:
-        """Apply (thing id, "inbound"|"outbound", connection type, delta) in one bulk write."""
+        """Apply (thing id, "inbound"|"outbound", connection type, delta) in bounded bulk
+        writes."""
         merged: dict[ObjectId, dict[str, int]] = {}
         for thing_id, direction, connection_type, delta in changes:
             inc = merged.setdefault(thing_id, {})
@@ -133,15 +135,15 @@ class ThingRepository:
                 f"connectionCounts.byType.{connection_type}.{direction}",
             ):
                 inc[field] = inc.get(field, 0) + delta
-        if merged:
-            await self.collection.bulk_write(
-                [
-                    UpdateOne({**self._live(group_id), "_id": thing_id}, {"$inc": inc})
-                    for thing_id, inc in merged.items()
-                ],
-                ordered=False,
-                session=session,
-            )
+        await bulk_write_chunked(
+            self.collection,
+            [
+                UpdateOne({**self._live(group_id), "_id": thing_id}, {"$inc": inc})
+                for thing_id, inc in merged.items()
+            ],
+            session,
+            self.chunk,
+        )
 
     def engagement_pipeline(self, group_id: ObjectId, types: Sequence[str], top: int) -> list[Any]:
         inbound = "$connectionCounts.inbound"

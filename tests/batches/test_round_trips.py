@@ -1,4 +1,4 @@
-"""The database commands a batch sends do not grow with its items.
+"""The database commands a batch sends grow only by one per ``write_chunk_size`` items.
 
 Every development response carries ``extensions.cost.dbCommands`` (authentication
 and the API-call meter are not counted). The numbers are pinned exactly, with
@@ -41,9 +41,9 @@ from tests.batches.support import (
 from tests.factories import Api, make_tenant
 
 # batchInsertThings: update (the quota reservation and counters, one pipeline update of
-# the group), insert (every thing: one insert_many; 10,000 small documents are ~2.5 MB,
-# far below the 48 MB message and 100,000 writes a command may carry, so the driver
-# sends one command), insert (the batch_imported event), commitTransaction.
+# the group), insert (every thing: one insert per ``write_chunk_size`` things, 200 by
+# default, so that other tenants' writes interleave), insert (the batch_imported event),
+# commitTransaction.
 # Every event insert is followed by one update of the metric counters (one bulk write).
 INSERT_COMMANDS = ["update", "insert", "insert", "update", "commitTransaction"]
 # batchCreateConnections: aggregate (both ends of every item: one $documents + $lookup
@@ -96,7 +96,12 @@ async def test_each_batch_names_its_commands(api: Api) -> None:
     assert updated.command_names == UPDATE_COMMANDS
 
 
-async def test_10000_things_over_http_are_created_in_as_many_commands_as_100(api: Api) -> None:
+def chunks(items: int, size: int = 200) -> int:
+    """Write commands for ``items`` documents at the default ``write_chunk_size``."""
+    return -(-items // size)
+
+
+async def test_10000_things_over_http_take_one_more_command_per_chunk_of_200(api: Api) -> None:
     # given a PRO tenant (entities_total 10,000)
     tenant = await make_tenant(api.runtime, "acme", Plan.PRO)
     hundred = [thing(name=f"H{i:03d}", properties={"i": i}) for i in range(100)]
@@ -107,8 +112,9 @@ async def test_10000_things_over_http_are_created_in_as_many_commands_as_100(api
     items = [thing(name=f"T{i:05d}", properties={"i": i}) for i in range(10_000)]
     body = await run_batch(api, tenant.user, INSERT, items)
 
-    # then both send the same 4 commands
-    assert (db_commands(body_100), db_commands(body)) == (5, 5)
+    # then both send the same 4 commands besides the inserts of the things, 1 and 50
+    assert (db_commands(body_100), db_commands(body)) == (4 + chunks(100), 4 + chunks(10_000))
+    assert (db_commands(body_100), db_commands(body)) == (5, 54)
 
     # and every item is CREATED, in order, with its own id
     result = body["data"]["batchInsertThings"]
@@ -152,7 +158,7 @@ def pairs(ids: list[str], count: int) -> list[dict[str, Any]]:
     ]
 
 
-async def test_connection_batches_of_100_and_1000_send_the_same_commands(api: Api) -> None:
+async def test_connection_batches_of_100_and_1000_grow_by_one_command_per_chunk(api: Api) -> None:
     # given a tenant with 40 things (1,560 ordered pairs)
     tenant = await make_tenant(api.runtime, "acme", Plan.ENTERPRISE)
     ids = [to_global_id("Thing", i) for i in await seed_things(api.runtime, tenant.id, 40)]
@@ -162,8 +168,9 @@ async def test_connection_batches_of_100_and_1000_send_the_same_commands(api: Ap
     body_100 = await run_batch(api, tenant.user, CONNECT, links[:100])
     body_1000 = await run_batch(api, tenant.user, CONNECT, links[100:])
 
-    # then both send the same 7 commands, and every connection is created and counted
-    assert (db_commands(body_100), db_commands(body_1000)) == (8, 8)
+    # then both send the same 7 commands besides the inserts of the connections (1 and 5),
+    # and every connection is created and counted
+    assert (db_commands(body_100), db_commands(body_1000)) == (7 + chunks(100), 7 + chunks(1000))
     for body, size in ((body_100, 100), (body_1000, 1000)):
         statuses = {r["status"] for r in body["data"]["batchCreateConnections"]["results"]}
         assert (statuses, len(body["data"]["batchCreateConnections"]["results"])) == (
@@ -177,7 +184,7 @@ async def test_connection_batches_of_100_and_1000_send_the_same_commands(api: Ap
     assert sum(t["connectionCounts"]["inbound"] for t in things) == 1100
 
 
-async def test_update_batches_of_100_and_1000_send_the_same_commands(api: Api) -> None:
+async def test_update_batches_of_100_and_1000_grow_by_one_command_per_chunk(api: Api) -> None:
     # given a tenant with 1,000 things
     tenant = await make_tenant(api.runtime, "acme", Plan.ENTERPRISE)
     ids = [to_global_id("Thing", i) for i in await seed_things(api.runtime, tenant.id, 1000)]
@@ -190,8 +197,12 @@ async def test_update_batches_of_100_and_1000_send_the_same_commands(api: Api) -
         api, tenant.user, UPDATE, [{"id": i, "name": "second"} for i in ids]
     )
 
-    # then both send the same 5 commands, and every thing is updated
-    assert (db_commands(body_100), db_commands(body_1000)) == (6, 6)
+    # then both send the same 4 commands besides the updates of the things and the inserts
+    # of their thing_updated events (and the summary event), one per chunk of 200 each
+    assert (db_commands(body_100), db_commands(body_1000)) == (
+        4 + chunks(100) + chunks(101),
+        4 + chunks(1000) + chunks(1001),
+    )
     results = body_1000["data"]["batchUpdateThings"]["results"]
     assert {r["status"] for r in results} == {"UPDATED"}
     things = await stored(api.runtime, "things", {"groupId": tenant.id})

@@ -1,0 +1,71 @@
+"""Bulk writes in commands of bounded size.
+
+A write command holds its collection for its whole duration on the embedded
+server, and inside a transaction it holds back every other transaction that
+writes there: measured with raw PyMongo (3 transactions of 10,000 inserts,
+another client's two-insert transactions alongside), one 10,000-document
+command made the other client's p95 1,301 ms; 1,000-document commands 378 ms;
+200-document commands 66 ms, for the same total time. So large writes are sent
+``chunk`` operations at a time, still in the caller's transaction (atomicity is
+the transaction's, not the command's), and other tenants' writes interleave.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import BulkWriteError
+
+from ontology.db.client import Document
+
+
+@dataclass(frozen=True)
+class WriteTotals:
+    matched: int = 0
+    modified: int = 0
+    deleted: int = 0
+
+
+async def insert_chunked(
+    collection: AsyncCollection[Document],
+    docs: Sequence[Document],
+    session: AsyncClientSession | None,
+    chunk: int,
+) -> None:
+    """Insert ``docs`` in order, ``chunk`` per command.
+
+    A ``BulkWriteError`` names the failed document by its index in ``docs``
+    (each command numbers its own from 0), so callers see what one command
+    would have reported; the commands after a failure are not sent.
+    """
+    for start in range(0, len(docs), chunk):
+        try:
+            await collection.insert_many(
+                list(docs[start : start + chunk]), ordered=True, session=session
+            )
+        except BulkWriteError as failure:
+            for error in failure.details.get("writeErrors", []):
+                error["index"] = int(error["index"]) + start
+            raise
+
+
+async def bulk_write_chunked(
+    collection: AsyncCollection[Document],
+    operations: Sequence[Any],
+    session: AsyncClientSession | None,
+    chunk: int,
+) -> WriteTotals:
+    """Unordered bulk writes, ``chunk`` operations per command; the totals of all of them."""
+    matched = modified = deleted = 0
+    for start in range(0, len(operations), chunk):
+        result = await collection.bulk_write(
+            list(operations[start : start + chunk]), ordered=False, session=session
+        )
+        matched += result.matched_count
+        modified += result.modified_count
+        deleted += result.deleted_count
+    return WriteTotals(matched, modified, deleted)
