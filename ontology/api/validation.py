@@ -290,14 +290,19 @@ class ValidationExtension(SchemaExtension):
             errors = validate(schema, document, rules, hide_suggestions=hide)
             if not errors:
                 caller = getattr(context.context, "caller", None)
-                errors = request_errors(
-                    schema,
-                    document,
-                    context.operation_name,
-                    context.variables,
-                    caller.role if caller is not None else None,
-                    self.limits,
-                )
+                try:
+                    errors = request_errors(
+                        schema,
+                        document,
+                        context.operation_name,
+                        context.variables,
+                        caller.role if caller is not None else None,
+                        self.limits,
+                    )
+                except Exception as bug:
+                    # Strawberry does not mask what a hook raises: hand it to ErrorExtension,
+                    # which logs it with the request id and shows "Unexpected error."
+                    errors = [GraphQLError(str(bug), original_error=bug)]
             # strawberry skips its own validation once this is set
             context.pre_execution_errors = errors
         yield

@@ -219,3 +219,32 @@ async def test_a_timestamp_before_1970_is_refused_and_nothing_is_written(api: Ap
         }
     ]
     assert await group_counts(api.runtime, tenant.id) == before
+
+
+async def test_a_bug_in_the_request_checks_is_masked_and_logged(
+    api: Api, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # given request checks that fail with a bug carrying internal details
+    tenant = await make_tenant(api.runtime, "acme")
+
+    def broken(*args: object, **kwargs: object) -> list[object]:
+        raise RuntimeError("/srv/secret/path is broken")
+
+    monkeypatch.setattr("ontology.api.validation.selected_fields", broken)
+
+    # when a query is sent
+    response = await api.post(tenant.user, "{ things(first: 1) { totalCount } }")
+
+    # then the client sees only the masked error with the request id; the log has the bug
+    [error] = response.json()["errors"]
+    request_id = response.headers["X-Request-Id"]
+    assert (error["message"], error["extensions"]) == (
+        "Unexpected error.",
+        {"code": "INTERNAL", "requestId": request_id},
+    )
+    assert "/srv/secret" not in response.text
+    assert [
+        (r.getMessage(), getattr(r, "requestId", None), str(r.exc_info[1]) if r.exc_info else None)
+        for r in caplog.records
+        if r.getMessage() == "unexpected error"
+    ] == [("unexpected error", request_id, "/srv/secret/path is broken")]
