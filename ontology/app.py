@@ -20,6 +20,7 @@ from ontology.api.rate_limits import RequestRateLimiter
 from ontology.api.schema import create_schema
 from ontology.config import Settings
 from ontology.jobs.scheduler import Scheduler
+from ontology.keys.service import bearer_token
 from ontology.kit.logs import configure_logging
 from ontology.kit.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from ontology.runtime import Runtime, open_runtime
@@ -35,10 +36,8 @@ def bearer_matches(authorization: str | None, token: str) -> bool:
     Both sides are hashed first so the comparison takes as long whatever the
     presented value's length.
     """
-    scheme, _, presented = (authorization or "").strip().partition(" ")
-    if scheme.lower() != "bearer":
-        presented = ""
-    digest = hashlib.sha256(presented.strip().encode()).digest()
+    presented = bearer_token(authorization) or ""
+    digest = hashlib.sha256(presented.encode()).digest()
     return hmac.compare_digest(digest, hashlib.sha256(token.encode()).digest())
 
 

@@ -20,13 +20,17 @@ def selected_operation(execution_context: ExecutionContext) -> OperationDefiniti
     return operation_of(document, execution_context.operation_name)
 
 
-def selected(execution_context: ExecutionContext) -> list[SelectedField]:
-    """Every field the running operation selects, fragments included."""
+def selected(
+    execution_context: ExecutionContext, max_depth: int | None = None
+) -> list[SelectedField]:
+    """The fields the running operation selects, fragments included (``max_depth``: see
+    ``selected_fields``)."""
     document = execution_context.graphql_document
     operation = selected_operation(execution_context)
     if document is None or operation is None:
         return []
-    return list(selected_fields(execution_context.schema._schema, document, operation))
+    schema = execution_context.schema._schema
+    return list(selected_fields(schema, document, operation, max_depth))
 
 
 def runs_batch(execution_context: ExecutionContext) -> bool:
@@ -34,7 +38,4 @@ def runs_batch(execution_context: ExecutionContext) -> bool:
     operation = selected_operation(execution_context)
     if operation is None or operation.operation is not OperationType.MUTATION:
         return False
-    return any(
-        len(field.path) == 1 and field.name in BATCH_MUTATIONS
-        for field in selected(execution_context)
-    )
+    return any(field.name in BATCH_MUTATIONS for field in selected(execution_context, 1))

@@ -51,10 +51,14 @@ def operation_of(document: DocumentNode, name: str | None) -> OperationDefinitio
 
 
 def selected_fields(
-    schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+    max_depth: int | None = None,
 ) -> Iterator[SelectedField]:
     """Every field of a valid document's operation (``__typename`` and introspection
-    excluded), depth first; a fragment is walked once per type it is spread on."""
+    excluded), depth first; a fragment is walked once per type it is spread on.
+    ``max_depth`` stops below that many levels (1: the root fields only)."""
     fragments = {
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
     }
@@ -80,8 +84,9 @@ def selected_fields(
                     parent, selection.name.value, definition, selection, (*path, key)
                 )
                 yield field
-                inner = get_named_type(definition.type)
-                yield from walk(selection.selection_set, inner, field.path)
+                if max_depth is None or len(field.path) < max_depth:
+                    inner = get_named_type(definition.type)
+                    yield from walk(selection.selection_set, inner, field.path)
             elif isinstance(selection, InlineFragmentNode):
                 condition = selection.type_condition
                 inner = schema.get_type(condition.name.value) if condition else parent

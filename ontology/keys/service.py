@@ -14,13 +14,18 @@ from ontology.kit.errors import AuthenticationError, ForbiddenError
 GROUP_HEADER = "X-Ontology-Group"
 
 
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header; ``None`` for another scheme."""
+    scheme, _, token = (authorization or "").strip().partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else None
+
+
 def bearer_secret(authorization: str | None) -> str:
     """The API key secret of an ``Authorization: Bearer <key>`` header, or an error."""
     if not authorization:
         raise AuthenticationError("Missing `Authorization: Bearer <api key>` header.")
-    scheme, _, secret = authorization.strip().partition(" ")
-    secret = secret.strip()
-    if scheme.lower() != "bearer" or not secret.startswith(SECRET_PREFIX):
+    secret = bearer_token(authorization)
+    if secret is None or not secret.startswith(SECRET_PREFIX):
         raise AuthenticationError("Expected `Authorization: Bearer <api key>`.")
     return secret
 

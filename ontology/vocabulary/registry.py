@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 THING_STATUSES = ("draft", "active", "published", "inactive", "archived")
 ANY = "*"
 
-# Every event type a service writes (tests/events/test_reserved_types.py reads
+# Every event type a service writes (tests/vocabulary/test_system_event_types.py reads
 # the code to keep this list complete). ``events_archived`` is reserved for
 # archival although no run logs it yet.
 WRITTEN_BY_THE_SYSTEM = frozenset(
