@@ -9,7 +9,8 @@ from bson import ObjectId
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from ontology.db.client import Database, Document
-from ontology.db.queries import FindSpec, find_by_keys, items_per_parent, top_per_parent
+from ontology.db.queries import FindSpec, find_by_keys, pages_per_parent
+from ontology.db.windows import OBJECT_IDS, Scan
 from ontology.db.writes import insert_chunked
 from ontology.kit.pagination import PageRequest
 
@@ -30,12 +31,26 @@ class ConnectionRepository:
     def __init__(self, database: Database) -> None:
         self.collection = database.collection("connections")
         self.chunk = database.write_chunk
+        self.hints = database.hints
+
+    @staticmethod
+    def _scopes(doc: Document) -> list[dict[str, Any]]:
+        """The filters of the lists a new connection joins (``page_spec``, ``for_thing_spec``)."""
+        group = {"groupId": doc["groupId"]}
+        typed = {**group, "type": doc["type"]}
+        return [group, typed] + [
+            {**scope, end: doc[end]} for scope in (group, typed) for end in END_FIELD.values()
+        ]
+
+    def _inserted(self, docs: Sequence[Document]) -> None:
+        self.hints.inserted_docs(self.collection.name, docs, self._scopes, "_id", OBJECT_IDS)
 
     async def insert(self, group_id: ObjectId, doc: Document, session: AsyncClientSession) -> None:
         """Insert one connection; a duplicate raises ``DuplicateKeyError``."""
         if doc["groupId"] != group_id:
             raise ValueError("A connection of another group was passed to insert.")
         await self.collection.insert_one(doc, session=session)
+        self._inserted([doc])
 
     async def insert_many(
         self, group_id: ObjectId, docs: Sequence[Document], session: AsyncClientSession
@@ -44,6 +59,7 @@ class ConnectionRepository:
         if any(doc["groupId"] != group_id for doc in docs):
             raise ValueError("A connection of another group was passed to insert_many.")
         await insert_chunked(self.collection, docs, session, self.chunk)
+        self._inserted(docs)
 
     async def existing_keys(
         self, group_id: ObjectId, from_ids: Sequence[ObjectId]
@@ -69,34 +85,34 @@ class ConnectionRepository:
         if connection_type is not None:
             query["type"] = connection_type
         index = "connections_group_type" if connection_type is not None else "connections_group"
-        return FindSpec(
-            page.apply(query, "_id"), (("_id", page.sort_direction),), page.limit, index
-        )
+        scan = Scan.of(page, OBJECT_IDS, "_id", group_id, self.hints)
+        return FindSpec(query, (("_id", page.sort_direction),), page.limit, index, scan=scan)
 
     async def page(
         self, group_id: ObjectId, connection_type: str | None, page: PageRequest
     ) -> list[Document]:
         return await self.page_spec(group_id, connection_type, page).run(self.collection)
 
-    def for_things_pipeline(
+    def for_thing_spec(
         self,
         group_id: ObjectId,
         direction: str,
         connection_type: str | None,
-        thing_ids: Sequence[ObjectId],
+        thing_id: ObjectId,
         page: PageRequest,
-    ) -> list[dict[str, Any]]:
-        scope: dict[str, Any] = {"groupId": group_id}
+    ) -> FindSpec:
+        """A thing's page of connections in one direction, each with ``_other`` joined."""
+        query: dict[str, Any] = {"groupId": group_id}
         if connection_type is not None:
-            scope["type"] = connection_type
-        return top_per_parent(
-            scope,
-            END_FIELD[direction],
-            thing_ids,
-            "_id",
-            page.sort_direction,
+            query["type"] = connection_type
+        query[END_FIELD[direction]] = thing_id
+        index = "connections_from" if direction == "OUTBOUND" else "connections_to"
+        return FindSpec(
+            query,
+            (("_id", page.sort_direction),),
             page.limit,
-            page.key_range(),
+            f"{index}_type" if connection_type is not None else index,
+            scan=Scan.of(page, OBJECT_IDS, "_id", group_id, self.hints),
             joins={OTHER_END_FIELD[direction]: "_other"},
         )
 
@@ -108,12 +124,15 @@ class ConnectionRepository:
         thing_ids: Sequence[ObjectId],
         page: PageRequest,
     ) -> dict[ObjectId, list[Document]]:
-        """Each thing's page of connections in one direction, in one command.
+        """Each thing's page of connections in one direction.
 
         Each connection carries ``_other``: the live thing at its other end, or None.
         """
-        pipeline = self.for_things_pipeline(group_id, direction, connection_type, thing_ids, page)
-        found = await items_per_parent(self.collection, pipeline)
+        specs = {
+            thing_id: self.for_thing_spec(group_id, direction, connection_type, thing_id, page)
+            for thing_id in thing_ids
+        }
+        found = await pages_per_parent(self.collection, END_FIELD[direction], specs)
         for items in found.values():
             for item in items:
                 item["_other"] = live_thing_of(item["_other"], group_id)

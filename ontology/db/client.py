@@ -18,6 +18,7 @@ from pymongo.write_concern import WriteConcern
 
 from ontology.db import deadline
 from ontology.db.cost import CostListener
+from ontology.db.windows import KeyHints
 
 T = TypeVar("T")
 Document = dict[str, Any]
@@ -45,6 +46,8 @@ class Database:
     def __init__(self, uri: str, name: str, *, write_chunk: int = 200) -> None:
         # operations per write command (``ontology.db.writes``)
         self.write_chunk = write_chunk
+        # where each index range's keys were last seen (``ontology.db.windows``)
+        self.hints = KeyHints()
         self.client: AsyncMongoClient[Document] = AsyncMongoClient(
             uri,
             event_listeners=[CostListener()],

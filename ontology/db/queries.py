@@ -16,13 +16,15 @@ index lookup.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
 
 from ontology.db.client import Document
+from ontology.db.windows import Scan, scope_key
 
 # Large enough that related items arrive in one reply: the command count of an
 # operation must not depend on how many items it returns.
@@ -31,110 +33,191 @@ BATCH_SIZE = 100_000
 
 @dataclass(frozen=True)
 class FindSpec:
-    """One page: ``filter`` matches ``index``; ``residual`` is checked after it."""
+    """One page: ``filter`` matches ``index``; ``residual`` is checked after it.
+
+    With a ``scan`` the page is read in bounded windows of its sort key
+    (``ontology.db.windows``): ``filter`` then holds only the equalities, and
+    each window adds its range on the scan's field. ``joins`` adds, after the
+    limit, the documents of ``join_collection`` whose ``_id`` a field holds
+    (field → field receiving a one-element list, or empty).
+    """
 
     filter: dict[str, Any]
     sort: tuple[tuple[str, int], ...]
     limit: int
     index: str
     residual: dict[str, Any] = field(default_factory=dict)
+    scan: Scan | None = None
+    joins: dict[str, str] = field(default_factory=dict)
+    join_collection: str = "things"
 
-    def pipeline(self) -> list[dict[str, Any]]:
-        stages: list[dict[str, Any]] = [{"$match": self.filter}]
+    def windowed(self, lo: int | None, hi: int | None) -> dict[str, Any]:
+        """The filter of one window (the whole filter without a scan)."""
+        if self.scan is None:
+            return self.filter
+        bounds = self.scan.bounds(lo, hi)
+        return {**self.filter, self.scan.field: bounds} if bounds else self.filter
+
+    def pipeline(self, query: dict[str, Any] | None = None, limit: int = 0) -> list[dict[str, Any]]:
+        stages: list[dict[str, Any]] = [{"$match": self.filter if query is None else query}]
         if self.residual:
             stages.append({"$match": self.residual})
-        stages += [{"$sort": dict(self.sort)}, {"$limit": self.limit}]
+        stages += [{"$sort": dict(self.sort)}, {"$limit": limit or self.limit}]
+        stages += [
+            {
+                "$lookup": {
+                    "from": self.join_collection,
+                    "localField": local,
+                    "foreignField": "_id",
+                    "as": target,
+                }
+            }
+            for local, target in self.joins.items()
+        ]
         return stages
 
-    async def run(self, collection: AsyncCollection[Document]) -> list[Document]:
-        if not self.residual:
-            cursor = (
-                collection.find(self.filter)
-                .sort(list(self.sort))
-                .limit(self.limit)
-                .batch_size(self.limit + 1)
-            )
+    async def _read(
+        self, collection: AsyncCollection[Document], query: dict[str, Any], limit: int
+    ) -> list[Document]:
+        if not self.residual and not self.joins:
+            cursor = collection.find(query).sort(list(self.sort)).limit(limit).batch_size(limit + 1)
             return [doc async for doc in cursor]
-        result = await collection.aggregate(self.pipeline(), batchSize=self.limit + 1)
+        result = await collection.aggregate(self.pipeline(query, limit), batchSize=limit + 1)
         return [doc async for doc in result]
 
+    async def run(self, collection: AsyncCollection[Document]) -> list[Document]:
+        """The page: one command, or one per window with a scan."""
+        if self.scan is None:
+            return await self._read(collection, self.filter, self.limit)
+        scope = scope_key(collection.name, self.filter)
+        found: list[Document] = []
+        walk = self.scan.windows(scope, self.limit)
+        lo, hi, last = next(walk)
+        while True:
+            docs = await self._read(collection, self.windowed(lo, hi), self.limit - len(found))
+            found += docs
+            if len(found) >= self.limit or last:
+                break
+            lo, hi, last = walk.send(len(docs))
+        self.scan.learn(scope, found, full=len(found) >= self.limit)
+        return found
+
     async def explain(self, collection: AsyncCollection[Document]) -> dict[str, Any]:
-        if not self.residual:
-            cursor = collection.find(self.filter).sort(list(self.sort)).limit(self.limit)
+        """The plan of the first command ``run`` sends."""
+        query = self.filter
+        if self.scan is not None:
+            scope = scope_key(collection.name, self.filter)
+            lo, hi, _last = next(iter(self.scan.windows(scope, self.limit)))
+            query = self.windowed(lo, hi)
+        if not self.residual and not self.joins:
+            cursor = collection.find(query).sort(list(self.sort)).limit(self.limit)
             result: dict[str, Any] = await cursor.explain()
             return result
         database = collection.database
         return await database.command(
             "explain",
-            {"aggregate": collection.name, "pipeline": self.pipeline(), "cursor": {}},
+            {"aggregate": collection.name, "pipeline": self.pipeline(query), "cursor": {}},
         )
 
 
-def top_per_parent(
-    scope: dict[str, Any],
-    parent_field: str,
-    parents: Sequence[Any],
-    sort_field: str,
-    direction: int,
-    limit: int,
-    key_range: dict[str, Any],
-    joins: dict[str, str] | None = None,
-    join_collection: str = "things",
-) -> list[dict[str, Any]]:
-    """The pipeline giving each parent its first ``limit`` documents in ``sort_field`` order.
+# A parent with more documents in its page's range than this walks windows of
+# its own; fewer share one command with the other parents (``pages_per_parent``).
+SMALL_FAN_OUT = 64
 
-    ``scope`` + ``parent_field $in parents`` is one index range (groupId, parent,
-    ...); the key range (a cursor) is applied after it, and ``$topN`` keeps the
-    page of each parent. It reads every matching document of the page's
-    parents: bounded by their fan-out, never by the collection. (One limited
-    branch per parent under ``$unionWith`` would read less on mongod, but the
-    embedded server plans ``$unionWith`` sub-pipelines as collection scans.)
 
-    ``joins`` maps a field holding an id of ``join_collection`` (things by
-    default) to the field that receives the document (a one-element list, or
-    empty) by ``_id``, in the same command. Callers must check the joined
-    documents' ``groupId`` (and things' ``deletedAt``).
+async def pages_per_parent(
+    collection: AsyncCollection[Document], parent_field: str, specs: dict[Any, FindSpec]
+) -> dict[Any, list[Document]]:
+    """Each parent's page (``specs``: parent → its page, all of one shape).
+
+    Only an equality followed by one range is a bounded index range on the
+    embedded server: ``$in`` on the parent plus a range on the sort key reads
+    every document of every parent. So parents known to have many documents
+    (``KeyHints.fan_out``) each walk their own windows, concurrently, and the
+    others share one command that reads all their documents in the page's
+    range (at most ``SMALL_FAN_OUT`` each, as last seen) and keeps each
+    parent's first ``limit`` with ``$topN``, counting them to learn which
+    parents are big. A parent seen for the first time is taken to be small: its
+    first page costs what it holds, once per process.
     """
-    stages: list[dict[str, Any]] = [{"$match": {**scope, parent_field: {"$in": list(parents)}}}]
+    if not specs:
+        return {}
+    scopes = {parent: scope_key(collection.name, spec.filter) for parent, spec in specs.items()}
+    big = [p for p in specs if _fan_out(specs[p], scopes[p]) > SMALL_FAN_OUT]
+    small = [p for p in specs if p not in big]
+    shared, *walked = await asyncio.gather(
+        _shared_page(collection, parent_field, specs, small, scopes),
+        *(specs[parent].run(collection) for parent in big),
+    )
+    found: dict[Any, list[Document]] = {**shared, **dict(zip(big, walked, strict=True))}
+    return {parent: page for parent, page in found.items() if page}
+
+
+def _fan_out(spec: FindSpec, scope: Hashable) -> int:
+    assert spec.scan is not None
+    hint = spec.scan.hints.get(scope)
+    return hint.fan_out if hint is not None else 0
+
+
+async def _shared_page(
+    collection: AsyncCollection[Document],
+    parent_field: str,
+    specs: dict[Any, FindSpec],
+    parents: list[Any],
+    scopes: dict[Any, Hashable],
+) -> dict[Any, list[Document]]:
+    """The pages of ``parents`` in one command: ``$in`` + ``$topN`` + a count per parent."""
+    if not parents:
+        return {}
+    template = specs[parents[0]]
+    assert template.scan is not None
+    scan = template.scan
+    sort_field, direction = template.sort[0]
+    scope = {k: v for k, v in template.filter.items() if k != parent_field}
+    stages: list[dict[str, Any]] = [{"$match": {**scope, parent_field: {"$in": parents}}}]
+    key_range = scan.bounds(scan.lo, scan.hi)
     if key_range:
         stages.append({"$match": {sort_field: key_range}})
-    stages.append(
+    if template.residual:
+        stages.append({"$match": template.residual})
+    stages += [
         {
             "$group": {
                 "_id": f"${parent_field}",
+                "n": {"$sum": 1},
                 "items": {
                     "$topN": {
-                        "n": limit,
+                        "n": template.limit,
                         "sortBy": {sort_field: direction},
                         "output": "$$ROOT",
                     }
                 },
             }
-        }
-    )
-    if joins:
-        stages.append({"$unwind": "$items"})
-        stages += [
-            {
-                "$lookup": {
-                    "from": join_collection,
-                    "localField": f"items.{local}",
-                    "foreignField": "_id",
-                    "as": f"items.{target}",
-                }
+        },
+        {"$unwind": "$items"},
+    ]
+    stages += [
+        {
+            "$lookup": {
+                "from": template.join_collection,
+                "localField": f"items.{local}",
+                "foreignField": "_id",
+                "as": f"items.{target}",
             }
-            for local, target in joins.items()
-        ]
-        stages.append({"$group": {"_id": "$_id", "items": {"$push": "$items"}}})
-    return stages
-
-
-async def items_per_parent(
-    collection: AsyncCollection[Document], pipeline: list[dict[str, Any]]
-) -> dict[Any, list[Document]]:
-    """Run a ``top_per_parent`` pipeline: one command."""
-    cursor = await collection.aggregate(pipeline, batchSize=BATCH_SIZE)
-    return {group["_id"]: group["items"] async for group in cursor}
+        }
+        for local, target in template.joins.items()
+    ]
+    stages.append({"$group": {"_id": "$_id", "n": {"$first": "$n"}, "items": {"$push": "$items"}}})
+    cursor = await collection.aggregate(stages, batchSize=BATCH_SIZE)
+    found = {group["_id"]: group async for group in cursor}
+    pages: dict[Any, list[Document]] = {}
+    for parent in parents:
+        group = found.get(parent)
+        items: list[Document] = group["items"] if group else []
+        scan.hints.saw_fan_out(scopes[parent], group["n"] if group else 0)
+        specs[parent].scan.learn(scopes[parent], items, full=False)  # type: ignore[union-attr]
+        pages[parent] = items
+    return pages
 
 
 async def find_by_keys(

@@ -14,15 +14,13 @@ from pymongo.asynchronous.cursor import AsyncCursor
 
 from ontology.connections.repository import live_thing_of
 from ontology.db.client import Database, Document
-from ontology.db.queries import FindSpec, find_by_keys, items_per_parent, top_per_parent
+from ontology.db.queries import FindSpec, find_by_keys, pages_per_parent
+from ontology.db.windows import EVENT_KEYS, Scan
 from ontology.db.writes import bulk_write_chunked, insert_chunked
 from ontology.events.models import ceil_millisecond, time_key
 from ontology.kit.clock import utcnow
 from ontology.kit.pagination import PageRequest
 from ontology.metrics.repository import CounterRepository
-
-# The upper bound of a time range: every sortKey of that millisecond sorts before it.
-_AFTER_ALL_IDS = ":~"
 
 
 @dataclass(frozen=True)
@@ -46,6 +44,7 @@ class EventRepository:
     def __init__(self, database: Database, counters: CounterRepository) -> None:
         self.collection = database.collection("events")
         self.chunk = database.write_chunk
+        self.hints = database.hints
         self.counters = counters
 
     async def insert_many(
@@ -56,6 +55,7 @@ class EventRepository:
             raise ValueError("An event of another group was passed to insert_many.")
         if events:
             await insert_chunked(self.collection, events, session, self.chunk)
+            self.hints.inserted_docs(self.collection.name, events, _scopes, "sortKey", EVENT_KEYS)
             await self.counters.record(group_id, events, utcnow(), session)
 
     async def by_ids(self, group_id: ObjectId, ids: Sequence[ObjectId]) -> list[Document]:
@@ -76,16 +76,20 @@ class EventRepository:
         query: dict[str, Any] = {"groupId": group_id}
         if indexed is not None:
             query[indexed] = given.pop(indexed)
-        bounds: dict[str, str] = {}
+        # [since, until] to the millisecond, as a range of keys [lo, hi)
+        lo = hi = None
         if event_filter.since is not None:
-            bounds["$gte"] = time_key(event_filter.since)
+            lo = EVENT_KEYS.to_int(time_key(event_filter.since))
         if event_filter.until is not None:
-            bounds["$lte"] = time_key(event_filter.until) + _AFTER_ALL_IDS
-        bounds.update({op: str(key) for op, key in page.key_range().items()})
-        if bounds:
-            query["sortKey"] = bounds
+            hi = EVENT_KEYS.to_int(time_key(event_filter.until)) + EVENT_KEYS.coarse
+        scan = Scan.of(page, EVENT_KEYS, "sortKey", group_id, self.hints, lo=lo, hi=hi)
         return FindSpec(
-            query, (("sortKey", page.sort_direction),), page.limit, _INDEXES[indexed], given
+            query,
+            (("sortKey", page.sort_direction),),
+            page.limit,
+            _INDEXES[indexed],
+            given,
+            scan=scan,
         )
 
     async def page(
@@ -94,17 +98,16 @@ class EventRepository:
         """Up to ``page.limit`` events, newest first (oldest first when paging back)."""
         return await self.page_spec(group_id, event_filter, page).run(self.collection)
 
-    def by_actor_or_target_pipeline(
-        self, group_id: ObjectId, role: str, thing_ids: Sequence[ObjectId], page: PageRequest
-    ) -> list[dict[str, Any]]:
-        return top_per_parent(
-            {"groupId": group_id},
-            role,
-            thing_ids,
-            "sortKey",
-            page.sort_direction,
+    def for_thing_spec(
+        self, group_id: ObjectId, role: str, thing_id: ObjectId, page: PageRequest
+    ) -> FindSpec:
+        """A thing's page of events where it is ``role``, with ``_actor`` and ``_target``."""
+        return FindSpec(
+            {"groupId": group_id, role: thing_id},
+            (("sortKey", page.sort_direction),),
             page.limit,
-            page.key_range(),
+            _INDEXES[role],
+            scan=Scan.of(page, EVENT_KEYS, "sortKey", group_id, self.hints),
             joins={"actorId": "_actor", "targetId": "_target"},
         )
 
@@ -115,12 +118,12 @@ class EventRepository:
         thing_ids: Sequence[ObjectId],
         page: PageRequest,
     ) -> dict[ObjectId, list[Document]]:
-        """Each thing's page of events where it is ``role`` (actorId or targetId): one command.
+        """Each thing's page of events where it is ``role`` (actorId or targetId).
 
         Each event carries ``_actor`` and ``_target``: the live things, or None.
         """
-        pipeline = self.by_actor_or_target_pipeline(group_id, role, thing_ids, page)
-        found = await items_per_parent(self.collection, pipeline)
+        specs = {t: self.for_thing_spec(group_id, role, t, page) for t in thing_ids}
+        found = await pages_per_parent(self.collection, role, specs)
         for items in found.values():
             for item in items:
                 item["_actor"] = live_thing_of(item["_actor"], group_id)
@@ -211,3 +214,13 @@ class EventRepository:
         operations = [DeleteOne({"groupId": group_id, "_id": event_id}) for event_id in ids]
         totals = await bulk_write_chunked(self.collection, operations, session, self.chunk)
         return totals.deleted
+
+
+def _scopes(event: Document) -> list[dict[str, Any]]:
+    """The filters of the lists a new event joins (``page_spec``, ``for_thing_spec``)."""
+    group = {"groupId": event["groupId"]}
+    return [group] + [
+        {**group, name: event[name]}
+        for name in ("type", "actorId", "targetId")
+        if event.get(name) is not None
+    ]

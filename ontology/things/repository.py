@@ -16,6 +16,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 
 from ontology.db.client import Database, Document
 from ontology.db.queries import FindSpec, find_by_keys
+from ontology.db.windows import OBJECT_IDS, Scan
 from ontology.db.writes import bulk_write_chunked, insert_chunked
 from ontology.kit.pagination import PageRequest
 
@@ -24,15 +25,31 @@ class ThingRepository:
     def __init__(self, database: Database) -> None:
         self.collection = database.collection("things")
         self.chunk = database.write_chunk
+        self.hints = database.hints
 
     @staticmethod
     def _live(group_id: ObjectId) -> dict[str, Any]:
         return {"groupId": group_id, "deletedAt": None}
 
+    @classmethod
+    def _scopes(cls, doc: Document) -> list[dict[str, Any]]:
+        """The filters of the lists a new thing joins (``page_spec``)."""
+        live = cls._live(doc["groupId"])
+        return [
+            live,
+            {**live, "type": doc["type"]},
+            {**live, "status": doc["status"]},
+            {**live, "type": doc["type"], "status": doc["status"]},
+        ]
+
+    def _inserted(self, docs: Sequence[Document]) -> None:
+        self.hints.inserted_docs(self.collection.name, docs, self._scopes, "_id", OBJECT_IDS)
+
     async def insert(self, group_id: ObjectId, doc: Document, session: AsyncClientSession) -> None:
         if doc["groupId"] != group_id:
             raise ValueError("A thing of another group was passed to insert.")
         await self.collection.insert_one(doc, session=session)
+        self._inserted([doc])
 
     async def insert_many(
         self, group_id: ObjectId, docs: Sequence[Document], session: AsyncClientSession
@@ -40,6 +57,7 @@ class ThingRepository:
         if any(doc["groupId"] != group_id for doc in docs):
             raise ValueError("A thing of another group was passed to insert_many.")
         await insert_chunked(self.collection, docs, session, self.chunk)
+        self._inserted(docs)
 
     async def update_many_versions(
         self,
@@ -81,9 +99,8 @@ class ThingRepository:
             (False, True): "things_status",
             (False, False): "things_live",
         }[(thing_type is not None, status is not None)]
-        return FindSpec(
-            page.apply(query, "_id"), (("_id", page.sort_direction),), page.limit, index
-        )
+        scan = Scan.of(page, OBJECT_IDS, "_id", group_id, self.hints)
+        return FindSpec(query, (("_id", page.sort_direction),), page.limit, index, scan=scan)
 
     async def page(
         self, group_id: ObjectId, thing_type: str | None, status: str | None, page: PageRequest

@@ -361,38 +361,51 @@ async def test_every_list_query_is_an_index_scan(
 
 
 async def test_relation_pages_are_index_scans(runtime: Runtime, seeded: Seeded) -> None:
-    # given the pipelines the loaders send for a page of things' connections and activity
+    # given the page specs the loaders run for one thing's connections, activity and knowledge
     repos = runtime.repos
-    page = PageRequest(size=5)
-    things = [seeded.thing_id, seeded.other_thing_id]
-    connections = repos.connections.for_things_pipeline
-    activity = repos.events.by_actor_or_target_pipeline
-    branches = {
+    group_id, thing_id = seeded.group_id, seeded.thing_id
+    specs: dict[str, tuple[str, Callable[[PageRequest], FindSpec]]] = {
         "connections_from": (
             "connections",
-            connections(seeded.group_id, "OUTBOUND", None, things, page),
+            lambda p: repos.connections.for_thing_spec(group_id, "OUTBOUND", None, thing_id, p),
         ),
         "connections_to": (
             "connections",
-            connections(seeded.group_id, "INBOUND", None, things, page),
+            lambda p: repos.connections.for_thing_spec(group_id, "INBOUND", None, thing_id, p),
         ),
         "connections_from_type": (
             "connections",
-            connections(seeded.group_id, "OUTBOUND", "member_of", things, page),
+            lambda p: repos.connections.for_thing_spec(
+                group_id, "OUTBOUND", "member_of", thing_id, p
+            ),
         ),
         "connections_to_type": (
             "connections",
-            connections(seeded.group_id, "INBOUND", "member_of", things, page),
+            lambda p: repos.connections.for_thing_spec(
+                group_id, "INBOUND", "member_of", thing_id, p
+            ),
         ),
-        "events_actor": ("events", activity(seeded.group_id, "actorId", things, page)),
-        "events_target": ("events", activity(seeded.group_id, "targetId", things, page)),
+        "events_actor": (
+            "events",
+            lambda p: repos.events.for_thing_spec(group_id, "actorId", thing_id, p),
+        ),
+        "events_target": (
+            "events",
+            lambda p: repos.events.for_thing_spec(group_id, "targetId", thing_id, p),
+        ),
+        "thing_knowledge_thing": (
+            "thing_knowledge",
+            lambda p: repos.knowledge.for_thing_spec(group_id, thing_id, p),
+        ),
     }
 
-    for index_name, (collection, pipeline) in branches.items():
-        # when explaining one branch as the aggregate the loader sends
-        explain = await runtime.database.db.command(
-            "explain", {"aggregate": collection, "pipeline": pipeline, "cursor": {}}
+    for index_name, (collection, build) in specs.items():
+        cursor_key: ObjectId | str = (
+            "0000000000001:" + "0" * 24 if collection == "events" else ObjectId()
         )
+        for page in pages(cursor_key):
+            # when explaining the first window the loader sends, for first, after and before pages
+            explain = await build(page).explain(runtime.database.collection(collection))
 
-        # then it is an IXSCAN on its index
-        assert_index_scan(explain, index_name)
+            # then it is an IXSCAN on its index
+            assert_index_scan(explain, index_name)

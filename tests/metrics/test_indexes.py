@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from ontology.kit.pagination import PageRequest
 from ontology.metrics.buckets import Period
 from tests.db.test_indexes import assert_index_scan
 from tests.factories import Api
@@ -32,21 +31,15 @@ async def test_counter_and_snapshot_reads_are_index_scans(api: Api, dataset: Dat
         assert_index_scan(explain, index_name)
 
 
-async def test_engagement_and_thing_knowledge_are_index_scans(api: Api, dataset: Dataset) -> None:
+async def test_engagement_is_an_index_scan(api: Api, dataset: Dataset) -> None:
     runtime = api.runtime
     group_id = dataset.tenant.id
     pipelines = {
         # the content types are an $in on things_type, after groupId and deletedAt
         "things": runtime.repos.things.engagement_pipeline(group_id, ["blog_post", "course"], 10),
-        "thing_knowledge": runtime.repos.knowledge.for_things_pipeline(
-            group_id, list(dataset.things.values()), PageRequest(size=3)
-        ),
     }
     for collection, pipeline in pipelines.items():
         explain = await runtime.database.db.command(
             "explain", {"aggregate": collection, "pipeline": pipeline, "cursor": {}}
         )
-        assert_index_scan(
-            explain,
-            {"things": "things_type", "thing_knowledge": "thing_knowledge_thing"}[collection],
-        )
+        assert_index_scan(explain, {"things": "things_type"}[collection])

@@ -1,0 +1,318 @@
+"""Pages read in bounded windows of their sort key.
+
+On the embedded server a command costs what its index range holds, not what it
+returns: it reads every document the range matches before the limit applies
+(about 35 µs each). So a page never sends an open range. It walks its one sort
+key in disjoint windows, each one command, newest first (oldest first when
+paging back), until the page is full or the range is exhausted:
+
+- A key is an integer in its ``KeySpace``: an ObjectId is its 96 bits (4 bytes
+  of seconds, then 5 random bytes of the process, then a counter), an event's
+  ``sortKey`` "<13-digit ms>:<24 hex>" is ``ms << 96 | ObjectId``. Window edges
+  are converted back to keys of the same type, so a window is an ordinary
+  ``$gte``/``$lt`` range on the index's last field.
+- Windows widen along a ladder: 2⁴, 2⁷ … 2²² keys (ids made one after another by
+  one process are consecutive integers, so a burst of writes is dense), never
+  past the block they start in (the ids of one process in one second share all
+  but their 3-byte counter); from there, the space's time unit (one second of
+  ObjectIds, one millisecond of events) times 1, 8, 64, …. A dense
+  burst fills a page in the first window; one item a year is found in about
+  twenty windows, the widest ending at the group's creation day (below it, one
+  last open window reads whatever is older).
+- Where the walk starts: at the cursor when there is one. Otherwise at a
+  *hint*, the newest (or oldest) key this process has seen in the same index
+  range (``KeyHints``), with the first window open beyond it, so a stale hint
+  costs what was written since, never a wrong page; with no hint, at the
+  current time. The hint also remembers how far apart the keys of the scope's
+  last full page were (the median gap), so a page starts on the narrowest rung that would hold
+  it at that density (a sparse scope's next page does not start at the bottom).
+
+Commands per page: 1 in the common case (dense data, or a warm hint), at most
+``8 + ⌈log₈(span / time unit)⌉ + 1`` for data spread over ``span``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Generator, Hashable, Iterable
+from dataclasses import dataclass
+from itertools import pairwise
+from typing import Any
+
+from bson import ObjectId
+
+from ontology.kit.pagination import PageRequest, SortKey
+
+_BITS = 96
+_MASK = (1 << _BITS) - 1
+Window = tuple[int | None, int | None, bool]  # [lo, hi) (None: open), and whether it is the last
+FINE_RUNGS = tuple(1 << bits for bits in range(4, 26, 3))  # 2^4 ... 2^25
+# An ObjectId's last 3 bytes are its process's counter: the ids one process makes
+# in one second share everything above them (a block).
+BLOCK_BITS = 24
+GROWTH_BITS = 3  # each coarse rung is 8 times as wide as the one before
+# Below the group's creation time minus this, a walk reads one last open window.
+FLOOR_MARGIN_SECONDS = 86_400
+MAX_HINTS = 65_536
+
+
+@dataclass(frozen=True)
+class KeySpace:
+    """A sort key as a non-negative integer, and back; ``second`` is one second of keys."""
+
+    name: str
+    second: int
+    coarse: int  # the first coarse rung: the space's time unit
+    to_int: Callable[[Any], int]
+    from_int: Callable[[int], SortKey]
+
+    def width(self, rung: int) -> int:
+        if rung < len(FINE_RUNGS):
+            return FINE_RUNGS[rung]
+        return self.coarse << GROWTH_BITS * (rung - len(FINE_RUNGS))
+
+    def at(self, seconds: float) -> int:
+        """The smallest key of a moment (seconds since the epoch)."""
+        return max(0, int(seconds * self.second))
+
+    def key_of(self, doc: dict[str, Any], field: str) -> int:
+        return self.to_int(doc[field])
+
+
+def _oid_to_int(key: ObjectId) -> int:
+    return int.from_bytes(key.binary, "big")
+
+
+def _int_to_oid(value: int) -> ObjectId:
+    return ObjectId(min(max(value, 0), _MASK).to_bytes(12, "big"))
+
+
+def _event_key_to_int(key: str) -> int:
+    millis, _, oid = key.partition(":")
+    return int(millis) << _BITS | (int(oid, 16) if oid else 0)
+
+
+def _int_to_event_key(value: int) -> str:
+    value = max(value, 0)
+    return f"{value >> _BITS:013d}:{value & _MASK:024x}"
+
+
+OBJECT_IDS = KeySpace("ObjectId", 1 << 64, 1 << 64, _oid_to_int, _int_to_oid)
+EVENT_KEYS = KeySpace("sortKey", 1000 << _BITS, 1 << _BITS, _event_key_to_int, _int_to_event_key)
+
+
+@dataclass
+class Hint:
+    newest: int | None = None
+    oldest: int | None = None
+    spacing: int = 1  # keys per item in the scope's last full page
+    fan_out: int = 0  # documents in the range of the scope's last shared page
+
+
+class KeyHints:
+    """Where each index range's keys were last seen, in this process (a bounded LRU).
+
+    Only the cost of a walk depends on a hint, never its result: a hint that is
+    too old opens the first window on everything written since.
+    """
+
+    def __init__(self, size: int = MAX_HINTS) -> None:
+        self._size = size
+        self._hints: OrderedDict[Hashable, Hint] = OrderedDict()
+
+    def get(self, scope: Hashable) -> Hint | None:
+        hint = self._hints.get(scope)
+        if hint is not None:
+            self._hints.move_to_end(scope)
+        return hint
+
+    def _entry(self, scope: Hashable) -> Hint:
+        hint = self._hints.get(scope)
+        if hint is None:
+            hint = self._hints[scope] = Hint()
+            if len(self._hints) > self._size:
+                self._hints.popitem(last=False)
+        else:
+            self._hints.move_to_end(scope)
+        return hint
+
+    def saw_newest(self, scope: Hashable, key: int | None) -> None:
+        self._entry(scope).newest = key
+
+    def saw_oldest(self, scope: Hashable, key: int | None) -> None:
+        self._entry(scope).oldest = key
+
+    def saw_spacing(self, scope: Hashable, spacing: int) -> None:
+        self._entry(scope).spacing = spacing
+
+    def saw_fan_out(self, scope: Hashable, count: int) -> None:
+        self._entry(scope).fan_out = count
+
+    def inserted(self, scope: Hashable, key: int) -> None:
+        """A key written by this process: the scope's newest is at least ``key``."""
+        hint = self._entry(scope)
+        if hint.newest is None or key > hint.newest:
+            hint.newest = key
+
+    def inserted_docs(
+        self,
+        collection: str,
+        docs: Iterable[dict[str, Any]],
+        scopes: Callable[[dict[str, Any]], Iterable[dict[str, Any]]],
+        field: str,
+        space: KeySpace,
+    ) -> None:
+        """Raise the newest key of every index range (``scopes(doc)``) the documents join."""
+        for doc in docs:
+            key = space.key_of(doc, field)
+            for scope in scopes(doc):
+                self.inserted(scope_key(collection, scope), key)
+
+
+def scope_key(collection: str, equalities: dict[str, Any]) -> Hashable:
+    """The identity of an index range: the collection and the filter's equalities."""
+    return (collection, tuple(sorted(equalities.items())))
+
+
+@dataclass(frozen=True)
+class Scan:
+    """How a page walks its sort key: integer bounds ``[lo, hi)`` (None: open) and direction."""
+
+    space: KeySpace
+    field: str
+    lo: int | None
+    hi: int | None
+    descending: bool
+    floor: int  # below this (ascending: above ``ceiling``) one open window reads the rest
+    ceiling: int
+    hints: KeyHints
+    # A page with a cursor starts at it; without one, at the hint (or now).
+    from_cursor: bool
+
+    @classmethod
+    def of(
+        cls,
+        page: PageRequest,
+        space: KeySpace,
+        field: str,
+        group_id: ObjectId,
+        hints: KeyHints,
+        *,
+        lo: int | None = None,
+        hi: int | None = None,
+    ) -> Scan:
+        """The walk of ``page`` within ``[lo, hi)``, on a group created at ``group_id``'s time."""
+        if page.after is not None:
+            after = space.to_int(page.after)
+            hi = after if hi is None else min(hi, after)
+        if page.before is not None:
+            before = space.to_int(page.before) + 1
+            lo = before if lo is None else max(lo, before)
+        created = group_id.generation_time.timestamp()
+        return cls(
+            space=space,
+            field=field,
+            lo=lo,
+            hi=hi,
+            descending=not page.backward,
+            floor=space.at(created - FLOOR_MARGIN_SECONDS),
+            ceiling=space.at(time.time() + FLOOR_MARGIN_SECONDS),
+            hints=hints,
+            from_cursor=(page.after if not page.backward else page.before) is not None,
+        )
+
+    def bounds(self, lo: int | None, hi: int | None) -> dict[str, SortKey]:
+        """A window ``[lo, hi)`` as a filter on the sort field."""
+        condition: dict[str, SortKey] = {}
+        if lo is not None and lo > 0:
+            condition["$gte"] = self.space.from_int(lo)
+        if hi is not None and hi <= _MASK_OF.get(self.space.name, hi):
+            condition["$lt"] = self.space.from_int(hi)
+        return condition
+
+    def windows(self, scope: Hashable, limit: int) -> Generator[Window, int, None]:
+        """Successive windows ``(lo, hi, last)``; send each one's number of documents.
+
+        The first is the narrowest rung that holds ``limit`` items as far apart as
+        in the scope's last full page (1 key apart when unknown). Fine windows stay
+        within the block of ids they start in; an empty one means the block's ids
+        of this second have run out, so the next window jumps past the block's
+        start to the first coarse rung.
+        """
+        hint = self.hints.get(scope)
+        wanted = limit * (hint.spacing if hint is not None else 1)
+        rung = 0
+        while self.space.width(rung) < wanted:
+            rung += 1
+        if self.descending:
+            yield from self._down(hint, rung)
+        else:
+            yield from self._up(hint, rung)
+
+    def _down(self, hint: Hint | None, rung: int) -> Generator[Window, int, None]:
+        fine = len(FINE_RUNGS)
+        if self.hi is not None:
+            start = self.hi
+        elif hint is not None and hint.newest is not None:
+            start = hint.newest + 1
+        else:
+            start = self.space.at(time.time())
+            rung = max(rung, fine)  # no id starts a block at a whole second
+        # at or below ``end``, the last window takes the rest of the range
+        end = self.floor if self.lo is None else max(self.lo, self.floor)
+        upper = self.hi
+        while True:
+            block = (start - 1) >> BLOCK_BITS << BLOCK_BITS
+            lower = start - self.space.width(rung)
+            if rung < fine:
+                lower = max(lower, block)
+            if lower <= end:
+                yield self.lo, upper, True
+                return
+            found = yield lower, upper, False
+            rung = fine if rung < fine and (lower == block or not found) else rung + 1
+            upper = start = lower
+
+    def _up(self, hint: Hint | None, rung: int) -> Generator[Window, int, None]:
+        fine = len(FINE_RUNGS)
+        if self.lo is not None:
+            start = self.lo
+        elif hint is not None and hint.oldest is not None:
+            start = hint.oldest
+        else:
+            start = self.floor
+            rung = max(rung, fine)
+        end = self.ceiling if self.hi is None else min(self.hi, self.ceiling)
+        lower = self.lo
+        while True:
+            block_end = ((start >> BLOCK_BITS) + 1) << BLOCK_BITS
+            upper = start + self.space.width(rung)
+            if rung < fine:
+                upper = min(upper, block_end)
+            if upper >= end:
+                yield lower, self.hi, True
+                return
+            found = yield lower, upper, False
+            rung = fine if rung < fine and (upper == block_end or not found) else rung + 1
+            lower = start = upper
+
+    def learn(self, scope: Hashable, docs: list[dict[str, Any]], full: bool) -> None:
+        """Remember where this walk found its keys (only a page from an end knows that end)
+        and, from a full page, how far apart they were: the median gap, so one jump
+        between two bursts does not make the next page start wide."""
+        if full and len(docs) > 1:
+            keys = [self.space.key_of(doc, self.field) for doc in docs]
+            gaps = sorted(abs(b - a) for a, b in pairwise(keys))
+            self.hints.saw_spacing(scope, max(1, gaps[len(gaps) // 2]))
+        if self.from_cursor:
+            return
+        end = self.space.key_of(docs[0], self.field) if docs else None
+        if self.descending and self.hi is None:
+            self.hints.saw_newest(scope, end)
+        elif not self.descending and self.lo is None:
+            self.hints.saw_oldest(scope, end)
+
+
+# The largest key a space can write: an exclusive upper bound past it is left open.
+_MASK_OF = {OBJECT_IDS.name: _MASK, EVENT_KEYS.name: 9_999_999_999_999 << _BITS | _MASK}
