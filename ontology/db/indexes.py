@@ -72,6 +72,8 @@ INDEXES: tuple[IndexSpec, ...] = (
     # when the end is an $in (a page of things' connections of one type)
     _ix("connections", "connections_from_type", "groupId", "type", "fromId", "_id"),
     _ix("connections", "connections_to_type", "groupId", "type", "toId", "_id"),
+    # looked up by ``find_by_keys`` (a ``$lookup``): see LOOKUP_KEYS
+    _ix("connections", "connections_from_lookup", "fromId", "_id"),
     # events: sortKey = "<timestamp ms, zero-padded>:<_id hex>", unique and time-ordered
     # a group's events by time; also archival's range of events older than a cutoff
     _ix("events", "events_group", "groupId", "sortKey"),
@@ -102,6 +104,7 @@ INDEXES: tuple[IndexSpec, ...] = (
     # metrics: counters keyed by (group, thing or null, period, bucket start), and
     # snapshots by (group, period, start); both expire through TTL indexes
     _ix("counters", "counters_key", "groupId", "thingId", "period", "start", unique=True),
+    _ix("counters", "counters_thing_lookup", "thingId", "period"),
     IndexSpec("counters", "counters_expiry", (("expiresAt", 1),), expire_after_seconds=0),
     _ix("metric_snapshots", "metric_snapshots_key", "groupId", "period", "start", unique=True),
     IndexSpec(
@@ -147,3 +150,17 @@ async def ensure_indexes(database: Database) -> None:
         existing = await database.collection(collection).index_information()
         if name in existing:
             await database.collection(collection).drop_index(name)
+
+
+# The fields ``find_by_keys`` joins on, by collection. The embedded server drives
+# a ``$lookup`` through an index only when the index *starts* with the joined
+# field (otherwise it reads the whole collection, every tenant's documents, for
+# each call), so each has one; the tenant scope is applied to what it finds.
+LOOKUP_KEYS: dict[str, tuple[str, ...]] = {
+    "things": ("_id",),
+    "connections": ("_id", "fromId"),
+    "events": ("_id",),
+    "people": ("_id",),
+    "knowledge": ("_id",),
+    "counters": ("thingId",),
+}

@@ -17,6 +17,7 @@ from bson import ObjectId
 from ontology.connections.models import NewConnection
 from ontology.db.indexes import (
     INDEXES,
+    LOOKUP_KEYS,
     RETIRED_INDEXES,
     ensure_indexes,
     indexes_by_collection,
@@ -73,12 +74,58 @@ async def test_index_names_are_unique_and_tenant_indexes_start_with_group_id() -
     names = [spec.name for spec in INDEXES]
 
     # then no name is used twice, and every index leads with groupId except the two
-    # looked up before the tenant is known, queued job runs (picked up across groups)
-    # and expiry (TTL) indexes
+    # looked up before the tenant is known, queued job runs (picked up across groups),
+    # the two that drive find_by_keys' $lookup, and expiry (TTL) indexes
     assert len(names) == len(set(names))
     assert [
         s.name for s in INDEXES if s.keys[0][0] != "groupId" and s.expire_after_seconds is None
-    ] == ["groups_slug", "api_keys_hash", "job_runs_status"]
+    ] == [
+        "groups_slug",
+        "api_keys_hash",
+        "connections_from_lookup",
+        "job_runs_status",
+        "counters_thing_lookup",
+    ]
+
+
+def test_every_field_find_by_keys_joins_on_leads_an_index() -> None:
+    # given the fields find_by_keys joins on (a $lookup, driven through an index on
+    # the embedded server only when the index starts with the field)
+    leading = {(s.collection, s.keys[0][0]) for s in INDEXES} | {
+        (collection, "_id") for collection in LOOKUP_KEYS
+    }
+
+    # then each leads an index (``_id`` always does)
+    assert [
+        (collection, field)
+        for collection, fields in LOOKUP_KEYS.items()
+        for field in fields
+        if (collection, field) not in leading
+    ] == []
+
+
+async def test_looking_up_keys_through_the_lookup_index_finds_only_the_tenants_own(
+    runtime: Runtime,
+) -> None:
+    # given another tenant's 2,000 connections, one of them from the same source id,
+    # and one of ours
+    ours, theirs, source = ObjectId(), ObjectId(), ObjectId()
+    connections = runtime.database.collection("connections")
+    await connections.insert_many(
+        [
+            {"groupId": theirs, "fromId": ObjectId(), "toId": ObjectId(), "type": "x"}
+            for _ in range(1_999)
+        ]
+        + [{"groupId": theirs, "fromId": source, "toId": ObjectId(), "type": "x"}]
+    )
+    target = ObjectId()
+    await connections.insert_one({"groupId": ours, "fromId": source, "toId": target, "type": "x"})
+
+    # when looking up our connections by source, as a batch of connections does
+    found = await runtime.repos.connections.existing_keys(ours, [source])
+
+    # then only ours is found
+    assert found == {(source, target, "x")}
 
 
 async def test_ensuring_the_indexes_again_changes_nothing(runtime: Runtime) -> None:
