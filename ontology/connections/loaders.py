@@ -25,6 +25,13 @@ class ThingConnectionsKey:
     direction: str  # OUTBOUND, INBOUND or BOTH
     type: str | None
     page: PageRequest
+    # the thing's connection counters (of ``type``, if given), when the caller has them:
+    # a direction with none costs no command, one with many walks windows of its own
+    outbound: int | None = None
+    inbound: int | None = None
+
+    def count(self, direction: str) -> int | None:
+        return self.outbound if direction == "OUTBOUND" else self.inbound
 
 
 class ConnectionsByThingLoader(DataLoader[ThingConnectionsKey, Page[Document]]):
@@ -40,14 +47,16 @@ class ConnectionsByThingLoader(DataLoader[ThingConnectionsKey, Page[Document]]):
         super().__init__(load_fn=self._load)
 
     async def _load(self, keys: list[ThingConnectionsKey]) -> list[Page[Document]]:
-        wanted: dict[tuple[str, str | None, PageRequest], list[ObjectId]] = defaultdict(list)
+        wanted: dict[tuple[str, str | None, PageRequest], dict[ObjectId, int | None]] = defaultdict(
+            dict
+        )
         for key in keys:
             for direction in _directions(key.direction):
-                wanted[(direction, key.type, key.page)].append(key.thing_id)
+                wanted[(direction, key.type, key.page)][key.thing_id] = key.count(direction)
         found: dict[tuple[str, str | None, PageRequest], dict[ObjectId, list[Document]]] = {}
-        for (direction, connection_type, page), thing_ids in wanted.items():
+        for (direction, connection_type, page), counts in wanted.items():
             found[(direction, connection_type, page)] = await self._connections.for_things(
-                self._group_id, direction, connection_type, thing_ids, page
+                self._group_id, direction, connection_type, counts, page
             )
         return [
             merge_pages(

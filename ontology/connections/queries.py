@@ -25,11 +25,13 @@ class ConnectionQueries:
     ) -> Connection[ConnectionType]:
         context = info.context
         page = context.page(first, after, last, before)
-        docs = await context.runtime.repos.connections.page(context.group_id, type, page)
         counts = context.caller.group.get("counts") or {}
         total = (
             (counts.get("connectionsByType") or {}).get(type, 0)
             if type
             else counts.get("connections", 0)
+        )
+        docs = await context.runtime.repos.connections.page(
+            context.group_id, type, page.holding_at_most(total)
         )
         return Connection.of(page.slice(docs, lambda d: d["_id"]), ConnectionType.from_doc, total)

@@ -121,18 +121,19 @@ class ConnectionRepository:
         group_id: ObjectId,
         direction: str,
         connection_type: str | None,
-        thing_ids: Sequence[ObjectId],
+        things: dict[ObjectId, int | None],
         page: PageRequest,
     ) -> dict[ObjectId, list[Document]]:
-        """Each thing's page of connections in one direction.
+        """Each thing's page of connections in one direction (``things``: each thing's
+        count of them, None when unknown).
 
         Each connection carries ``_other``: the live thing at its other end, or None.
         """
         specs = {
             thing_id: self.for_thing_spec(group_id, direction, connection_type, thing_id, page)
-            for thing_id in thing_ids
+            for thing_id in things
         }
-        found = await pages_per_parent(self.collection, END_FIELD[direction], specs)
+        found = await pages_per_parent(self.collection, END_FIELD[direction], specs, things)
         for items in found.values():
             for item in items:
                 item["_other"] = live_thing_of(item["_other"], group_id)

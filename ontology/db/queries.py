@@ -126,25 +126,32 @@ SMALL_FAN_OUT = 64
 
 
 async def pages_per_parent(
-    collection: AsyncCollection[Document], parent_field: str, specs: dict[Any, FindSpec]
+    collection: AsyncCollection[Document],
+    parent_field: str,
+    specs: dict[Any, FindSpec],
+    counts: dict[Any, int | None] | None = None,
 ) -> dict[Any, list[Document]]:
     """Each parent's page (``specs``: parent → its page, all of one shape).
 
     Only an equality followed by one range is a bounded index range on the
     embedded server: ``$in`` on the parent plus a range on the sort key reads
     every document of every parent. So parents known to have many documents
-    (``KeyHints.fan_out``) each walk their own windows, concurrently, and the
-    others share one command that reads all their documents in the page's
-    range (at most ``SMALL_FAN_OUT`` each, as last seen) and keeps each
-    parent's first ``limit`` with ``$topN``, counting them to learn which
-    parents are big. A parent seen for the first time is taken to be small: its
-    first page costs what it holds, once per process.
+    (``counts``: a counter of each parent's documents, when the caller has one;
+    else ``KeyHints.fan_out``, as last seen) each walk their own windows,
+    concurrently; parents with none cost nothing; the others share one command
+    that reads all their documents in the page's range (at most
+    ``SMALL_FAN_OUT`` each) and keeps each parent's first ``limit`` with
+    ``$topN``, counting them to learn which parents are big. A parent without a
+    counter, seen for the first time, is taken to be small: its first page
+    costs what it holds, once per process.
     """
-    if not specs:
-        return {}
     scopes = {parent: scope_key(collection.name, spec.filter) for parent, spec in specs.items()}
-    big = [p for p in specs if _fan_out(specs[p], scopes[p]) > SMALL_FAN_OUT]
-    small = [p for p in specs if p not in big]
+    known = counts or {}
+    fan_out = {
+        p: c if (c := known.get(p)) is not None else _fan_out(specs[p], scopes[p]) for p in specs
+    }
+    big = [p for p in specs if fan_out[p] > SMALL_FAN_OUT]
+    small = [p for p in specs if p not in big and known.get(p) != 0]
     shared, *walked = await asyncio.gather(
         _shared_page(collection, parent_field, specs, small, scopes),
         *(specs[parent].run(collection) for parent in big),
@@ -215,7 +222,7 @@ async def _shared_page(
         group = found.get(parent)
         items: list[Document] = group["items"] if group else []
         scan.hints.saw_fan_out(scopes[parent], group["n"] if group else 0)
-        specs[parent].scan.learn(scopes[parent], items, full=False)  # type: ignore[union-attr]
+        scan.learn(scopes[parent], items, full=len(items) >= template.limit)
         pages[parent] = items
     return pages
 

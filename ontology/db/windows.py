@@ -55,6 +55,8 @@ GROWTH_BITS = 3  # each coarse rung is 8 times as wide as the one before
 # Below the group's creation time minus this, a walk reads one last open window.
 FLOOR_MARGIN_SECONDS = 86_400
 MAX_HINTS = 65_536
+# A range known to hold at most this many documents is read in one window.
+SMALL_RANGE = 128
 
 
 @dataclass(frozen=True)
@@ -189,6 +191,7 @@ class Scan:
     hints: KeyHints
     # A page with a cursor starts at it; without one, at the hint (or now).
     from_cursor: bool
+    at_most: int | None = None
 
     @classmethod
     def of(
@@ -220,6 +223,7 @@ class Scan:
             ceiling=space.at(time.time() + FLOOR_MARGIN_SECONDS),
             hints=hints,
             from_cursor=(page.after if not page.backward else page.before) is not None,
+            at_most=page.at_most,
         )
 
     def bounds(self, lo: int | None, hi: int | None) -> dict[str, SortKey]:
@@ -234,12 +238,16 @@ class Scan:
     def windows(self, scope: Hashable, limit: int) -> Generator[Window, int, None]:
         """Successive windows ``(lo, hi, last)``; send each one's number of documents.
 
-        The first is the narrowest rung that holds ``limit`` items as far apart as
+        A range known to hold at most ``SMALL_RANGE`` documents is one window.
+        Otherwise the first is the narrowest rung that holds ``limit`` items as far apart as
         in the scope's last full page (1 key apart when unknown). Fine windows stay
         within the block of ids they start in; an empty one means the block's ids
         of this second have run out, so the next window jumps past the block's
         start to the first coarse rung.
         """
+        if self.at_most is not None and self.at_most <= SMALL_RANGE:
+            yield self.lo, self.hi, True
+            return
         hint = self.hints.get(scope)
         wanted = limit * (hint.spacing if hint is not None else 1)
         rung = 0

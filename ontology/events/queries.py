@@ -51,9 +51,11 @@ class EventQueries:
             since=since,
             until=until,
         )
-        docs = await context.runtime.repos.events.page(context.group_id, event_filter, page)
+        counts = context.caller.group.get("counts") or {}
+        docs = await context.runtime.repos.events.page(
+            context.group_id, event_filter, page.holding_at_most(counts.get("events"))
+        )
         result: Page[dict[str, object]] = page.slice(docs, lambda d: d["sortKey"])
         unfiltered = event_filter == EventFilter()
-        counts = context.caller.group.get("counts") or {}
         total = counts.get("events", 0) if unfiltered else None
         return Connection.of(result, EventType.from_doc, total)

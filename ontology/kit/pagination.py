@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar
 
 from bson import ObjectId
@@ -50,6 +50,12 @@ class PageRequest:
     after: SortKey | None = None
     before: SortKey | None = None
     backward: bool = False
+    # The most documents the listed range holds, when a counter tells (a group's
+    # counts): a range that small is read in one command (``ontology.db.windows``).
+    at_most: int | None = None
+
+    def holding_at_most(self, count: int | None) -> PageRequest:
+        return replace(self, at_most=count)
 
     @classmethod
     def parse(

@@ -26,7 +26,9 @@ class KnowledgeQueries:
         context = info.context
         page = context.page(first, after, last, before)
         kind_value = kind.value if kind is not None else None
-        docs = await context.runtime.repos.knowledge.page(context.group_id, kind_value, page)
         counts = context.caller.group.get("counts") or {}
+        docs = await context.runtime.repos.knowledge.page(
+            context.group_id, kind_value, page.holding_at_most(counts.get("knowledge"))
+        )
         total = counts.get("knowledge", 0) if kind is None else None
         return Connection.of(page.slice(docs, lambda d: d["_id"]), KnowledgeType.from_doc, total)

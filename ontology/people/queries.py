@@ -26,7 +26,9 @@ class PersonQueries:
         context = info.context
         page = context.page(first, after, last, before)
         role_value = role.value if role is not None else None
-        docs = await context.runtime.repos.people.page(context.group_id, role_value, page)
         counts = context.caller.group.get("counts") or {}
+        docs = await context.runtime.repos.people.page(
+            context.group_id, role_value, page.holding_at_most(counts.get("people"))
+        )
         total = counts.get("people", 0) if role is None else None
         return Connection.of(page.slice(docs, lambda d: d["_id"]), PersonType.from_doc, total)

@@ -120,7 +120,14 @@ class ThingType(Node):
     ) -> RelatedThingConnection:
         context = info.context
         page = context.page(first, after, last, before)
-        key = ThingConnectionsKey(self.doc["_id"], direction.value, type, page)
+        key = ThingConnectionsKey(
+            self.doc["_id"],
+            direction.value,
+            type,
+            page,
+            outbound=self._total_connections(Direction.OUTBOUND, type),
+            inbound=self._total_connections(Direction.INBOUND, type),
+        )
         result = await context.loaders.connections_by_thing.load(key)
         own_id = self.doc["_id"]
         edges = [

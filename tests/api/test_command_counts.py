@@ -126,25 +126,24 @@ async def test_listing_things_with_relations_costs_four_commands_more_than_the_p
         pages[n] = cost(await api.gql(graph.tenant.user, plain, {"first": n}))["dbCommands"]
         bodies[n] = await api.gql(graph.tenant.user, THINGS_WITH_RELATIONS, {"first": n})
 
-    # then the relations cost exactly 4 commands more than the page, whatever its size:
+    # then the relations cost exactly 3 commands more than the page, whatever its size:
     #   1. aggregate connections       outbound pages of every thing: fromId $in + $topN,
     #                                  the other ends joined with $lookup
-    #   2. aggregate connections       inbound pages, likewise
-    #   3. aggregate events            activity as actor of every thing: actorId $in +
+    #   2. aggregate events            activity as actor of every thing: actorId $in +
     #                                  $topN, actor and target joined with $lookup
-    #   4. aggregate events            activity as target, likewise
-    # (no thing has more than 64 connections or events, so all share one command per
-    # direction and role; the page walks windows of ids: one find each, see
-    # tests/db/test_windows.py)
+    #   3. aggregate events            activity as target, likewise
+    # (members have no inbound connections: their counters say so, and no command is
+    # sent for them; no thing has more than 64 connections or events, so all share one
+    # command per direction and role; the page walks windows of ids: one find each,
+    # see tests/db/test_windows.py)
     assert {n: cost(body)["dbCommands"] - pages[n] for n, body in bodies.items()} == {
-        1: 4,
-        10: 4,
-        100: 4,
+        1: 3,
+        10: 3,
+        100: 3,
     }
     assert all(commands >= 1 for commands in pages.values())
     # and only the documents returned grow with the page: page + 1, then one group per
-    # thing from the outbound, actor and target aggregates (members have no inbound
-    # connections, so that aggregate returns nothing)
+    # thing from the outbound, actor and target aggregates
     documents = {n: cost(body)["documentsRead"] for n, body in bodies.items()}
     assert documents == {n: (n + 1) + 3 * n for n in (1, 10, 100)}
 
@@ -228,13 +227,13 @@ async def test_each_nested_field_adds_one_batched_command(api: Api) -> None:
     # the page (one find per window of ids it walks)
     assert observed == {
         "page": 0,  # counters are denormalized, no query
-        "+connections": 2,  # one aggregate per direction (outbound, inbound)
-        "+their things": 2,  # the other ends come joined with the connections
+        "+connections": 1,  # one aggregate per direction with connections (members:
+        "+their things": 1,  # outbound only); the other ends come joined with them
         "+activity": 2,  # one aggregate per role (actor, target)
         "+targets": 2,  # actors and targets come joined with the events
         "+actors": 2,
-        "+targets, hubs cached": 4,  # connections (2) + activity (2)
-        "everything": 4,
+        "+targets, hubs cached": 3,  # connections (1) + activity (2)
+        "everything": 3,
     }
 
 
