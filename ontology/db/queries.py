@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 
 from ontology.db.client import Document
@@ -143,6 +144,7 @@ async def find_by_keys(
     keys: Sequence[Any],
     scope: dict[str, Any],
     projection: dict[str, Any] | None = None,
+    session: AsyncClientSession | None = None,
 ) -> list[Document]:
     """The documents whose ``field`` is one of ``keys`` and that match ``scope``: one command.
 
@@ -171,5 +173,5 @@ async def find_by_keys(
         {"$unwind": "$found"},
         {"$replaceWith": "$found"},
     ]
-    cursor = await collection.database.aggregate(pipeline, batchSize=BATCH_SIZE)
+    cursor = await collection.database.aggregate(pipeline, batchSize=BATCH_SIZE, session=session)
     return [doc async for doc in cursor]
