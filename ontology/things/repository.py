@@ -126,7 +126,8 @@ class ThingRepository:
         session: AsyncClientSession,
     ) -> None:
         """Apply (thing id, "inbound"|"outbound", connection type, delta) in bounded bulk
-        writes."""
+        writes. Writes call it through ``EngagementLedger.record``, which keeps the
+        group's engagement counters in step."""
         merged: dict[ObjectId, dict[str, int]] = {}
         for thing_id, direction, connection_type, delta in changes:
             inc = merged.setdefault(thing_id, {})
