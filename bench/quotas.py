@@ -49,6 +49,7 @@ async def create_cost(bench: Bench, creates: int) -> tuple[float, float]:
         ),
         runtime.vocabulary,
         runtime.limits,
+        enforced.engagement,
     )
     thing = NewThing(type="creator", name="Bench creator", properties={"n": 1})
     with_quota: list[float] = []

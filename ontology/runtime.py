@@ -47,6 +47,7 @@ from ontology.quotas.meter import ApiCallMeter
 from ontology.quotas.models import PlanBook, load_plans
 from ontology.quotas.repository import UsageRepository
 from ontology.quotas.service import QuotaService
+from ontology.things.engagement import EngagementLedger
 from ontology.things.repository import ThingRepository
 from ontology.things.service import ThingService
 from ontology.vocabulary import Vocabulary, load_vocabulary
@@ -134,15 +135,28 @@ class Services:
             cap_seconds=settings.archive_retry_cap_seconds,
             retries=settings.archive_retries,
         )
+        engagement = EngagementLedger(database, repos.things, repos.groups, vocabulary)
         return cls(
             groups=GroupService(repos.groups, plans),
             keys=ApiKeyService(repos.keys, repos.groups),
             people=PersonService(repos.people, quotas),
             things=ThingService(
-                repos.things, repos.connections, repos.events, quotas, vocabulary, limits
+                repos.things,
+                repos.connections,
+                repos.events,
+                quotas,
+                vocabulary,
+                limits,
+                engagement,
             ),
             connections=ConnectionService(
-                repos.connections, repos.things, repos.events, quotas, vocabulary, limits
+                repos.connections,
+                repos.things,
+                repos.events,
+                quotas,
+                vocabulary,
+                limits,
+                engagement,
             ),
             events=EventService(repos.events, repos.things, quotas, vocabulary, limits),
             knowledge=KnowledgeService(repos.knowledge, repos.things, quotas, limits),
@@ -156,14 +170,14 @@ class Services:
                 vocabulary,
                 limits,
                 metrics,
+                engagement,
             ),
             metrics=MetricsService(
                 repos.counters,
                 repos.snapshots,
-                repos.things,
                 repos.groups,
                 quotas.meter,
-                vocabulary,
+                engagement,
             ),
             archival=ArchivalService(
                 database=database,

@@ -45,6 +45,7 @@ from ontology.kit.ids import to_global_id
 from ontology.kit.limits import WriteLimits
 from ontology.kit.metrics import Metrics
 from ontology.quotas.service import QuotaService
+from ontology.things.engagement import EngagementLedger
 from ontology.things.models import (
     NewThing,
     ThingChanges,
@@ -84,8 +85,10 @@ class BatchService:
         vocabulary: Vocabulary,
         limits: WriteLimits,
         metrics: Metrics,
+        engagement: EngagementLedger,
     ) -> None:
         self.things = things
+        self.engagement = engagement
         self.connections = connections
         self.events = events
         self.quotas = quotas
@@ -372,7 +375,7 @@ class BatchService:
         async def write(session: AsyncClientSession) -> None:
             await self.quotas.apply(group_id, delta, session)
             await self.connections.insert_many(group_id, docs, session)
-            await self.things.apply_connection_counts(group_id, count_updates, session)
+            await self.engagement.record(group_id, count_updates, session)
             await self.events.insert_many(group_id, [event], session)
 
         try:

@@ -21,6 +21,7 @@ from ontology.kit.clock import utcnow
 from ontology.kit.errors import ErrorCode, ItemError, RejectedError
 from ontology.kit.limits import WriteLimits
 from ontology.quotas.service import QuotaService
+from ontology.things.engagement import EngagementLedger
 from ontology.things.repository import ThingRepository
 from ontology.vocabulary.registry import Vocabulary
 
@@ -34,8 +35,10 @@ class ConnectionService:
         quotas: QuotaService,
         vocabulary: Vocabulary,
         limits: WriteLimits,
+        engagement: EngagementLedger,
     ) -> None:
         self.connections = connections
+        self.engagement = engagement
         self.things = things
         self.events = events
         self.quotas = quotas
@@ -65,7 +68,7 @@ class ConnectionService:
         async def write(session: AsyncClientSession) -> None:
             await self.quotas.apply(group_id, delta, session)  # reserve first
             await self.connections.insert(group_id, doc, session)
-            await self.things.apply_connection_counts(group_id, count_changes(doc, 1), session)
+            await self.engagement.record(group_id, count_changes(doc, 1), session)
             await self.events.insert_many(group_id, [event], session)
 
         try:
@@ -105,7 +108,7 @@ class ConnectionService:
                 .connections(doc["type"], -1, -doc["sizeBytes"])
                 .events(1, event["sizeBytes"])
             )
-            await self.things.apply_connection_counts(group_id, count_changes(doc, -1), session)
+            await self.engagement.record(group_id, count_changes(doc, -1), session)
             await self.events.insert_many(group_id, [event], session)
             await self.quotas.apply(group_id, delta, session, enforce=False)
             return doc

@@ -21,6 +21,7 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 
 from ontology.db.client import Document
@@ -233,6 +234,7 @@ async def find_by_keys(
     keys: Sequence[Any],
     scope: dict[str, Any],
     projection: dict[str, Any] | None = None,
+    session: AsyncClientSession | None = None,
 ) -> list[Document]:
     """The documents whose ``field`` is one of ``keys`` and that match ``scope``: one command.
 
@@ -261,5 +263,5 @@ async def find_by_keys(
         {"$unwind": "$found"},
         {"$replaceWith": "$found"},
     ]
-    cursor = await collection.database.aggregate(pipeline, batchSize=BATCH_SIZE)
+    cursor = await collection.database.aggregate(pipeline, batchSize=BATCH_SIZE, session=session)
     return [doc async for doc in cursor]

@@ -33,6 +33,8 @@ def empty_counts() -> dict[str, Any]:
         "thingsByType": {},
         "connections": 0,
         "connectionsByType": {},
+        # inbound connections of live things, by the things' type (content engagement)
+        "inboundByType": {},
         "events": 0,
         "people": 0,
         "knowledge": 0,
@@ -64,6 +66,10 @@ class CountDelta:
             .add(f"connectionsByType.{connection_type}", amount)
             .add("storageBytes", size_bytes)
         )
+
+    def inbound(self, thing_type: str, amount: int) -> CountDelta:
+        """Inbound connections of live things of ``thing_type`` gained (or lost)."""
+        return self.add(f"inboundByType.{thing_type}", amount)
 
     def events(self, amount: int, size_bytes: int) -> CountDelta:
         return self.add("events", amount).add("storageBytes", size_bytes)

@@ -42,6 +42,56 @@ class GroupRepository:
                 {"_id": group_id}, {"$inc": delta.fields}, session=session
             )
 
+    async def engagement(
+        self, group_id: ObjectId, session: AsyncClientSession | None = None
+    ) -> Document:
+        """The group's inbound and thing counters by type and its engagement board."""
+        doc = await self.collection.find_one(
+            {"_id": group_id},
+            {"counts.inboundByType": 1, "counts.thingsByType": 1, "engagement": 1},
+            session=session,
+        )
+        return doc or {}
+
+    async def add_inbound(
+        self,
+        group_id: ObjectId,
+        delta: CountDelta,
+        board: Document | None,
+        session: AsyncClientSession,
+    ) -> None:
+        """Apply ``delta`` (``CountDelta.inbound`` increments) where ``counts.inboundByType``
+        exists (a group stored before it is recounted on its first read), and set the
+        engagement board if given."""
+        update: dict[str, Any] = {}
+        if delta:
+            update["$inc"] = delta.fields
+        if board is not None:
+            update["$set"] = {"engagement": board}
+        if update:
+            await self.collection.update_one(
+                {"_id": group_id, "counts.inboundByType": {"$exists": True}},
+                update,
+                session=session,
+            )
+
+    async def reset_engagement(
+        self,
+        group_id: ObjectId,
+        by_type: dict[str, int],
+        board: Document,
+        session: AsyncClientSession,
+    ) -> dict[str, Any]:
+        """Set the recounted ``inboundByType`` and a rebuilt board; the group's counters."""
+        doc = await self.collection.find_one_and_update(
+            {"_id": group_id},
+            {"$set": {"counts.inboundByType": by_type, "engagement": board}},
+            projection={"counts": 1},
+            return_document=ReturnDocument.AFTER,
+            session=session,
+        )
+        return dict(doc["counts"]) if doc else {}
+
     async def update_with_pipeline(
         self,
         group_id: ObjectId,

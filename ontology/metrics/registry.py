@@ -77,7 +77,9 @@ class Source(StrEnum):
     MONTH = "month"  # this month's counter
     DAYS = "days"  # the last 14 days' counters
     API_CALLS = "api_calls"  # this month's API calls (cached by the meter)
-    CONTENT = "content"  # the most connected content and the engagement totals
+    # the most connected content and the engagement totals: the group's counters and
+    # engagement board, and the top things by id (ontology/things/engagement.py)
+    CONTENT = "content"
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,8 @@ from ontology.metrics.buckets import Period, bucket_end, bucket_start
 from ontology.metrics.registry import Content, Source
 from ontology.metrics.repository import CounterRepository, SnapshotRepository
 from ontology.quotas.meter import ApiCallMeter
-from ontology.things.repository import ThingRepository
-from ontology.vocabulary import Vocabulary
+from ontology.things.engagement import EngagementLedger
 
-TOP_CONTENT = 10
 REALTIME_MINUTES = 60
 MAX_HISTORY_POINTS = 1000
 # A range up to this long defaults to hourly points, a longer one to daily points.
@@ -71,20 +69,19 @@ class MetricsService:
         self,
         counters: CounterRepository,
         snapshots: SnapshotRepository,
-        things: ThingRepository,
         groups: GroupRepository,
         meter: ApiCallMeter,
-        vocabulary: Vocabulary,
+        engagement: EngagementLedger,
     ) -> None:
         self.counters = counters
         self.snapshots = snapshots
-        self.things = things
         self.groups = groups
         self.meter = meter
-        self.content_types = sorted(vocabulary.type_set("content"))
+        self.engagement = engagement
 
     async def source(self, group_id: ObjectId, source: Source, now: datetime) -> Any:
-        """One source of group metrics: one command (none for cached API calls)."""
+        """One source of group metrics: one command (none for cached API calls; two for
+        the content's engagement: the group's counters and board, the top things)."""
         if source is Source.MONTH:
             start = bucket_start(Period.MONTH, now)
             months = await self.counters.buckets(
@@ -98,10 +95,8 @@ class MetricsService:
             )
         if source is Source.API_CALLS:
             return await self.meter.current(group_id)
-        top, inbound, count = await self.things.engagement(
-            group_id, self.content_types, TOP_CONTENT
-        )
-        return Content(top=top, inbound=inbound, count=count)
+        engagement = await self.engagement.read(group_id)
+        return Content(top=engagement.top, inbound=engagement.inbound, count=engagement.count)
 
     async def realtime(self, group_id: ObjectId, now: datetime) -> Totals:
         """Events of the current minute and the 59 before it, from minute counters."""

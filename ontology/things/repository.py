@@ -143,7 +143,8 @@ class ThingRepository:
         session: AsyncClientSession,
     ) -> None:
         """Apply (thing id, "inbound"|"outbound", connection type, delta) in bounded bulk
-        writes."""
+        writes. Writes call it through ``EngagementLedger.record``, which keeps the
+        group's engagement counters in step."""
         merged: dict[ObjectId, dict[str, int]] = {}
         for thing_id, direction, connection_type, delta in changes:
             inc = merged.setdefault(thing_id, {})
@@ -162,43 +163,67 @@ class ThingRepository:
             self.chunk,
         )
 
-    def engagement_pipeline(self, group_id: ObjectId, types: Sequence[str], top: int) -> list[Any]:
-        inbound = "$connectionCounts.inbound"
+    async def inbound_counts(
+        self, group_id: ObjectId, ids: Sequence[ObjectId], session: AsyncClientSession
+    ) -> list[Document]:
+        """The type and inbound count of the group's live things with these ids (one
+        command; none without ids), as this session sees them."""
+        if not ids:
+            return []
+        return await find_by_keys(
+            self.collection,
+            "_id",
+            ids,
+            self._live(group_id),
+            {"type": 1, "connectionCounts.inbound": 1},
+            session,
+        )
+
+    def most_inbound_pipeline(
+        self, group_id: ObjectId, types: Sequence[str], limit: int
+    ) -> list[Any]:
         return [
+            # two stages: the first is exactly a things_type range (the embedded server
+            # plans a filter with a field the index lacks as a scan); mongod merges them
             {"$match": {**self._live(group_id), "type": {"$in": list(types)}}},
+            {"$match": {"connectionCounts.inbound": {"$gt": 0}}},
+            {"$sort": {"connectionCounts.inbound": -1, "_id": 1}},
+            {"$limit": limit},
+        ]
+
+    async def most_inbound(
+        self,
+        group_id: ObjectId,
+        types: Sequence[str],
+        limit: int,
+        session: AsyncClientSession,
+    ) -> list[Document]:
+        """The first ``limit`` live things of these types with inbound connections, by
+        inbound count descending then ``_id``: one command reading every live thing of
+        these types (a range of ``things_type`` per type). Only rebuilds of the
+        engagement board send it (ontology/things/engagement.py)."""
+        cursor = await self.collection.aggregate(
+            self.most_inbound_pipeline(group_id, types, limit), session=session
+        )
+        return [doc async for doc in cursor]
+
+    def inbound_by_type_pipeline(self, group_id: ObjectId) -> list[Any]:
+        return [
+            {"$match": self._live(group_id)},
             {
-                "$facet": {
-                    "top": [
-                        {"$match": {"connectionCounts.inbound": {"$gt": 0}}},
-                        {"$sort": {"connectionCounts.inbound": -1, "_id": 1}},
-                        {"$limit": top},
-                    ],
-                    "totals": [
-                        {
-                            "$group": {
-                                "_id": None,
-                                "inbound": {"$sum": {"$ifNull": [inbound, 0]}},
-                                "count": {"$sum": 1},
-                            }
-                        }
-                    ],
+                "$group": {
+                    "_id": "$type",
+                    "inbound": {"$sum": {"$ifNull": ["$connectionCounts.inbound", 0]}},
                 }
             },
         ]
 
-    async def engagement(
-        self, group_id: ObjectId, types: Sequence[str], top: int
-    ) -> tuple[list[Document], int, int]:
-        """The ``top`` live things of these types with the most inbound connections, the sum
-        of inbound connections over all of them, and how many there are: one command.
-
-        The ``$match`` is a range of ``things_type`` per content type; the facets
-        then read those things (never events): its cost grows with the group's
-        content, not its activity. (A ``$facet`` cannot use an index for its
-        sort, so an index on the inbound count would not help.)
-        """
-        cursor = await self.collection.aggregate(self.engagement_pipeline(group_id, types, top))
-        result = await cursor.to_list()
-        facets = result[0] if result else {"top": [], "totals": []}
-        totals = facets["totals"][0] if facets["totals"] else {"inbound": 0, "count": 0}
-        return facets["top"], int(totals["inbound"]), int(totals["count"])
+    async def inbound_by_type(
+        self, group_id: ObjectId, session: AsyncClientSession
+    ) -> dict[str, int]:
+        """Inbound connections of the group's live things per type (types with none left
+        out): one command reading every live thing (a recount)."""
+        cursor = await self.collection.aggregate(
+            self.inbound_by_type_pipeline(group_id), session=session
+        )
+        return {doc["_id"]: int(doc["inbound"]) async for doc in cursor if doc["inbound"]}

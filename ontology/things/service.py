@@ -19,6 +19,7 @@ from ontology.kit.clock import utcnow
 from ontology.kit.errors import ErrorCode, ItemError, RejectedError
 from ontology.kit.limits import WriteLimits
 from ontology.quotas.service import QuotaService
+from ontology.things.engagement import EngagementLedger
 from ontology.things.models import (
     NewThing,
     ThingChanges,
@@ -43,8 +44,10 @@ class ThingService:
         quotas: QuotaService,
         vocabulary: Vocabulary,
         limits: WriteLimits,
+        engagement: EngagementLedger,
     ) -> None:
         self.things = things
+        self.engagement = engagement
         self.connections = connections
         self.events = events
         self.quotas = quotas
@@ -140,8 +143,8 @@ class ThingService:
             count_updates = []
             for connection in removed:
                 delta.connections(connection["type"], -1, -connection["sizeBytes"])
-                count_updates += [c for c in count_changes(connection, -1) if c[0] != thing_id]
-            await self.things.apply_connection_counts(group_id, count_updates, session)
+                count_updates += count_changes(connection, -1)
+            await self.engagement.record(group_id, count_updates, session, deleted=deleted)
             event = new_event(
                 group_id,
                 "thing_deleted",

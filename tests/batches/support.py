@@ -269,14 +269,18 @@ async def true_counts(runtime: Runtime, group_id: ObjectId) -> dict[str, Any]:
     """What the group's counters must read, recomputed from what is stored."""
     things: dict[str, int] = defaultdict(int)
     connections: dict[str, int] = defaultdict(int)
+    inbound: dict[str, int] = defaultdict(int)  # by the type of the connection's target
+    type_of: dict[ObjectId, str] = {}
     storage = 0
     async for doc in runtime.database.collection("things").find(
         {"groupId": group_id, "deletedAt": None}
     ):
         things[doc["type"]] += 1
+        type_of[doc["_id"]] = doc["type"]
         storage += doc["sizeBytes"]
     async for doc in runtime.database.collection("connections").find({"groupId": group_id}):
         connections[doc["type"]] += 1
+        inbound[type_of[doc["toId"]]] += 1  # a connection's ends are live things
         storage += doc["sizeBytes"]
     events = 0
     async for doc in runtime.database.collection("events").find({"groupId": group_id}):
@@ -287,6 +291,7 @@ async def true_counts(runtime: Runtime, group_id: ObjectId) -> dict[str, Any]:
         "thingsByType": dict(things),
         "connections": sum(connections.values()),
         "connectionsByType": dict(connections),
+        "inboundByType": dict(inbound),
         "events": events,
         "people": 0,
         "knowledge": 0,

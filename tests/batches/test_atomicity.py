@@ -158,8 +158,9 @@ async def test_a_failure_releases_the_idempotency_key_for_a_retry(api: Api) -> N
     ("commands_failed", "skip", "commands"),
     [
         # find (things), find (stored connections), update (reservation), insert
-        # (connections), update (thing counts), insert (event: fails), abortTransaction
-        (["insert"], 1, 7),
+        # (connections), update (thing counts), aggregate (the targets' types and counts),
+        # update (the group's inboundByType), insert (event: fails), abortTransaction
+        (["insert"], 1, 9),
         # ... update (thing counts: fails), abortTransaction
         (["update"], 1, 6),
     ],

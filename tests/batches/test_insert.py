@@ -328,6 +328,7 @@ async def test_a_valid_batch_stores_every_thing_one_event_and_exact_counters(api
         "thingsByType": {"creator": 1, "product": 1, "community": 1},
         "connections": 0,
         "connectionsByType": {},
+        "inboundByType": {},
         "events": 1,
         "people": 0,
         "knowledge": 0,

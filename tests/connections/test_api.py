@@ -259,6 +259,7 @@ async def test_create_connection_returns_it_and_updates_thing_and_group_counters
         **before,
         "connections": 1,
         "connectionsByType": {"authored": 1},
+        "inboundByType": {"blog_post": 1},
         "events": before["events"] + 1,
         "storageBytes": before["storageBytes"] + doc["sizeBytes"] + event["sizeBytes"],
     }
@@ -845,6 +846,7 @@ async def test_delete_connection_removes_it_and_updates_counters(
         **before,
         "connections": 4,
         "connectionsByType": {"authored": 1, "collaborates_with": 1, "following": 2},
+        "inboundByType": {"blog_post": 1, "creator": 3},
         "events": before["events"] + 1,
         "storageBytes": await stored_bytes(api, tenant.id),
     }

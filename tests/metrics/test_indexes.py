@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from ontology.db.queries import FindSpec
 from ontology.metrics.buckets import Period
 from tests.db.test_indexes import assert_index_scan
 from tests.factories import Api
@@ -34,12 +35,29 @@ async def test_counter_and_snapshot_reads_are_index_scans(api: Api, dataset: Dat
 async def test_engagement_is_an_index_scan(api: Api, dataset: Dataset) -> None:
     runtime = api.runtime
     group_id = dataset.tenant.id
+    things = runtime.repos.things
     pipelines = {
-        # the content types are an $in on things_type, after groupId and deletedAt
-        "things": runtime.repos.things.engagement_pipeline(group_id, ["blog_post", "course"], 10),
+        # a board rebuild: the content types are an $in on things_type, after groupId and
+        # deletedAt; the recount of inbound connections by type is the live range
+        "things_type": ("things", things.most_inbound_pipeline(group_id, ["blog_post"], 50)),
+        "things_live": ("things", things.inbound_by_type_pipeline(group_id)),
     }
-    for collection, pipeline in pipelines.items():
+    for index_name, (collection, pipeline) in pipelines.items():
         explain = await runtime.database.db.command(
             "explain", {"aggregate": collection, "pipeline": pipeline, "cursor": {}}
         )
-        assert_index_scan(explain, {"things": "things_type"}[collection])
+        assert_index_scan(explain, index_name)
+
+
+async def test_the_top_content_is_read_by_id_on_the_live_index(api: Api, dataset: Dataset) -> None:
+    # the hot path reads the board's 10 things by id: each lookup of find_by_keys is the
+    # equality (groupId, deletedAt, _id), a point on things_live
+    runtime = api.runtime
+    spec = FindSpec(
+        {"groupId": dataset.tenant.id, "deletedAt": None, "_id": dataset.things["c1"]},
+        (("_id", 1),),
+        1,
+        "things_live",
+    )
+    explain = await spec.explain(runtime.database.collection("things"))
+    assert_index_scan(explain, "things_live")

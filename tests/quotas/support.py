@@ -258,12 +258,16 @@ async def true_counts(runtime: Runtime, group_id: ObjectId) -> dict[str, Any]:
     database = runtime.database
     things: dict[str, int] = defaultdict(int)
     connections: dict[str, int] = defaultdict(int)
+    inbound: dict[str, int] = defaultdict(int)  # by the type of the connection's target
+    type_of: dict[Any, str] = {}
     storage = 0
     async for doc in database.collection("things").find({"groupId": group_id, "deletedAt": None}):
         things[doc["type"]] += 1
+        type_of[doc["_id"]] = doc["type"]
         storage += doc["sizeBytes"]
     async for doc in database.collection("connections").find({"groupId": group_id}):
         connections[doc["type"]] += 1
+        inbound[type_of[doc["toId"]]] += 1  # a connection's ends are live things
         storage += doc["sizeBytes"]
     events = 0
     async for doc in database.collection("events").find({"groupId": group_id}):
@@ -281,11 +285,40 @@ async def true_counts(runtime: Runtime, group_id: ObjectId) -> dict[str, Any]:
         "thingsByType": dict(things),
         "connections": sum(connections.values()),
         "connectionsByType": dict(connections),
+        "inboundByType": dict(inbound),
         "events": events,
         "people": people,
         "knowledge": knowledge,
         "storageBytes": storage,
     }
+
+
+async def true_engagement(
+    runtime: Runtime, group_id: ObjectId
+) -> tuple[list[tuple[ObjectId, int]], int, int]:
+    """What the content engagement metrics must read, recomputed from what is stored: the
+    10 live content things with the most inbound connections (count descending, then id),
+    the inbound connections of all live content, and the number of live content things."""
+    database = runtime.database
+    content = runtime.vocabulary.type_set("content")
+    inbound: dict[ObjectId, int] = defaultdict(int)
+    async for doc in database.collection("connections").find({"groupId": group_id}):
+        inbound[doc["toId"]] += 1
+    ranked: list[tuple[ObjectId, int]] = []
+    async for doc in database.collection("things").find({"groupId": group_id, "deletedAt": None}):
+        if doc["type"] in content:
+            ranked.append((doc["_id"], inbound[doc["_id"]]))
+    top = sorted([r for r in ranked if r[1] > 0], key=lambda r: (-r[1], r[0]))[:10]
+    return top, sum(n for _, n in ranked), len(ranked)
+
+
+async def read_engagement(
+    runtime: Runtime, group_id: ObjectId
+) -> tuple[list[tuple[ObjectId, int]], int, int]:
+    """What the application reads for the same three values."""
+    read = await runtime.services.metrics.engagement.read(group_id)
+    top = [(doc["_id"], int(doc["connectionCounts"]["inbound"])) for doc in read.top]
+    return top, read.inbound, read.count
 
 
 async def stored_counts(runtime: Runtime, group_id: ObjectId) -> dict[str, Any]:

@@ -204,7 +204,7 @@ async def test_32_writers_store_exactly_the_connections_limit(api: Api) -> None:
         async def work(session: AsyncClientSession) -> None:
             await runtime.services.quotas.apply(tenant.id, delta, session)
             await runtime.database.collection("connections").insert_many(docs, session=session)
-            await runtime.repos.things.apply_connection_counts(tenant.id, changes, session)
+            await runtime.services.things.engagement.record(tenant.id, changes, session)
 
         return work
 

@@ -3,7 +3,9 @@
 Any sequence of creates, updates, deletes, connections, people, events,
 knowledge, failed writes (invalid input, duplicates, over a limit) and plan
 changes leaves ``counts`` equal to the values recomputed from the collections
-(``storageBytes`` = the bytes of live things, connections, events and knowledge),
+(``storageBytes`` = the bytes of live things, connections, events and knowledge;
+``inboundByType`` = connections by their target's type), and the content
+engagement metrics read from them equal to those recomputed from the things,
 after every single operation. Each example gets a fresh group in one database.
 """
 
@@ -25,7 +27,13 @@ from ontology.people.service import NewPerson
 from ontology.quotas.models import Metric
 from ontology.runtime import Runtime
 from ontology.things.models import NewThing, ThingChanges
-from tests.quotas.support import set_limit, stored_counts, true_counts
+from tests.quotas.support import (
+    read_engagement,
+    set_limit,
+    stored_counts,
+    true_counts,
+    true_engagement,
+)
 
 THING_TYPES = ("creator", "blog_post", "community")
 # mostly allowed between any two things; some only between certain types
@@ -229,6 +237,10 @@ async def test_counters_always_equal_what_is_stored(
         else:
             event(f"{op[0]}: ok")
 
-        # then the counters equal what is stored, after every operation
+        # then the counters equal what is stored, after every operation, and so does the
+        # content's engagement read from them (the top content, its inbound total, count)
         assert await stored_counts(runtime, group_id) == await true_counts(runtime, group_id), op
+        assert await read_engagement(runtime, group_id) == await true_engagement(
+            runtime, group_id
+        ), op
     await assert_thing_connection_counts(runtime, group_id)

@@ -190,6 +190,7 @@ async def test_create_thing_returns_and_stores_the_thing_with_its_event_and_coun
         "thingsByType": {"product": 1},
         "connections": 0,
         "connectionsByType": {},
+        "inboundByType": {},
         "events": 1,
         "people": 0,
         "knowledge": 0,
@@ -904,6 +905,8 @@ async def test_delete_thing_hides_it_removes_its_connections_and_updates_counter
         "thingsByType": {"creator": 1, "blog_post": 1},
         "connections": 1,
         "connectionsByType": {"authored": 1, "collaborates_with": 0, "following": 0},
+        # the post keeps bob's connection; ada's two inbound and bob's one left with her
+        "inboundByType": {"blog_post": 1, "creator": 0},
         "events": before["events"] + 1,
         "people": 0,
         "knowledge": 0,
