@@ -17,7 +17,7 @@ paging back), until the page is full or the range is exhausted:
   but their 3-byte counter); from there, the space's time unit (one second of
   ObjectIds, one millisecond of events) times 1, 8, 64, …. A dense
   burst fills a page in the first window; one item a year is found in about
-  twenty windows, the widest ending at the group's creation day (below it, one
+  twenty windows, the widest ending a minute before the group's creation (below it, one
   last open window reads whatever is older).
 - Where the walk starts: at the cursor when there is one. Otherwise at a
   *hint*, the newest (or oldest) key this process has seen in the same index
@@ -52,8 +52,9 @@ FINE_RUNGS = tuple(1 << bits for bits in range(4, 26, 3))  # 2^4 ... 2^25
 # in one second share everything above them (a block).
 BLOCK_BITS = 24
 GROWTH_BITS = 3  # each coarse rung is 8 times as wide as the one before
-# Below the group's creation time minus this, a walk reads one last open window.
-FLOOR_MARGIN_SECONDS = 86_400
+# Below the group's creation time minus this, a walk reads one last open window;
+# ids are made after their group, events may be backdated: both only cost more there.
+FLOOR_MARGIN_SECONDS = 60  # clock skew between the processes making ids
 MAX_HINTS = 65_536
 # A range known to hold at most this many documents is read in one window.
 SMALL_RANGE = 128
