@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from bson import ObjectId
@@ -10,6 +10,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 
 from ontology.archival.models import ManifestStatus
 from ontology.db.client import Database, Document
+from ontology.db.queries import FindSpec
 
 
 class ManifestRepository:
@@ -65,22 +66,41 @@ class ManifestRepository:
         """Done manifests of the days ``first_day``..``last_day`` (ISO dates), in key order,
         from ``from_key`` (inclusive) on.
 
-        A range of ``key`` (which starts with the day) rides ``archive_manifests_key``;
-        the status and type conditions are residual. ``ids`` are left out.
+        A key starts with its day, so a range of days is a range of ``key`` on
+        ``archive_manifests_key``; with a ``limit`` the days are read in windows of
+        1, 2, 4, … days until it is reached (the embedded server reads a whole
+        range before a limit applies). Status and type are checked after the
+        index lookup. ``ids`` are left out.
         """
         prefix = f"events/group={group_id}/date="
-        lower = max(f"{prefix}{first_day}/", from_key or "")
-        query: dict[str, Any] = {
-            "groupId": group_id,
-            "key": {"$gte": lower, "$lt": f"{prefix}{last_day}/~"},
-            "status": ManifestStatus.DONE.value,
-        }
+        day = date.fromisoformat(first_day)
+        if from_key is not None and from_key.startswith(prefix):
+            day = max(day, date.fromisoformat(from_key[len(prefix) : len(prefix) + 10]))
+        last = date.fromisoformat(last_day)
+        residual: dict[str, Any] = {"status": ManifestStatus.DONE.value}
         if event_type is not None:
-            query["types"] = event_type
-        cursor = self.collection.find(query, {"ids": 0}).sort("key", 1)
-        if limit is not None:
-            cursor = cursor.limit(limit)
-        return await cursor.to_list()
+            residual["types"] = event_type
+        found: list[Document] = []
+        width = 1
+        while day <= last and (limit is None or len(found) < limit):
+            end = last if limit is None else min(last, day + timedelta(days=width - 1))
+            lower = max(f"{prefix}{day.isoformat()}/", from_key or "")
+            spec = self.days_spec(group_id, lower, f"{prefix}{end.isoformat()}/~", residual)
+            found += await spec.run(self.collection)
+            day, width = end + timedelta(days=1), width * 2
+        return found if limit is None else found[:limit]
+
+    @staticmethod
+    def days_spec(group_id: ObjectId, lower: str, upper: str, residual: dict[str, Any]) -> FindSpec:
+        """Manifests with keys in [lower, upper), in key order, without their ``ids``."""
+        return FindSpec(
+            {"groupId": group_id, "key": {"$gte": lower, "$lt": upper}},
+            (("key", 1),),
+            0,
+            "archive_manifests_key",
+            residual,
+            projection={"ids": 0},
+        )
 
     async def by_id(self, group_id: ObjectId, manifest_id: ObjectId) -> Document | None:
         return await self.collection.find_one({"groupId": group_id, "_id": manifest_id})

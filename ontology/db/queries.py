@@ -45,12 +45,13 @@ class FindSpec:
 
     filter: dict[str, Any]
     sort: tuple[tuple[str, int], ...]
-    limit: int
+    limit: int  # 0: no limit (a range known to be bounded)
     index: str
     residual: dict[str, Any] = field(default_factory=dict)
     scan: Scan | None = None
     joins: dict[str, str] = field(default_factory=dict)
     join_collection: str = "things"
+    projection: dict[str, Any] | None = None
 
     def windowed(self, lo: int | None, hi: int | None) -> dict[str, Any]:
         """The filter of one window (the whole filter without a scan)."""
@@ -63,7 +64,11 @@ class FindSpec:
         stages: list[dict[str, Any]] = [{"$match": self.filter if query is None else query}]
         if self.residual:
             stages.append({"$match": self.residual})
-        stages += [{"$sort": dict(self.sort)}, {"$limit": limit or self.limit}]
+        if self.projection:
+            stages.append({"$project": self.projection})
+        stages.append({"$sort": dict(self.sort)})
+        if limit or self.limit:
+            stages.append({"$limit": limit or self.limit})
         stages += [
             {
                 "$lookup": {
@@ -80,10 +85,11 @@ class FindSpec:
     async def _read(
         self, collection: AsyncCollection[Document], query: dict[str, Any], limit: int
     ) -> list[Document]:
+        batch = limit + 1 if limit else BATCH_SIZE  # limit 0: every document, one reply
         if not self.residual and not self.joins:
-            cursor = collection.find(query).sort(list(self.sort)).limit(limit).batch_size(limit + 1)
-            return [doc async for doc in cursor]
-        result = await collection.aggregate(self.pipeline(query, limit), batchSize=limit + 1)
+            cursor = collection.find(query, self.projection).sort(list(self.sort)).limit(limit)
+            return [doc async for doc in cursor.batch_size(batch)]
+        result = await collection.aggregate(self.pipeline(query, limit), batchSize=batch)
         return [doc async for doc in result]
 
     async def run(self, collection: AsyncCollection[Document]) -> list[Document]:
@@ -111,7 +117,7 @@ class FindSpec:
             lo, hi, _last = next(iter(self.scan.windows(scope, self.limit)))
             query = self.windowed(lo, hi)
         if not self.residual and not self.joins:
-            cursor = collection.find(query).sort(list(self.sort)).limit(self.limit)
+            cursor = collection.find(query, self.projection).sort(list(self.sort)).limit(self.limit)
             result: dict[str, Any] = await cursor.explain()
             return result
         database = collection.database

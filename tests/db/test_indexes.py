@@ -456,3 +456,23 @@ async def test_relation_pages_are_index_scans(runtime: Runtime, seeded: Seeded) 
 
             # then it is an IXSCAN on its index
             assert_index_scan(explain, index_name)
+
+
+async def test_archived_events_read_their_manifests_on_the_key_index(runtime: Runtime) -> None:
+    # given a window of days of a group's manifests, done and of one type
+    group_id = ObjectId()
+    prefix = f"events/group={group_id}/date="
+    spec = runtime.repos.manifests.days_spec(
+        group_id,
+        f"{prefix}2026-01-01/",
+        f"{prefix}2026-01-02/~",
+        {"status": "done", "types": "content_event"},
+    )
+
+    # when explaining it, then the key range rides archive_manifests_key (status and
+    # type are checked after it: as one filter the embedded server scans every
+    # tenant's manifests)
+    assert_index_scan(
+        await spec.explain(runtime.database.collection("archive_manifests")),
+        "archive_manifests_key",
+    )
