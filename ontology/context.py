@@ -73,6 +73,17 @@ class Context:
                 f"This operation needs the {role.value} role; the key has {self.caller.role.value}."
             )
 
+    def known(self, page: PageRequest, name: str, of_type: str | None = None) -> PageRequest:
+        """``page`` with what the group's counters tell of its list ``name`` (of a type):
+        the most documents it holds and the newest key written to it."""
+        counts = self.caller.group.get("counts") or {}
+        newest = self.caller.group.get("newest") or {}
+        if of_type is None:
+            return page.known(counts.get(name), newest.get(name))
+        by_type = f"{name}ByType"
+        at_most = (counts[by_type] or {}).get(of_type, 0) if by_type in counts else counts.get(name)
+        return page.known(at_most, (newest.get(by_type) or {}).get(of_type))
+
     def page(
         self,
         first: int | None = None,

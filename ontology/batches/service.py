@@ -255,7 +255,7 @@ class BatchService:
             timestamp=now,
             metadata={"count": len(items), "created": len(docs), "failed": result.failed},
         )
-        delta = CountDelta().events(1, event["sizeBytes"])
+        delta = CountDelta().logged([event]).created("things", docs)
         for doc in docs:
             delta.things(doc["type"], 1, doc["sizeBytes"])
         result.batch_event_id = to_global_id("Event", event["_id"])
@@ -365,7 +365,7 @@ class BatchService:
             timestamp=now,
             metadata={"count": total, "created": len(docs), "failed": result.failed},
         )
-        delta = CountDelta().events(1, event["sizeBytes"])
+        delta = CountDelta().logged([event]).created("connections", docs)
         count_updates = []
         for doc in docs:
             delta.connections(doc["type"], 1, doc["sizeBytes"])
@@ -473,8 +473,7 @@ class BatchService:
             },
         )
         events.append(summary)
-        delta = CountDelta().add("storageBytes", storage)
-        delta.events(len(events), sum(e["sizeBytes"] for e in events))
+        delta = CountDelta().add("storageBytes", storage).logged(events)
         result.batch_event_id = to_global_id("Event", summary["_id"])
 
         async def write(session: AsyncClientSession) -> None:

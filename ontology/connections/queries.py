@@ -32,6 +32,6 @@ class ConnectionQueries:
             else counts.get("connections", 0)
         )
         docs = await context.runtime.repos.connections.page(
-            context.group_id, type, page.holding_at_most(total)
+            context.group_id, type, context.known(page, "connections", type)
         )
         return Connection.of(page.slice(docs, lambda d: d["_id"]), ConnectionType.from_doc, total)

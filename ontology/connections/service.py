@@ -61,9 +61,8 @@ class ConnectionService:
             target_id=doc["toId"],
             metadata={"connectionId": str(doc["_id"]), "type": doc["type"]},
         )
-        delta = (
-            CountDelta().connections(doc["type"], 1, doc["sizeBytes"]).events(1, event["sizeBytes"])
-        )
+        delta = CountDelta().connections(doc["type"], 1, doc["sizeBytes"])
+        delta.created("connections", [doc]).logged([event])
 
         async def write(session: AsyncClientSession) -> None:
             await self.quotas.apply(group_id, delta, session)  # reserve first
@@ -103,11 +102,7 @@ class ConnectionService:
                 target_id=doc["toId"],
                 metadata={"connectionId": str(doc["_id"]), "type": doc["type"]},
             )
-            delta = (
-                CountDelta()
-                .connections(doc["type"], -1, -doc["sizeBytes"])
-                .events(1, event["sizeBytes"])
-            )
+            delta = CountDelta().connections(doc["type"], -1, -doc["sizeBytes"]).logged([event])
             await self.engagement.record(group_id, count_changes(doc, -1), session)
             await self.events.insert_many(group_id, [event], session)
             await self.quotas.apply(group_id, delta, session, enforce=False)

@@ -124,6 +124,10 @@ class KeyHints:
         self._size = size
         self._hints: OrderedDict[Hashable, Hint] = OrderedDict()
 
+    def clear(self) -> None:
+        """Forget every range, as a process that just started."""
+        self._hints.clear()
+
     def get(self, scope: Hashable) -> Hint | None:
         hint = self._hints.get(scope)
         if hint is not None:
@@ -193,6 +197,7 @@ class Scan:
     # A page with a cursor starts at it; without one, at the hint (or now).
     from_cursor: bool
     at_most: int | None = None
+    newest: int | None = None  # the newest key the group's counters saw written to the range
 
     @classmethod
     def of(
@@ -225,6 +230,7 @@ class Scan:
             hints=hints,
             from_cursor=(page.after if not page.backward else page.before) is not None,
             at_most=page.at_most,
+            newest=space.to_int(page.newest) if page.newest is not None else None,
         )
 
     def bounds(self, lo: int | None, hi: int | None) -> dict[str, SortKey]:
@@ -261,10 +267,11 @@ class Scan:
 
     def _down(self, hint: Hint | None, rung: int) -> Generator[Window, int, None]:
         fine = len(FINE_RUNGS)
+        known = [k for k in (hint.newest if hint else None, self.newest) if k is not None]
         if self.hi is not None:
             start = self.hi
-        elif hint is not None and hint.newest is not None:
-            start = hint.newest + 1
+        elif known:
+            start = max(known) + 1
         else:
             start = self.space.at(time.time())
             rung = max(rung, fine)  # no id starts a block at a whole second

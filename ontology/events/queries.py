@@ -53,7 +53,7 @@ class EventQueries:
         )
         counts = context.caller.group.get("counts") or {}
         docs = await context.runtime.repos.events.page(
-            context.group_id, event_filter, page.holding_at_most(counts.get("events"))
+            context.group_id, event_filter, context.known(page, "events", type)
         )
         result: Page[dict[str, object]] = page.slice(docs, lambda d: d["sortKey"])
         unfiltered = event_filter == EventFilter()

@@ -105,7 +105,7 @@ class EventService:
             target_id=event.target_id,
             metadata=event.metadata,
         )
-        delta = CountDelta().events(1, doc["sizeBytes"])
+        delta = CountDelta().logged([doc])
 
         async def write(session: AsyncClientSession) -> None:
             await self.quotas.apply(group_id, delta, session)  # reserve first

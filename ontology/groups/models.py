@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from enum import StrEnum
 from typing import Any
 
@@ -43,10 +44,34 @@ def empty_counts() -> dict[str, Any]:
 
 
 class CountDelta:
-    """Increments to a group's ``counts``, built up then applied in one ``$inc``."""
+    """Increments to a group's ``counts``, built up then applied in one ``$inc``, and the
+    newest keys written to its lists, kept with ``$max`` in ``newest`` (a page of a list
+    starts there, ``ontology.db.windows``)."""
 
     def __init__(self) -> None:
         self.fields: dict[str, int] = {}
+        self.newest: dict[str, Any] = {}
+
+    def saw(self, name: str, key: Any) -> CountDelta:
+        field = f"newest.{name}"
+        if field not in self.newest or key > self.newest[field]:
+            self.newest[field] = key
+        return self
+
+    def created(self, name: str, docs: Sequence[dict[str, Any]]) -> CountDelta:
+        """New documents of the list ``name`` (by ``_id``), and of its list by type."""
+        for doc in docs:
+            self.saw(name, doc["_id"]).saw(f"{name}ByType.{doc['type']}", doc["_id"])
+        return self
+
+    def logged(self, events: Sequence[dict[str, Any]]) -> CountDelta:
+        """New events: counted, and the newest ``sortKey`` of the group and of each type."""
+        self.events(len(events), sum(int(e["sizeBytes"]) for e in events))
+        for event in events:
+            self.saw("events", event["sortKey"]).saw(
+                f"eventsByType.{event['type']}", event["sortKey"]
+            )
+        return self
 
     def add(self, field: str, amount: int) -> CountDelta:
         if amount:
@@ -75,7 +100,7 @@ class CountDelta:
         return self.add("events", amount).add("storageBytes", size_bytes)
 
     def __bool__(self) -> bool:
-        return any(self.fields.values())
+        return any(self.fields.values()) or bool(self.newest)
 
 
 def new_group(

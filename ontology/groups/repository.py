@@ -36,11 +36,14 @@ class GroupRepository:
     async def apply_counts(
         self, group_id: ObjectId, delta: CountDelta, session: AsyncClientSession | None = None
     ) -> None:
-        """Apply ``delta`` to the group's counters in one atomic ``$inc``."""
-        if delta:
-            await self.collection.update_one(
-                {"_id": group_id}, {"$inc": delta.fields}, session=session
-            )
+        """Apply ``delta`` to the group's counters in one atomic update."""
+        update: dict[str, Any] = {}
+        if delta.fields:
+            update["$inc"] = delta.fields
+        if delta.newest:
+            update["$max"] = delta.newest
+        if update:
+            await self.collection.update_one({"_id": group_id}, update, session=session)
 
     async def engagement(
         self, group_id: ObjectId, session: AsyncClientSession | None = None

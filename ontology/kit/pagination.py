@@ -50,12 +50,14 @@ class PageRequest:
     after: SortKey | None = None
     before: SortKey | None = None
     backward: bool = False
-    # The most documents the listed range holds, when a counter tells (a group's
-    # counts): a range that small is read in one command (``ontology.db.windows``).
+    # What the group's counters tell of the listed range, when they do: the most
+    # documents it holds (a range that small is read in one command), and the newest
+    # key written to it, where a first page starts (``ontology.db.windows``).
     at_most: int | None = None
+    newest: SortKey | None = None
 
-    def holding_at_most(self, count: int | None) -> PageRequest:
-        return replace(self, at_most=count)
+    def known(self, at_most: int | None, newest: SortKey | None) -> PageRequest:
+        return replace(self, at_most=at_most, newest=newest)
 
     @classmethod
     def parse(

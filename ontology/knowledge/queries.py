@@ -28,7 +28,7 @@ class KnowledgeQueries:
         kind_value = kind.value if kind is not None else None
         counts = context.caller.group.get("counts") or {}
         docs = await context.runtime.repos.knowledge.page(
-            context.group_id, kind_value, page.holding_at_most(counts.get("knowledge"))
+            context.group_id, kind_value, context.known(page, "knowledge")
         )
         total = counts.get("knowledge", 0) if kind is None else None
         return Connection.of(page.slice(docs, lambda d: d["_id"]), KnowledgeType.from_doc, total)

@@ -163,6 +163,7 @@ class KnowledgeService:
             link["sizeBytes"] = document_size(link)
         stored = doc["sizeBytes"] + (link["sizeBytes"] if link is not None else 0)
         delta = CountDelta().add("knowledge", 1).add("storageBytes", stored)
+        delta.saw("knowledge", doc["_id"])
 
         async def write(session: AsyncClientSession) -> None:
             await self.quotas.apply(group_id, delta, session)  # reserve first

@@ -28,7 +28,7 @@ class PersonQueries:
         role_value = role.value if role is not None else None
         counts = context.caller.group.get("counts") or {}
         docs = await context.runtime.repos.people.page(
-            context.group_id, role_value, page.holding_at_most(counts.get("people"))
+            context.group_id, role_value, context.known(page, "people")
         )
         total = counts.get("people", 0) if role is None else None
         return Connection.of(page.slice(docs, lambda d: d["_id"]), PersonType.from_doc, total)

@@ -61,7 +61,8 @@ class PersonService:
         }
 
         async def write(session: AsyncClientSession) -> None:
-            await self.quotas.apply(group_id, CountDelta().add("people", 1), session)
+            delta = CountDelta().add("people", 1).saw("people", doc["_id"])
+            await self.quotas.apply(group_id, delta, session)
             await self.people.insert(group_id, doc, session)
 
         try:

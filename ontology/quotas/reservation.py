@@ -24,8 +24,11 @@ from ontology.quotas.models import METRIC_OF_COUNTER
 CHECK_FIELD = "_quotaOk"
 
 
-def reservation_pipeline(increments: dict[str, int]) -> list[dict[str, Any]]:
-    """The update pipeline applying ``increments`` (dotted field -> delta) within limits.
+def reservation_pipeline(
+    increments: dict[str, int], newest: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """The update pipeline applying ``increments`` (dotted field -> delta) within limits,
+    and raising each ``newest`` field to its key.
 
     It modifies the document exactly when every check passes.
     """
@@ -56,6 +59,10 @@ def reservation_pipeline(increments: dict[str, int]) -> list[dict[str, Any]]:
                     ]
                 }
                 for field, amount in increments.items()
+            }
+            | {
+                field: {"$cond": [passed, {"$max": [f"${field}", key]}, f"${field}"]}
+                for field, key in (newest or {}).items()
             }
         },
         {"$unset": CHECK_FIELD},

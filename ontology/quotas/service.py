@@ -128,7 +128,7 @@ class QuotaService:
         if not guarded:
             await self.groups.apply_counts(group_id, delta, session)
             return
-        pipeline = reservation_pipeline(delta.fields)
+        pipeline = reservation_pipeline(delta.fields, delta.newest)
         if await self.groups.update_with_pipeline(group_id, pipeline, session):
             return
         # Refused: read (in the same snapshot) which limit, to say so precisely.
@@ -185,9 +185,7 @@ class QuotaService:
 
         async def log_it(session: AsyncClientSession) -> None:
             await self.events.insert_many(group_id, [event], session)
-            await self.groups.apply_counts(
-                group_id, CountDelta().events(1, event["sizeBytes"]), session
-            )
+            await self.groups.apply_counts(group_id, CountDelta().logged([event]), session)
 
         await self.database.in_transaction(log_it)
 
@@ -311,9 +309,7 @@ class QuotaService:
                 )
             quota = self.book.enforced_limits({**current, "plan": plan})
             await self.events.insert_many(group["_id"], [event], session)
-            await self.groups.apply_counts(
-                group["_id"], CountDelta().events(1, event["sizeBytes"]), session
-            )
+            await self.groups.apply_counts(group["_id"], CountDelta().logged([event]), session)
             return await self.groups.set_plan(group["_id"], plan, quota, now, session)
 
         updated = await self.database.in_transaction(work, serialize_on=group["_id"]) or group

@@ -27,15 +27,18 @@ class ThingQueries:
     ) -> Connection[ThingType]:
         context = info.context
         page = context.page(first, after, last, before)
-        counts = context.caller.group.get("counts") or {}
-        of_type = (counts.get("thingsByType") or {}).get(type, 0) if type else counts.get("things")
         docs = await context.runtime.repos.things.page(
-            context.group_id, type, status, page.holding_at_most(of_type)
+            context.group_id, type, status, context.known(page, "things", type)
         )
         # Not primed into things_by_id: a relation's lookup then costs one command
         # whatever the page holds, instead of depending on which things it holds.
         result = page.slice(docs, lambda d: d["_id"])
-        total = of_type if status is None else None
+        counts = context.caller.group.get("counts") or {}
+        total: int | None = None
+        if status is None:
+            total = (
+                (counts.get("thingsByType") or {}).get(type, 0) if type else counts.get("things", 0)
+            )
         return Connection.of(result, ThingType.from_doc, total)
 
     @strawberry.field(description="One live thing of the group, or null.")

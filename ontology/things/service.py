@@ -67,7 +67,8 @@ class ThingService:
             target_id=doc["_id"],
             metadata={"type": doc["type"], "name": doc["name"]},
         )
-        delta = CountDelta().things(doc["type"], 1, doc["sizeBytes"]).events(1, event["sizeBytes"])
+        delta = CountDelta().things(doc["type"], 1, doc["sizeBytes"]).created("things", [doc])
+        delta.logged([event])
 
         async def write(session: AsyncClientSession) -> None:
             await self.quotas.apply(group_id, delta, session)  # reserve first
@@ -112,7 +113,7 @@ class ThingService:
             metadata={"changes": diff},
         )
         delta = CountDelta().add("storageBytes", fields["sizeBytes"] - current["sizeBytes"])
-        delta.events(1, event["sizeBytes"])
+        delta.logged([event])
 
         async def write(session: AsyncClientSession) -> Document:
             updated = await self.things.update(
@@ -156,7 +157,7 @@ class ThingService:
                     "connectionsRemoved": len(removed),
                 },
             )
-            delta.events(1, event["sizeBytes"])
+            delta.logged([event])
             await self.events.insert_many(group_id, [event], session)
             await self.quotas.apply(group_id, delta, session, enforce=False)
             return {**deleted, "deletedAt": now}

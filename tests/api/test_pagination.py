@@ -16,9 +16,10 @@ import pytest
 from bson import ObjectId
 
 from ontology.connections.models import NewConnection
+from ontology.db.windows import scope_key
 from ontology.events.service import NewEvent
 from ontology.kit.clock import utcnow
-from ontology.kit.pagination import encode_cursor
+from ontology.kit.pagination import PageRequest, encode_cursor
 from ontology.things.models import NewThing
 from tests.factories import Api, Tenant, create_thing, global_id, group_counts, make_tenant
 
@@ -481,3 +482,70 @@ async def test_bad_page_sizes_on_a_nested_list_refuse_the_document(api: Api) -> 
         }
     ]
     assert body["extensions"]["cost"]["dbCommands"] == 0
+
+
+async def test_a_first_page_starts_at_the_newest_key_the_group_counters_saw(api: Api) -> None:
+    # given a group whose things (a burst of 600, then 3 courses) and events were written,
+    # read by a process that has never seen them (its window hints forgotten)
+    tenant = await make_tenant(api.runtime, "acme")
+    batches = api.runtime.services.batches
+    await batches.insert_things(
+        tenant.id, [NewThing("creator", f"C{i}", {}, "active") for i in range(600)]
+    )
+    await batches.insert_things(
+        tenant.id, [NewThing("course", f"K{i}", {}, "active") for i in range(3)]
+    )
+    api.runtime.database.hints.clear()
+
+    # when reading the first pages of things (the 2 newest: courses), of one type, and
+    # of events
+    bodies = {
+        "things": await api.gql(tenant.user, THINGS, {"first": 2}),
+        "creators": await api.gql(tenant.user, THINGS, {"type": "creator", "first": 10}),
+        "events": await api.gql(tenant.user, EVENTS, {"first": 10}),
+    }
+
+    # then each is one command: things and creators start at the newest key the group's
+    # counters recorded (newest.things, newest.thingsByType.creator: a window of 16 ids
+    # made one after another), and the group's few events are one window; the pages
+    # are the newest items
+    assert {name: body["extensions"]["cost"]["dbCommands"] for name, body in bodies.items()} == {
+        "things": 1,
+        "creators": 1,
+        "events": 1,
+    }
+    group = await api.runtime.database.collection("groups").find_one({"_id": tenant.id})
+    assert group is not None
+    things = api.runtime.database.collection("things")
+    newest = [
+        doc["_id"] async for doc in things.find({"groupId": tenant.id}).sort("_id", -1).limit(2)
+    ]
+    assert group["newest"]["things"] == newest[0]
+    assert [e["node"]["id"] for e in bodies["things"]["data"]["things"]["edges"]] == [
+        global_id("Thing", i) for i in newest
+    ]
+    creators = [
+        doc["_id"]
+        async for doc in things.find({"groupId": tenant.id, "type": "creator"})
+        .sort("_id", -1)
+        .limit(10)
+    ]
+    assert group["newest"]["thingsByType"]["creator"] == creators[0]
+    assert [e["node"]["id"] for e in bodies["creators"]["data"]["things"]["edges"]] == [
+        global_id("Thing", i) for i in creators
+    ]
+    assert group["newest"]["events"] == max(
+        [doc["sortKey"] async for doc in api.runtime.database.collection("events").find()]
+    )
+    # and, read cold, the first window the page sends holds at most 16 keys (ids made
+    # one after another), whatever the group holds
+    runtime = api.runtime
+    runtime.database.hints.clear()
+    page = PageRequest(size=2).known(group["counts"]["things"], group["newest"]["things"])
+    spec = runtime.repos.things.page_spec(tenant.id, None, None, page)
+    assert spec.scan is not None
+    lo, hi, _ = next(iter(spec.scan.windows(scope_key("things", spec.filter), spec.limit)))
+    in_window = await things.count_documents(spec.windowed(lo, hi))
+    plan = await spec.explain(things)
+    assert plan["executionStats"]["totalDocsExamined"] == in_window
+    assert 3 <= in_window <= 16
