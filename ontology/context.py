@@ -78,11 +78,16 @@ class Context:
         the most documents it holds and the newest key written to it."""
         counts = self.caller.group.get("counts") or {}
         newest = self.caller.group.get("newest") or {}
+        oldest = self.caller.group.get("oldest") or {}
         if of_type is None:
-            return page.known(counts.get(name), newest.get(name))
+            return page.known(counts.get(name), newest.get(name), oldest.get(name))
         by_type = f"{name}ByType"
         at_most = (counts[by_type] or {}).get(of_type, 0) if by_type in counts else counts.get(name)
-        return page.known(at_most, (newest.get(by_type) or {}).get(of_type))
+        return page.known(
+            at_most,
+            (newest.get(by_type) or {}).get(of_type),
+            (oldest.get(by_type) or {}).get(of_type),
+        )
 
     def page(
         self,

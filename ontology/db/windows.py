@@ -197,7 +197,9 @@ class Scan:
     # A page with a cursor starts at it; without one, at the hint (or now).
     from_cursor: bool
     at_most: int | None = None
-    newest: int | None = None  # the newest key the group's counters saw written to the range
+    # the newest and oldest keys the group's counters saw written to the range
+    newest: int | None = None
+    oldest: int | None = None
 
     @classmethod
     def of(
@@ -231,6 +233,7 @@ class Scan:
             from_cursor=(page.after if not page.backward else page.before) is not None,
             at_most=page.at_most,
             newest=space.to_int(page.newest) if page.newest is not None else None,
+            oldest=space.to_int(page.oldest) if page.oldest is not None else None,
         )
 
     def bounds(self, lo: int | None, hi: int | None) -> dict[str, SortKey]:
@@ -292,10 +295,11 @@ class Scan:
 
     def _up(self, hint: Hint | None, rung: int) -> Generator[Window, int, None]:
         fine = len(FINE_RUNGS)
+        known = [k for k in (hint.oldest if hint else None, self.oldest) if k is not None]
         if self.lo is not None:
             start = self.lo
-        elif hint is not None and hint.oldest is not None:
-            start = hint.oldest
+        elif known:
+            start = min(known)
         else:
             start = self.floor
             rung = max(rung, fine)

@@ -45,17 +45,20 @@ def empty_counts() -> dict[str, Any]:
 
 class CountDelta:
     """Increments to a group's ``counts``, built up then applied in one ``$inc``, and the
-    newest keys written to its lists, kept with ``$max`` in ``newest`` (a page of a list
-    starts there, ``ontology.db.windows``)."""
+    newest and oldest keys written to its lists, kept with ``$max`` in ``newest`` and
+    ``$min`` in ``oldest`` (a first page of a list starts there, ``ontology.db.windows``)."""
 
     def __init__(self) -> None:
         self.fields: dict[str, int] = {}
         self.newest: dict[str, Any] = {}
+        self.oldest: dict[str, Any] = {}
 
     def saw(self, name: str, key: Any) -> CountDelta:
-        field = f"newest.{name}"
-        if field not in self.newest or key > self.newest[field]:
-            self.newest[field] = key
+        newest, oldest = f"newest.{name}", f"oldest.{name}"
+        if newest not in self.newest or key > self.newest[newest]:
+            self.newest[newest] = key
+        if oldest not in self.oldest or key < self.oldest[oldest]:
+            self.oldest[oldest] = key
         return self
 
     def created(self, name: str, docs: Sequence[dict[str, Any]]) -> CountDelta:

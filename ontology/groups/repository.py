@@ -42,6 +42,7 @@ class GroupRepository:
             update["$inc"] = delta.fields
         if delta.newest:
             update["$max"] = delta.newest
+            update["$min"] = delta.oldest
         if update:
             await self.collection.update_one({"_id": group_id}, update, session=session)
 

@@ -52,12 +52,15 @@ class PageRequest:
     backward: bool = False
     # What the group's counters tell of the listed range, when they do: the most
     # documents it holds (a range that small is read in one command), and the newest
-    # key written to it, where a first page starts (``ontology.db.windows``).
+    # and oldest keys written to it, where a first page starts (``ontology.db.windows``).
     at_most: int | None = None
     newest: SortKey | None = None
+    oldest: SortKey | None = None
 
-    def known(self, at_most: int | None, newest: SortKey | None) -> PageRequest:
-        return replace(self, at_most=at_most, newest=newest)
+    def known(
+        self, at_most: int | None, newest: SortKey | None, oldest: SortKey | None = None
+    ) -> PageRequest:
+        return replace(self, at_most=at_most, newest=newest, oldest=oldest)
 
     @classmethod
     def parse(

@@ -25,10 +25,12 @@ CHECK_FIELD = "_quotaOk"
 
 
 def reservation_pipeline(
-    increments: dict[str, int], newest: dict[str, Any] | None = None
+    increments: dict[str, int],
+    newest: dict[str, Any] | None = None,
+    oldest: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """The update pipeline applying ``increments`` (dotted field -> delta) within limits,
-    and raising each ``newest`` field to its key.
+    raising each ``newest`` field to its key and lowering each ``oldest`` one.
 
     It modifies the document exactly when every check passes.
     """
@@ -63,6 +65,10 @@ def reservation_pipeline(
             | {
                 field: {"$cond": [passed, {"$max": [f"${field}", key]}, f"${field}"]}
                 for field, key in (newest or {}).items()
+            }
+            | {
+                field: {"$cond": [passed, {"$min": [f"${field}", key]}, f"${field}"]}
+                for field, key in (oldest or {}).items()
             }
         },
         {"$unset": CHECK_FIELD},

@@ -128,7 +128,7 @@ class QuotaService:
         if not guarded:
             await self.groups.apply_counts(group_id, delta, session)
             return
-        pipeline = reservation_pipeline(delta.fields, delta.newest)
+        pipeline = reservation_pipeline(delta.fields, delta.newest, delta.oldest)
         if await self.groups.update_with_pipeline(group_id, pipeline, session):
             return
         # Refused: read (in the same snapshot) which limit, to say so precisely.

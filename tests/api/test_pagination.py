@@ -502,16 +502,18 @@ async def test_a_first_page_starts_at_the_newest_key_the_group_counters_saw(api:
     bodies = {
         "things": await api.gql(tenant.user, THINGS, {"first": 2}),
         "creators": await api.gql(tenant.user, THINGS, {"type": "creator", "first": 10}),
+        "oldest": await api.gql(tenant.user, THINGS, {"last": 10}),
         "events": await api.gql(tenant.user, EVENTS, {"first": 10}),
     }
 
     # then each is one command: things and creators start at the newest key the group's
     # counters recorded (newest.things, newest.thingsByType.creator: a window of 16 ids
-    # made one after another), and the group's few events are one window; the pages
-    # are the newest items
+    # made one after another), the oldest things at the oldest (oldest.things), and the
+    # group's few events are one window; the pages are the newest (oldest) items
     assert {name: body["extensions"]["cost"]["dbCommands"] for name, body in bodies.items()} == {
         "things": 1,
         "creators": 1,
+        "oldest": 1,
         "events": 1,
     }
     group = await api.runtime.database.collection("groups").find_one({"_id": tenant.id})
@@ -533,6 +535,13 @@ async def test_a_first_page_starts_at_the_newest_key_the_group_counters_saw(api:
     assert group["newest"]["thingsByType"]["creator"] == creators[0]
     assert [e["node"]["id"] for e in bodies["creators"]["data"]["things"]["edges"]] == [
         global_id("Thing", i) for i in creators
+    ]
+    oldest = [
+        doc["_id"] async for doc in things.find({"groupId": tenant.id}).sort("_id", 1).limit(10)
+    ]
+    assert group["oldest"]["things"] == oldest[0]
+    assert [e["node"]["id"] for e in bodies["oldest"]["data"]["things"]["edges"]] == [
+        global_id("Thing", i) for i in reversed(oldest)
     ]
     assert group["newest"]["events"] == max(
         [doc["sortKey"] async for doc in api.runtime.database.collection("events").find()]
