@@ -66,7 +66,7 @@ async def seed(runtime: Runtime, events: int, slug: str = "bench") -> Any:
             for n in range(offset, min(events, offset + 10_000))
         ]
         await events_collection.insert_many(chunk, ordered=False)
-        delta = CountDelta().events(len(chunk), sum(e["sizeBytes"] for e in chunk))
+        delta = CountDelta().logged(chunk)
         await runtime.repos.groups.apply_counts(group["_id"], delta)
     return group
 

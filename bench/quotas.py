@@ -74,6 +74,7 @@ async def seed_things(bench: Bench, slug: str, count: int) -> str:
     ]
     await runtime.database.collection("things").insert_many(docs)
     delta = CountDelta().things("creator", count, sum(d["sizeBytes"] for d in docs))
+    delta.created("things", docs)
     await runtime.repos.groups.apply_counts(group["_id"], delta)
     _, secret = await runtime.services.keys.create(group["_id"], Role.CUSTOMER)
     return secret

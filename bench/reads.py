@@ -126,7 +126,7 @@ async def write_events(runtime: Runtime, group_id: ObjectId, docs: list[Any]) ->
     """Through the events repository (so every counter is kept), 10,000 per transaction."""
     for start in range(0, len(docs), 10_000):
         chunk = docs[start : start + 10_000]
-        delta = CountDelta().events(len(chunk), sum(d["sizeBytes"] for d in chunk))
+        delta = CountDelta().logged(chunk)
 
         async def write(session: Any, chunk: list[Any] = chunk, delta: CountDelta = delta) -> None:
             await runtime.repos.groups.apply_counts(group_id, delta, session)
