@@ -33,6 +33,7 @@ Commands per page: 1 in the common case (dense data, or a warm hint), at most
 
 from __future__ import annotations
 
+import re
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Generator, Hashable, Iterable
@@ -42,6 +43,7 @@ from typing import Any
 
 from bson import ObjectId
 
+from ontology.kit.errors import ClientError, RequestErrorCode
 from ontology.kit.pagination import PageRequest, SortKey
 
 _BITS = 96
@@ -69,6 +71,7 @@ class KeySpace:
     coarse: int  # the first coarse rung: the space's time unit
     to_int: Callable[[Any], int]
     from_int: Callable[[int], SortKey]
+    accepts: Callable[[Any], bool]  # is this a key of the space (a cursor may be forged)
 
     def width(self, rung: int) -> int:
         if rung < len(FINE_RUNGS):
@@ -82,6 +85,12 @@ class KeySpace:
     def key_of(self, doc: dict[str, Any], field: str) -> int:
         return self.to_int(doc[field])
 
+    def cursor_int(self, key: SortKey) -> int:
+        """A cursor's key; one of another list (or forged) is refused as INVALID_CURSOR."""
+        if self.accepts(key):
+            return self.to_int(key)
+        raise ClientError("Invalid cursor for this list.", code=RequestErrorCode.INVALID_CURSOR)
+
 
 def _oid_to_int(key: ObjectId) -> int:
     return int.from_bytes(key.binary, "big")
@@ -89,6 +98,9 @@ def _oid_to_int(key: ObjectId) -> int:
 
 def _int_to_oid(value: int) -> ObjectId:
     return ObjectId(min(max(value, 0), _MASK).to_bytes(12, "big"))
+
+
+_EVENT_KEY = re.compile(r"\d{13}:[0-9a-f]{24}")
 
 
 def _event_key_to_int(key: str) -> int:
@@ -101,8 +113,17 @@ def _int_to_event_key(value: int) -> str:
     return f"{value >> _BITS:013d}:{value & _MASK:024x}"
 
 
-OBJECT_IDS = KeySpace("ObjectId", 1 << 64, 1 << 64, _oid_to_int, _int_to_oid)
-EVENT_KEYS = KeySpace("sortKey", 1000 << _BITS, 1 << _BITS, _event_key_to_int, _int_to_event_key)
+OBJECT_IDS = KeySpace(
+    "ObjectId", 1 << 64, 1 << 64, _oid_to_int, _int_to_oid, lambda key: isinstance(key, ObjectId)
+)
+EVENT_KEYS = KeySpace(
+    "sortKey",
+    1000 << _BITS,
+    1 << _BITS,
+    _event_key_to_int,
+    _int_to_event_key,
+    lambda key: isinstance(key, str) and _EVENT_KEY.fullmatch(key) is not None,
+)
 
 
 @dataclass
@@ -215,10 +236,10 @@ class Scan:
     ) -> Scan:
         """The walk of ``page`` within ``[lo, hi)``, on a group created at ``group_id``'s time."""
         if page.after is not None:
-            after = space.to_int(page.after)
+            after = space.cursor_int(page.after)
             hi = after if hi is None else min(hi, after)
         if page.before is not None:
-            before = space.to_int(page.before) + 1
+            before = space.cursor_int(page.before) + 1
             lo = before if lo is None else max(lo, before)
         created = group_id.generation_time.timestamp()
         return cls(

@@ -21,7 +21,8 @@ from pymongo import AsyncMongoClient, monitoring
 
 from ontology.config import Settings
 from ontology.db.queries import FindSpec
-from ontology.db.windows import EVENT_KEYS, OBJECT_IDS, KeyHints, Scan
+from ontology.db.windows import EVENT_KEYS, OBJECT_IDS, KeyHints, KeySpace, Scan
+from ontology.kit.errors import ClientError, RequestErrorCode
 from ontology.kit.pagination import PageRequest
 from ontology.runtime import Runtime
 
@@ -244,3 +245,20 @@ def test_event_keys_and_object_ids_round_trip() -> None:
     some = ObjectId()
     assert OBJECT_IDS.from_int(OBJECT_IDS.to_int(some)) == some
     assert OBJECT_IDS.at(2) == 2 << 64
+
+
+@pytest.mark.parametrize(
+    ("space", "key"),
+    [
+        (OBJECT_IDS, "0001700000000123:" + "0" * 24),  # an event's key on an id list
+        (EVENT_KEYS, ObjectId()),  # an id on the events list
+        (EVENT_KEYS, "abc"),
+        (EVENT_KEYS, "1700000000123:" + "g" * 24),
+        (EVENT_KEYS, "17000000001230:" + "0" * 24),
+    ],
+)
+def test_a_cursor_of_another_list_or_forged_is_refused(space: KeySpace, key: Any) -> None:
+    page = PageRequest(size=5, after=key)
+    with pytest.raises(ClientError) as refused:
+        Scan.of(page, space, "_id", ObjectId(), KeyHints())
+    assert refused.value.code == RequestErrorCode.INVALID_CURSOR
