@@ -27,11 +27,13 @@ before measuring):
   10,000 items back to back from another thread for ``--load-seconds``
   (default 30; neither starts a request after that, so under load B sends as
   many of its N requests as fit); B's p50/p95 idle vs under load (target <= 2x).
+  ``--noisy-only`` seeds no small or big tenant and runs part 2 alone.
 
 Prints both tables as Markdown, with the command line. Exit status 0 whether or
 not the targets are met (it is a measurement); 1 only if something failed.
 
 Run: python bench/scale.py [--quick] [--big-things N] [--events-variant] [--rounds R]
+     python bench/scale.py --noisy-only [--load-seconds S] [--requests N]
 """
 
 from __future__ import annotations
@@ -172,6 +174,7 @@ class Sizes:
     load_seconds: float
     requests: int
     events_variant: bool
+    noisy_only: bool = False
 
 
 @dataclass
@@ -322,8 +325,12 @@ async def check_counters(runtime: Runtime, tenant: Tenant) -> None:
 
 
 async def seed(uri: str, db_name: str, data_dir: Path, sizes: Sizes) -> list[Tenant]:
+    """The small, big, A and B tenants (``noisy_only``: A and B only)."""
     settings = Settings(mongodb_uri=uri, db_name=db_name, data_dir=data_dir, log_level="WARNING")
     async with open_runtime(settings) as runtime:
+        noisy = await seed_noisy(runtime)
+        if sizes.noisy_only:
+            return noisy
         started = time.perf_counter()
         small = await seed_tenant(runtime, "small", sizes.small_things, sizes.small_hub, 0)
         print(f"  small tenant seeded in {time.perf_counter() - started:.0f} s", flush=True)
@@ -331,20 +338,24 @@ async def seed(uri: str, db_name: str, data_dir: Path, sizes: Sizes) -> list[Ten
         extra = VARIANT_EVENTS if sizes.events_variant else 0
         big = await seed_tenant(runtime, "big", sizes.big_things, sizes.big_hub, extra)
         print(f"  big tenant seeded in {time.perf_counter() - started:.0f} s", flush=True)
-        noisy = []
-        for slug in ("tenant-a", "tenant-b"):
-            group = await runtime.services.groups.create(slug=slug, name=slug, plan=Plan.ENTERPRISE)
-            _, secret = await runtime.services.keys.create(group["_id"], Role.ORG_USER)
-            noisy.append(Tenant(slug, group["_id"], secret))
-        # B logs events about one of its things
-        result = await runtime.services.batches.insert_things(
-            noisy[1].group_id, [NewThing("creator", "B's creator", {}, "active")]
-        )
-        noisy[1].hub = result.results[0].id or ""
         for tenant in (small, big):
             await add_last_hour(runtime, tenant)
             await check_counters(runtime, tenant)
-    return [small, big, *noisy]
+    return [small, big, *noisy]  # A and B last
+
+
+async def seed_noisy(runtime: Runtime) -> list[Tenant]:
+    """Tenants A (imports) and B (single writes about its one thing)."""
+    noisy = []
+    for slug in ("tenant-a", "tenant-b"):
+        group = await runtime.services.groups.create(slug=slug, name=slug, plan=Plan.ENTERPRISE)
+        _, secret = await runtime.services.keys.create(group["_id"], Role.ORG_USER)
+        noisy.append(Tenant(slug, group["_id"], secret))
+    result = await runtime.services.batches.insert_things(
+        noisy[1].group_id, [NewThing("creator", "B's creator", {}, "active")]
+    )
+    noisy[1].hub = result.results[0].id or ""
+    return noisy
 
 
 # -- HTTP ---------------------------------------------------------------------
@@ -582,9 +593,12 @@ def main(sizes: Sizes, command: str) -> None:
         server.start()
         api: subprocess.Popen[bytes] | None = None
         try:
-            print(f"seeding (small {sizes.small_things:,}, big {sizes.big_things:,} things)")
+            if sizes.noisy_only:
+                print("seeding tenants A and B")
+            else:
+                print(f"seeding (small {sizes.small_things:,}, big {sizes.big_things:,} things)")
             started = time.perf_counter()
-            small, big, a, b = asyncio.run(seed(server.uri, "bench", Path(tmp), sizes))
+            *tenants, a, b = asyncio.run(seed(server.uri, "bench", Path(tmp), sizes))
             seed_seconds = time.perf_counter() - started
             print(f"seeded in {seed_seconds:.0f} s; counters equal the stored documents")
             port = free_port()
@@ -599,8 +613,10 @@ def main(sizes: Sizes, command: str) -> None:
             api = start_server(env, port)
             base_url = f"http://127.0.0.1:{port}"
             with httpx.Client(base_url=base_url, timeout=REQUEST_TIMEOUT) as client:
-                print(f"reads, median of {sizes.rounds} alternated rounds after one warm-up:")
-                reads = measure_reads(client, small, big, sizes.rounds)
+                reads = []
+                if tenants:
+                    print(f"reads, median of {sizes.rounds} alternated rounds after a warm-up:")
+                    reads = measure_reads(client, *tenants, sizes.rounds)
                 print(f"noisy neighbour ({sizes.requests} requests of B, idle then under load):")
                 idle, busy, load, load_seconds = noisy_neighbour(client, base_url, a, b, sizes)
         finally:
@@ -625,19 +641,21 @@ def main(sizes: Sizes, command: str) -> None:
         f"of which seeding {seed_seconds:.0f} s)"
     )
     print()
-    print(
-        f"Reads over HTTP, one `ontology serve` (development mode), median of {sizes.rounds} "
-        "alternated small/big rounds after one warm-up; target big/small ≤ 1.5. "
-        "'First read' is the warm-up: the server's first run of the read in each tenant, "
-        "before it has seen where the range's keys are (the tenants were seeded by this "
-        "process, not through the server)."
-    )
-    print(f"Small tenant: {sizes_line(small)}.")
-    print(f"Big tenant: {sizes_line(big)}.")
-    print("`archivedEvents` is not measured (it needs an archival run first).")
-    print()
-    print("\n".join(reads_table(reads)))
-    print()
+    if tenants:
+        small, big = tenants
+        print(
+            f"Reads over HTTP, one `ontology serve` (development mode), median of {sizes.rounds} "
+            "alternated small/big rounds after one warm-up; target big/small ≤ 1.5. "
+            "'First read' is the warm-up: the server's first run of the read in each tenant, "
+            "before it has seen where the range's keys are (the tenants were seeded by this "
+            "process, not through the server)."
+        )
+        print(f"Small tenant: {sizes_line(small)}.")
+        print(f"Big tenant: {sizes_line(big)}.")
+        print("`archivedEvents` is not measured (it needs an archival run first).")
+        print()
+        print("\n".join(reads_table(reads)))
+        print()
     batch_median = statistics.median(load.batches) if load.batches else 0.0
     print(
         f"Noisy neighbour: tenant B sends {sizes.requests} single writes sequentially "
@@ -666,6 +684,9 @@ if __name__ == "__main__":
     parser.add_argument("--rounds", type=int, default=None, help="default 5 (quick 2)")
     parser.add_argument("--load-seconds", type=float, default=None, help="default 30 (quick 5)")
     parser.add_argument("--requests", type=int, default=None, help="default 150 (quick 30)")
+    parser.add_argument(
+        "--noisy-only", action="store_true", help="part 2 only (no small or big tenant)"
+    )
     args = parser.parse_args()
     quick = args.quick
 
@@ -681,5 +702,6 @@ if __name__ == "__main__":
         load_seconds=pick(args.load_seconds, 30.0, 5.0),
         requests=pick(args.requests, 150, 30),
         events_variant=args.events_variant,
+        noisy_only=args.noisy_only,
     )
     main(chosen, " ".join(["python", "bench/scale.py", *sys.argv[1:]]))

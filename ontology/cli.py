@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import gc
 import json
 import signal
 import socket
@@ -206,9 +207,14 @@ def serve(
     base_url = f"http://{settings.host}:{settings.port}"
 
     async def on_ready(runtime: Runtime) -> None:
-        if not demo:
+        tenant = await seed_demo(runtime) if demo else None
+        # What startup allocated (modules, the schema, the runtime) lives as long as the
+        # process: out of the collector's sight, a full collection during a 10,000-item
+        # batch pauses the event loop for ~10 ms instead of ~100 ms.
+        gc.collect()
+        gc.freeze()
+        if tenant is None:
             return
-        tenant = await seed_demo(runtime)
         counts = tenant.group.get("counts", {})
         seeded = "seeded" if tenant.created else "already seeded"
         out.print(

@@ -68,9 +68,9 @@ class Settings(BaseSettings):
         description="Longest String/ID argument of a field (filters, cursors, ids)",
     )
     write_chunk_size: int = Field(
-        default=200,
+        default=50,
         ge=1,
-        description="Documents per write command of a bulk write (batches, restores, roll-ups)",
+        description="Documents per bulk write command (batches, deletes, restores, roll-ups)",
     )
     max_body_bytes: int = Field(
         default=32 * 1024 * 1024, ge=1, description="Largest request body (larger: HTTP 413)"

@@ -7,6 +7,7 @@ from typing import Any
 
 from bson import ObjectId
 
+from ontology.api.executor import CoercedVariables
 from ontology.connections.loaders import ConnectionsByIdLoader, ConnectionsByThingLoader
 from ontology.events.loaders import ActivityByThingLoader, EventsByIdLoader
 from ontology.keys.models import Caller, Role
@@ -61,6 +62,8 @@ class Context:
     request: Any = None
     response: Any = None
     request_id: str = ""
+    # set by validation, reused by execution (``ontology.api.executor``)
+    coerced_variables: CoercedVariables | None = None
 
     @property
     def group_id(self) -> ObjectId:

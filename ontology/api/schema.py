@@ -18,6 +18,7 @@ from strawberry.types import ExecutionContext
 
 from ontology.api.batch_slots import BatchConcurrencyExtension
 from ontology.api.deadline import DatabaseDeadlineExtension
+from ontology.api.executor import OntologyExecutor
 from ontology.api.extensions import ApiCallQuotaExtension, CostExtension, ErrorExtension
 from ontology.api.node import NodeQueries
 from ontology.api.scalars import SCALAR_OVERRIDES
@@ -124,6 +125,7 @@ def create_schema(settings: Settings | None = None) -> strawberry.Schema:
         extensions=extensions,
         config=config,
         scalar_overrides=SCALAR_OVERRIDES,
+        execution_context_class=OntologyExecutor,
     )
 
 

@@ -14,6 +14,9 @@ nested in another runs once per item of each list above it, so the largest
 response holds the sum, over list fields, of the product of the sizes along
 its path. Everything here happens before any resolver runs, so a refused
 document costs no database command.
+
+The coerced variables are kept on the request context (``CoercedVariables``)
+so that execution does not coerce them a second time (``ontology.api.executor``).
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from graphql import (
     InlineFragmentNode,
     ListValueNode,
     ObjectValueNode,
+    OperationDefinitionNode,
     SelectionSetNode,
     ValueNode,
     get_named_type,
@@ -49,6 +53,7 @@ from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRul
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
 from ontology.api.access import access_errors
+from ontology.api.executor import CoercedVariables
 from ontology.api.selection import SelectedField, operation_of, selected_fields
 from ontology.keys.models import Role
 from ontology.kit.errors import RequestErrorCode
@@ -210,6 +215,14 @@ def infinite_literal(value: ValueNode) -> FloatValueNode | None:
     return None
 
 
+@dataclass
+class RequestCheck:
+    """The request's errors, and its variables as coerced (``None`` if they could not be)."""
+
+    errors: list[GraphQLError]
+    variables: CoercedVariables | None = None
+
+
 def request_errors(
     schema: GraphQLSchema,
     document: DocumentNode,
@@ -217,15 +230,15 @@ def request_errors(
     variables: dict[str, Any] | None,
     role: Role | None,
     limits: RequestLimits,
-) -> list[GraphQLError]:
-    """Errors of a valid document against the request's rules, or ``[]``.
+) -> RequestCheck:
+    """Errors of a valid document against the request's rules (none: ``[]``).
 
-    In order: the variables (coerced), the caller's role (``FORBIDDEN``),
+    In order: the variables (coerced, and kept with the result), the caller's role (``FORBIDDEN``),
     argument bounds, then page sizes and the node budget.
     """
     operation = operation_of(document, operation_name)
     if operation is None:
-        return []  # strawberry reports the missing operation itself
+        return RequestCheck([])  # strawberry reports the missing operation itself
     coerced = get_variable_values(
         schema,
         operation.variable_definitions or (),
@@ -236,7 +249,19 @@ def request_errors(
     if isinstance(coerced, list):
         for error in coerced:
             error.extensions = {**(error.extensions or {}), "code": BAD_USER_INPUT}
-        return coerced
+        return RequestCheck(coerced)
+    kept = CoercedVariables(document, operation_name, variables, operation, coerced)
+    return RequestCheck(_rule_errors(schema, document, operation, coerced, role, limits), kept)
+
+
+def _rule_errors(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+    coerced: VariableValues,
+    role: Role | None,
+    limits: RequestLimits,
+) -> list[GraphQLError]:
     fields = list(selected_fields(schema, document, operation))
     if role is not None and (forbidden := access_errors(fields, role)):
         return forbidden
@@ -291,7 +316,7 @@ class ValidationExtension(SchemaExtension):
             if not errors:
                 caller = getattr(context.context, "caller", None)
                 try:
-                    errors = request_errors(
+                    check = request_errors(
                         schema,
                         document,
                         context.operation_name,
@@ -299,6 +324,9 @@ class ValidationExtension(SchemaExtension):
                         caller.role if caller is not None else None,
                         self.limits,
                     )
+                    errors = check.errors
+                    if not errors and hasattr(context.context, "coerced_variables"):
+                        context.context.coerced_variables = check.variables
                 except Exception as bug:
                     # Strawberry does not mask what a hook raises: hand it to ErrorExtension,
                     # which logs it with the request id and shows "Unexpected error."

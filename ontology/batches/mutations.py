@@ -15,6 +15,7 @@ from ontology.batches.types import (
 from ontology.connections.models import NewConnection
 from ontology.context import Context
 from ontology.kit.ids import parse_global_id
+from ontology.kit.turns import in_turns
 from ontology.things.models import NewThing, ThingChanges
 
 Info = strawberry.Info[Context, None]
@@ -27,12 +28,12 @@ class BatchMutations:
         context = info.context
         items = [
             NewThing(type=t.type, name=t.name, properties=t.properties, status=t.status)
-            for t in input.things
+            async for t in in_turns(input.things)
         ]
         result = await context.runtime.services.batches.insert_things(
             context.group_id, items, ErrorPolicy(input.error_policy), input.idempotency_key
         )
-        return BatchPayload.of(result, len(items))
+        return await BatchPayload.of(result, len(items))
 
     @strawberry.mutation(description="Create up to 10,000 connections in one transaction.")
     async def batch_create_connections(
@@ -49,12 +50,12 @@ class BatchMutations:
                 valid_from=c.valid_from,
                 valid_to=c.valid_to,
             )
-            for c in input.connections
+            async for c in in_turns(input.connections)
         ]
         result = await context.runtime.services.batches.create_connections(
             context.group_id, items, ErrorPolicy(input.error_policy), input.idempotency_key
         )
-        return BatchPayload.of(result, len(items))
+        return await BatchPayload.of(result, len(items))
 
     @strawberry.mutation(
         description="Update up to 10,000 things; one thing_updated event per real change."
@@ -71,9 +72,9 @@ class BatchMutations:
                     expected_version=u.expected_version,
                 ),
             )
-            for u in input.updates
+            async for u in in_turns(input.updates)
         ]
         result = await context.runtime.services.batches.update_things(
             context.group_id, items, ErrorPolicy(input.error_policy), input.idempotency_key
         )
-        return BatchPayload.of(result, len(items))
+        return await BatchPayload.of(result, len(items))

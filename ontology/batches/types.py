@@ -6,7 +6,8 @@ import strawberry
 
 from ontology.batches.models import BatchResult, ErrorPolicy, ItemStatus
 from ontology.connections.types import CreateConnectionInput
-from ontology.kit.graphql import UserError
+from ontology.kit.graphql import UserError, direct_input
+from ontology.kit.turns import in_turns
 from ontology.things.types import CreateThingInput, UpdateThingInput
 
 ErrorPolicyEnum = strawberry.enum(
@@ -42,7 +43,8 @@ class BatchPayload:
     batch_event_id: strawberry.ID | None
 
     @classmethod
-    def of(cls, result: BatchResult, total: int) -> BatchPayload:
+    async def of(cls, result: BatchResult, total: int) -> BatchPayload:
+        """The payload of ``result``, built in turns (``ontology.kit.turns``)."""
         succeeded = result.succeeded
         return cls(
             results=[
@@ -52,9 +54,9 @@ class BatchPayload:
                     status=r.status,
                     errors=UserError.from_items(r.errors),
                 )
-                for r in result.results
+                async for r in in_turns(result.results)
             ],
-            errors=UserError.from_items(result.errors),
+            errors=[UserError.from_item(e) async for e in in_turns(result.errors)],
             summary=BatchSummary(
                 total=total,
                 succeeded=succeeded,
@@ -65,6 +67,7 @@ class BatchPayload:
         )
 
 
+@direct_input
 @strawberry.input
 class BatchInsertThingsInput:
     things: list[CreateThingInput]
@@ -74,6 +77,7 @@ class BatchInsertThingsInput:
     )
 
 
+@direct_input
 @strawberry.input
 class BatchCreateConnectionsInput:
     connections: list[CreateConnectionInput]
@@ -81,6 +85,7 @@ class BatchCreateConnectionsInput:
     idempotency_key: str | None = None
 
 
+@direct_input
 @strawberry.input
 class BatchUpdateThingsInput:
     updates: list[UpdateThingInput]

@@ -6,12 +6,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from bson import ObjectId
+from pymongo import DeleteOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from ontology.db.client import Database, Document
 from ontology.db.queries import FindSpec, find_by_keys, pages_per_parent
 from ontology.db.windows import OBJECT_IDS, Scan
-from ontology.db.writes import insert_chunked
+from ontology.db.writes import bulk_write_chunked, insert_chunked
 from ontology.kit.pagination import PageRequest
 
 # direction -> the field holding "this thing" for that direction
@@ -150,14 +151,18 @@ class ConnectionRepository:
     async def delete_touching(
         self, group_id: ObjectId, thing_id: ObjectId, session: AsyncClientSession
     ) -> list[Document]:
-        """Delete every connection from or to ``thing_id``; the deleted documents."""
+        """Delete every connection from or to ``thing_id``; the deleted documents.
+
+        The deletes go ``write_chunk`` per command (one ``DeleteOne`` by id each,
+        as ``EventRepository.delete_by_ids``), so a thing with 5,000 connections
+        does not hold the collection for one long command, and the embedded
+        server does not match a long ``$in`` (quadratic there).
+        """
         found: dict[ObjectId, Document] = {}
         for field in ("fromId", "toId"):
             cursor = self.collection.find({"groupId": group_id, field: thing_id}, session=session)
             async for doc in cursor:
                 found[doc["_id"]] = doc
-        if found:
-            await self.collection.delete_many(
-                {"groupId": group_id, "_id": {"$in": list(found)}}, session=session
-            )
+        operations = [DeleteOne({"groupId": group_id, "_id": i}) for i in found]
+        await bulk_write_chunked(self.collection, operations, session, self.chunk)
         return list(found.values())

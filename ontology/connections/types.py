@@ -9,7 +9,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from ontology.context import Context
-from ontology.kit.graphql import Node, UserError
+from ontology.kit.graphql import Node, UserError, direct_input
 from ontology.kit.ids import to_global_id
 
 if TYPE_CHECKING:
@@ -61,6 +61,7 @@ class ConnectionType(Node):
         return ThingType.from_doc(doc) if doc else None
 
 
+@direct_input
 @strawberry.input
 class CreateConnectionInput:
     from_id: strawberry.ID

@@ -43,7 +43,7 @@ class TransactionsUnsupportedError(Exception):
 class Database:
     """The application's database handle, shared by every repository."""
 
-    def __init__(self, uri: str, name: str, *, write_chunk: int = 200) -> None:
+    def __init__(self, uri: str, name: str, *, write_chunk: int = 50) -> None:
         # operations per write command (``ontology.db.writes``)
         self.write_chunk = write_chunk
         # where each index range's keys were last seen (``ontology.db.windows``)

@@ -184,23 +184,33 @@ class EventRepository:
         """Delete exactly ``ids``, a run of the group's events from ``first_key`` to ``last_key``
         (their sortKeys, inclusive); how many were deleted. Call it inside a transaction.
 
-        The range's ids are read first (one index range, ids only); when they are
-        exactly ``ids``, the range goes in one delete statement, which the embedded
-        server plans once (0.26 ms an event) instead of once per id (0.64 ms).
-        Otherwise (an event was back-dated into the range since it was read, or some
-        of ``ids`` are gone) each id is deleted on its own and nothing else is.
-        Both reads run on the transaction's snapshot, so the set cannot change
-        between the check and the delete. Without the keys (a manifest recorded by an
-        earlier version) the ids are deleted one by one.
+        The range's ids and keys are read first (one index range); when they are
+        exactly ``ids``, the range is deleted by ranges of ``write_chunk`` events,
+        one delete statement each, which the embedded server plans once (0.26 ms an
+        event) instead of once per id (0.64 ms); bounded, so a run of 10,000 events
+        does not hold the collection for one long command. Otherwise (an event was
+        back-dated into the range since it was read, or some of ``ids`` are gone)
+        each id is deleted on its own and nothing else is. Both reads run on the
+        transaction's snapshot, so the set cannot change between the check and the
+        delete. Without the keys (a manifest recorded by an earlier version) the ids
+        are deleted one by one.
         """
         if first_key is None or last_key is None:
             return await self.delete_by_ids(group_id, ids, session)
         query = {"groupId": group_id, "sortKey": {"$gte": first_key, "$lte": last_key}}
-        found = self.collection.find(query, {"_id": 1}, session=session)
-        if {doc["_id"] async for doc in found} == set(ids) and len(set(ids)) == len(ids):
-            result = await self.collection.delete_many(query, session=session)
-            return result.deleted_count
-        return await self.delete_by_ids(group_id, ids, session)
+        found = self.collection.find(query, {"_id": 1, "sortKey": 1}, session=session)
+        stored = [doc async for doc in found.sort("sortKey", 1)]
+        if {doc["_id"] for doc in stored} != set(ids) or len(set(ids)) != len(ids):
+            return await self.delete_by_ids(group_id, ids, session)
+        deleted = 0
+        for start in range(0, len(stored), self.chunk):
+            part = stored[start : start + self.chunk]
+            keys = {"$gte": part[0]["sortKey"], "$lte": part[-1]["sortKey"]}
+            result = await self.collection.delete_many(
+                {"groupId": group_id, "sortKey": keys}, session=session
+            )
+            deleted += result.deleted_count
+        return deleted
 
     async def delete_by_ids(
         self, group_id: ObjectId, ids: Sequence[ObjectId], session: AsyncClientSession

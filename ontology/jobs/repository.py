@@ -39,7 +39,12 @@ class JobRunRepository:
         await self.collection.update_one({"_id": run_id}, {"$set": fields})
 
     async def fail_abandoned(self, stale_before: datetime, now: datetime) -> int:
-        """Mark running runs whose process stopped beating before ``stale_before`` as failed."""
+        """Mark running runs whose process stopped beating before ``stale_before`` as failed.
+
+        One ``update_many`` with a filter, not bounded: it touches only runs left
+        ``running`` by a dead process, at most one per job and group that was
+        running, and outside any transaction (each document is its own write).
+        """
         result = await self.collection.update_many(
             {"status": "running", "heartbeatAt": {"$lt": stale_before}},
             {

@@ -13,7 +13,15 @@ from ontology.connections.types import ConnectionType
 from ontology.context import Context
 from ontology.events.types import EventType
 from ontology.kit.clock import utcnow
-from ontology.kit.graphql import Connection, Direction, Node, PageInfo, UserError, page_info
+from ontology.kit.graphql import (
+    Connection,
+    Direction,
+    Node,
+    PageInfo,
+    UserError,
+    direct_input,
+    page_info,
+)
 from ontology.kit.ids import to_global_id
 from ontology.knowledge.types import KnowledgeType
 from ontology.metrics.types import CreatorStats
@@ -182,6 +190,7 @@ class ThingType(Node):
         return Connection.of(result, EventType.from_doc)
 
 
+@direct_input
 @strawberry.input
 class CreateThingInput:
     type: str
@@ -190,6 +199,7 @@ class CreateThingInput:
     status: str = "draft"
 
 
+@direct_input
 @strawberry.input
 class UpdateThingInput:
     id: strawberry.ID

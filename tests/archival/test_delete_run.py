@@ -16,6 +16,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 
 from ontology.archival.models import ManifestStatus
 from ontology.db.client import Document
+from ontology.db.cost import track_cost
 from ontology.groups.models import Plan
 from ontology.jobs.archival import run_archival
 from ontology.runtime import Runtime
@@ -152,3 +153,28 @@ async def test_a_pending_manifest_without_sort_keys_is_finished_id_by_id(
         # then that manifest is finished (its ids deleted one by one) and the rest archived
         assert (summary.groups[0].resumed, summary.events, summary.objects) == (1, 4, 2)
         assert await assert_exactly_once(runtime, sink, acme.id, original) == (0, 4)
+
+
+async def test_a_run_longer_than_the_write_chunk_is_deleted_in_bounded_commands(
+    runtime: Runtime,
+) -> None:
+    acme = await make_tenant(runtime, "acme", Plan.STARTER)
+    ids = await seed_events(runtime, acme.id, days_ago(100, 99, 98, 97, 96, 95, 94, 93))
+    # given deletes of at most 3 events a command
+    runtime.repos.events.chunk = 3
+
+    # when deleting a run of 7 of the 8 events
+    with track_cost() as cost:
+        deleted = await delete_run(runtime, acme.id, ids[:7])
+
+    # then (after the helper's two reads of the ends' sortKeys) one read of the range and
+    # 3 range deletes (3 + 3 + 1 events) went in the one transaction, and exactly the run
+    # is gone
+    assert cost.command_names == [
+        *("find", "find"),
+        "find",
+        *("delete", "delete", "delete"),
+        "commitTransaction",
+    ]
+    assert deleted == 7
+    assert set(await raw_events(runtime, acme.id)) == {ids[7]}

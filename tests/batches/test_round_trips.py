@@ -41,7 +41,7 @@ from tests.batches.support import (
 from tests.factories import Api, make_tenant
 
 # batchInsertThings: update (the quota reservation and counters, one pipeline update of
-# the group), insert (every thing: one insert per ``write_chunk_size`` things, 200 by
+# the group), insert (every thing: one insert per ``write_chunk_size`` things, 50 by
 # default, so that other tenants' writes interleave), insert (the batch_imported event),
 # commitTransaction.
 # Every event insert is followed by one update of the metric counters (one bulk write).
@@ -101,12 +101,12 @@ async def test_each_batch_names_its_commands(api: Api) -> None:
     assert updated.command_names == UPDATE_COMMANDS
 
 
-def chunks(items: int, size: int = 200) -> int:
+def chunks(items: int, size: int = 50) -> int:
     """Write commands for ``items`` documents at the default ``write_chunk_size``."""
     return -(-items // size)
 
 
-async def test_10000_things_over_http_take_one_more_command_per_chunk_of_200(api: Api) -> None:
+async def test_10000_things_over_http_take_one_more_command_per_chunk_of_50(api: Api) -> None:
     # given a PRO tenant (entities_total 10,000)
     tenant = await make_tenant(api.runtime, "acme", Plan.PRO)
     hundred = [thing(name=f"H{i:03d}", properties={"i": i}) for i in range(100)]
@@ -117,9 +117,9 @@ async def test_10000_things_over_http_take_one_more_command_per_chunk_of_200(api
     items = [thing(name=f"T{i:05d}", properties={"i": i}) for i in range(10_000)]
     body = await run_batch(api, tenant.user, INSERT, items)
 
-    # then both send the same 4 commands besides the inserts of the things, 1 and 50
+    # then both send the same 4 commands besides the inserts of the things, 2 and 200
     assert (db_commands(body_100), db_commands(body)) == (4 + chunks(100), 4 + chunks(10_000))
-    assert (db_commands(body_100), db_commands(body)) == (5, 54)
+    assert (db_commands(body_100), db_commands(body)) == (6, 204)
 
     # and every item is CREATED, in order, with its own id
     result = body["data"]["batchInsertThings"]
@@ -203,7 +203,7 @@ async def test_update_batches_of_100_and_1000_grow_by_one_command_per_chunk(api:
     )
 
     # then both send the same 4 commands besides the updates of the things and the inserts
-    # of their thing_updated events (and the summary event), one per chunk of 200 each
+    # of their thing_updated events (and the summary event), one per chunk of 50 each
     assert (db_commands(body_100), db_commands(body_1000)) == (
         4 + chunks(100) + chunks(101),
         4 + chunks(1000) + chunks(1001),
