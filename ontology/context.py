@@ -86,10 +86,11 @@ class Context:
             return page.known(counts.get(name), newest.get(name), oldest.get(name))
         by_type = f"{name}ByType"
         at_most = (counts[by_type] or {}).get(of_type, 0) if by_type in counts else counts.get(name)
+        # the whole list's newest and oldest bound a type's too
         return page.known(
             at_most,
-            (newest.get(by_type) or {}).get(of_type),
-            (oldest.get(by_type) or {}).get(of_type),
+            (newest.get(by_type) or {}).get(of_type, newest.get(name)),
+            (oldest.get(by_type) or {}).get(of_type, oldest.get(name)),
         )
 
     def page(

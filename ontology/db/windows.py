@@ -72,6 +72,7 @@ class KeySpace:
     to_int: Callable[[Any], int]
     from_int: Callable[[int], SortKey]
     accepts: Callable[[Any], bool]  # is this a key of the space (a cursor may be forged)
+    backdated: bool = False  # keys may be older than their group (events' own timestamps)
 
     def width(self, rung: int) -> int:
         if rung < len(FINE_RUNGS):
@@ -123,6 +124,7 @@ EVENT_KEYS = KeySpace(
     _event_key_to_int,
     _int_to_event_key,
     lambda key: isinstance(key, str) and _EVENT_KEY.fullmatch(key) is not None,
+    backdated=True,
 )
 
 
@@ -212,7 +214,9 @@ class Scan:
     lo: int | None
     hi: int | None
     descending: bool
-    floor: int  # below this (ascending: above ``ceiling``) one open window reads the rest
+    # below ``floor`` (ascending: above ``ceiling``) one open window reads the rest: the
+    # oldest key known, else the group's creation (0 for keys that may be backdated)
+    floor: int
     ceiling: int
     hints: KeyHints
     # A page with a cursor starts at it; without one, at the hint (or now).
@@ -242,19 +246,20 @@ class Scan:
             before = space.cursor_int(page.before) + 1
             lo = before if lo is None else max(lo, before)
         created = group_id.generation_time.timestamp()
+        oldest = space.to_int(page.oldest) if page.oldest is not None else None
         return cls(
             space=space,
             field=field,
             lo=lo,
             hi=hi,
             descending=not page.backward,
-            floor=space.at(created - FLOOR_MARGIN_SECONDS),
+            floor=0 if space.backdated else space.at(created - FLOOR_MARGIN_SECONDS),
             ceiling=space.at(time.time() + FLOOR_MARGIN_SECONDS),
             hints=hints,
             from_cursor=(page.after if not page.backward else page.before) is not None,
             at_most=page.at_most,
             newest=space.to_int(page.newest) if page.newest is not None else None,
-            oldest=space.to_int(page.oldest) if page.oldest is not None else None,
+            oldest=oldest,
         )
 
     def bounds(self, lo: int | None, hi: int | None) -> dict[str, SortKey]:
@@ -300,7 +305,9 @@ class Scan:
             start = self.space.at(time.time())
             rung = max(rung, fine)  # no id starts a block at a whole second
         # at or below ``end``, the last window takes the rest of the range
-        end = self.floor if self.lo is None else max(self.lo, self.floor)
+        oldest = [k for k in (hint.oldest if hint else None, self.oldest) if k is not None]
+        floor = min(oldest) if oldest else self.floor
+        end = floor if self.lo is None else max(self.lo, floor)
         upper = self.hi
         while True:
             block = (start - 1) >> BLOCK_BITS << BLOCK_BITS
@@ -346,6 +353,11 @@ class Scan:
             keys = [self.space.key_of(doc, self.field) for doc in docs]
             gaps = sorted(abs(b - a) for a, b in pairwise(keys))
             self.hints.saw_spacing(scope, max(1, gaps[len(gaps) // 2]))
+        # a walk that did not fill its page read its range to the end
+        if not full and self.lo is None and self.descending:
+            self.hints.saw_oldest(scope, self.space.key_of(docs[-1], self.field) if docs else None)
+        if not full and self.hi is None and not self.descending:
+            self.hints.saw_newest(scope, self.space.key_of(docs[-1], self.field) if docs else None)
         if self.from_cursor:
             return
         end = self.space.key_of(docs[0], self.field) if docs else None
