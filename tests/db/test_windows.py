@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -20,8 +21,12 @@ from bson import ObjectId
 from pymongo import AsyncMongoClient, monitoring
 
 from ontology.config import Settings
+from ontology.db.cost import track_cost
 from ontology.db.queries import FindSpec
 from ontology.db.windows import EVENT_KEYS, OBJECT_IDS, KeyHints, KeySpace, Scan
+from ontology.events.models import new_event
+from ontology.events.repository import EventFilter
+from ontology.kit.clock import utcnow
 from ontology.kit.errors import ClientError, RequestErrorCode
 from ontology.kit.pagination import PageRequest
 from ontology.runtime import Runtime
@@ -262,3 +267,44 @@ def test_a_cursor_of_another_list_or_forged_is_refused(space: KeySpace, key: Any
     with pytest.raises(ClientError) as refused:
         Scan.of(page, space, "_id", ObjectId(), KeyHints())
     assert refused.value.code == RequestErrorCode.INVALID_CURSOR
+
+
+async def test_events_older_than_their_group_are_walked_to_not_read_at_once(
+    runtime: Runtime,
+) -> None:
+    # given a new group holding 2,000 events spread over the 13 days before it was
+    # created, and 60 of the last hour, written without the group's newest and
+    # oldest keys (as data written before they were kept)
+    group = await runtime.services.groups.create(slug="history", name="History")
+    group_id, now = group["_id"], utcnow()
+    events = [
+        new_event(group_id, "content_event", timestamp=now - timedelta(hours=1, seconds=s))
+        for s in ((n * 7919) % (13 * DAY) for n in range(2_000))
+    ]
+    events += [
+        new_event(group_id, "content_event", timestamp=now - timedelta(minutes=m))
+        for m in range(60)
+    ]
+
+    async def write(session: Any) -> None:
+        await runtime.repos.events.insert_many(group_id, events, session)
+
+    await runtime.database.in_transaction(write)
+    runtime.database.hints.clear()
+    newest = sorted((e["sortKey"] for e in events), reverse=True)[:11]
+
+    # when reading the first page twice
+    pages = []
+    for _ in range(2):
+        with track_cost() as cost:
+            docs = await runtime.repos.events.page(
+                group_id, EventFilter(), PageRequest(size=10).known(len(events), None)
+            )
+        pages.append(([d["sortKey"] for d in docs], cost.commands, cost.documents_read))
+
+    # then both are the newest events; cold, the walk widens from now in windows of
+    # milliseconds x 8 (never one open window over the history below the group's
+    # creation); warm, it is one window from the newest key, at the page's density
+    assert [p[0] for p in pages] == [newest, newest]
+    assert [p[1:] for p in pages][1] == (1, 11)
+    assert pages[0][1] <= 12  # from the current time, which moves while the test runs
