@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bson import ObjectId
+from pymongo.errors import PyMongoError
 
 from ontology.archival.models import GroupArchiveResult, RunSummary
 from ontology.archival.service import BatchCallback, describe, failure_code
@@ -295,3 +296,17 @@ async def run_queued(runtime: Runtime) -> int:
         except Exception:  # recorded in the run by run_archival
             log.exception("queued archival run failed", extra={"runId": str(run["_id"])})
     return claimed
+
+
+async def refresh_failed_groups_metric(runtime: Runtime) -> None:
+    """Set the failed-groups series of /metrics from the latest run over every group in
+    ``job_runs`` (one indexed read), so every API process shows them, whichever process
+    (a scheduler, ``ontology jobs run archival`` from cron) ran it. A database error
+    keeps what the series said."""
+    try:
+        latest = await runtime.services.runs.latest(None, ARCHIVAL_JOB)
+    except PyMongoError as error:
+        log.warning("could not read the latest archival run", extra={"error": str(error)})
+        return
+    failed = (latest or {}).get("failedGroups") or []
+    runtime.metrics.set_archival_failed_groups([(f["slug"], f["code"]) for f in failed])

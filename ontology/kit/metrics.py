@@ -206,6 +206,11 @@ class Metrics:
         that failed in it; ``failed``, (slug, code) of every failed group it lists."""
         for code in new_codes:
             self.archival_group_failures.labels(code).inc()
+        self.set_archival_failed_groups(failed)
+
+    def set_archival_failed_groups(self, failed: list[tuple[str, str]]) -> None:
+        """(slug, code) of each group the latest archival run over every group lists as
+        failed (also refreshed from ``job_runs`` at each scrape of /metrics)."""
         self.archival_failed_groups.set(len(failed))
         self.archival_failed_group.clear()
         for slug, code in failed[:MAX_FAILED_GROUP_SERIES]:
