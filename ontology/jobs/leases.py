@@ -33,12 +33,14 @@ class Lease:
         period_seconds: float,
         name: str = SCHEDULER_LEASE,
         owner: str | None = None,
+        log_level: int = logging.INFO,
     ) -> None:
         self.repo = repo
         self.name = name
         self.owner = owner or process_name()
         self.period = period_seconds
         self.held = False
+        self.log_level = log_level
 
     async def try_acquire(self) -> bool:
         """Acquire or renew; on a database error the lease counts as lost."""
@@ -51,7 +53,8 @@ class Lease:
             log.warning("lease renewal failed", extra={"lease": self.name, "error": str(error)})
             held = False
         if held != self.held:
-            log.info(
+            log.log(
+                self.log_level,
                 "lease acquired" if held else "lease lost",
                 extra={"lease": self.name, "owner": self.owner},
             )
@@ -82,7 +85,9 @@ async def holding_job_lease(
     one job never runs twice at once across processes and hosts. A process that dies
     stops renewing; the lease lapses within one period.
     """
-    lease = Lease(repo, period_seconds, name=job_lease_name(job))
+    # taken and released at every run (the queued-runs poller: every few seconds), so
+    # its acquisitions are logged at debug level
+    lease = Lease(repo, period_seconds, name=job_lease_name(job), log_level=logging.DEBUG)
     if not await lease.try_acquire():
         yield False
         return
