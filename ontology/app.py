@@ -19,6 +19,7 @@ from ontology.api.graphiql import load_examples, operation_names, render_page, s
 from ontology.api.rate_limits import RequestRateLimiter
 from ontology.api.schema import create_schema
 from ontology.config import Settings
+from ontology.jobs.archival import refresh_failed_groups_metric
 from ontology.jobs.scheduler import Scheduler
 from ontology.keys.service import bearer_token
 from ontology.kit.logs import configure_logging
@@ -97,6 +98,7 @@ def create_app(
                 status_code=401,
                 headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
             )
+        await refresh_failed_groups_metric(runtime)
         return Response(runtime.metrics.render(), media_type=METRICS_CONTENT_TYPE)
 
     graphql = GraphQLEndpoint(

@@ -544,6 +544,7 @@ def archive_run(
     summary = run_with_runtime(work)
     verb = "would move" if dry_run else "moved"
     stopped = "" if summary["complete"] else " (time limit reached; run again to go on)"
+    failed = summary["failedGroups"]
     emit(
         as_json,
         summary,
@@ -551,6 +552,11 @@ def archive_run(
         f"{summary['objects']} objects, {summary['bytes']} bytes, "
         f"{summary['seconds']} s{stopped}. Run {summary['runId']}.",
     )
+    if failed:
+        # partial: the other groups were archived; exit 1 so schedulers and scripts notice
+        names = ", ".join(f"{f['group']} ({f['code']}: {f['error']})" for f in failed)
+        err.print(f"[red]failed groups:[/red] {names}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
 
 
 @archive_app.command("status")
@@ -584,10 +590,12 @@ def archive_status(
                 }
             )
         next_run = runtime.services.archival.next_run_at(utcnow())
+        scheduled = await runtime.services.runs.latest(None, "archival")
         return {
             "archive": runtime.settings.resolved_archive_url,
             "nextRunAt": next_run.isoformat() if next_run else None,
             "groups": rows,
+            "lastScheduledRun": await _scheduled_run_json(runtime, scheduled),
         }
 
     report = run_with_runtime(work)
@@ -607,6 +615,21 @@ def archive_status(
         )
     out.print(f"Archive: {report['archive']}   next run: {report['nextRunAt']}", highlight=False)
     out.print(table)
+    scheduled = report["lastScheduledRun"]
+    if scheduled is not None:
+        follow = f", continued by {scheduled['continuedBy']}" if scheduled["continuedBy"] else ""
+        out.print(
+            f"Last run over every group: {scheduled['id']} {scheduled['status']} "
+            f"{(scheduled['startedAt'] or '-')[:19]}{follow}",
+            highlight=False,
+        )
+        for failure in scheduled["failedGroups"]:
+            out.print(
+                f"  failed: {failure['group']} {failure['errorCode']} (run {failure['runId']}): "
+                f"{failure['error']}",
+                highlight=False,
+                soft_wrap=True,
+            )
 
 
 def _run_json(run: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -623,6 +646,34 @@ def _run_json(run: dict[str, Any] | None) -> dict[str, Any] | None:
         # Operators see the details; clients get only the code (archivalStatus).
         "error": run.get("error"),
         "errorCode": run.get("errorCode"),
+    }
+
+
+async def _scheduled_run_json(
+    runtime: Runtime, run: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    """The latest run over every group, with each failed group's details (its own run)."""
+    if run is None:
+        return None
+    failed = []
+    for failure in run.get("failedGroups") or []:
+        child = await runtime.services.runs.by_id(failure["groupId"], failure["runId"])
+        failed.append(
+            {
+                "group": failure.get("slug"),
+                "groupId": str(failure["groupId"]),
+                "runId": str(failure["runId"]),
+                "errorCode": failure.get("code"),
+                "error": child.get("error") if child else None,
+            }
+        )
+    continues = (run.get("params") or {}).get("continues")
+    continued_by = run.get("continuedBy")
+    return {
+        **(_run_json(run) or {}),
+        "continues": str(continues) if continues else None,
+        "continuedBy": str(continued_by) if continued_by else None,
+        "failedGroups": failed,
     }
 
 
@@ -736,7 +787,12 @@ def scheduler_command() -> None:
 
 
 class JobName(StrEnum):
+    """The scheduler's jobs (``job_specs`` in ``ontology/jobs/scheduler.py``; a test keeps
+    the two lists equal)."""
+
+    ARCHIVAL = "archival"
     SNAPSHOTS = "snapshots"
+    QUEUED_RUNS = "queued-runs"
 
 
 @jobs_app.command("run")
@@ -751,37 +807,94 @@ def jobs_run(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
-    """Run a job once, now; safe to re-run.
+    """Run a job once, now, as the scheduler would; safe to re-run.
+
+    archival: every group past its retention, within ONTOLOGY_ARCHIVE_RUN_BUDGET_SECONDS
+    (what it did not reach is queued for queued-runs); snapshots: roll counters up;
+    queued-runs: the archival runs queued by archiveGroupEvents or by a run whose budget
+    ended. The job's lease (job:<name>) is held while it runs: when another process
+    holds it, the command does nothing and exits 0. Exit 1 when it fails, or when an
+    archival run is partial (some groups failed).
 
     Examples:
 
-      ontology jobs run snapshots
+      ontology jobs run archival
+
+      ontology jobs run queued-runs
 
       ontology jobs run snapshots --since 2026-11-20 --json
     """
+    from ontology.jobs.leases import holding_job_lease
+
     start = since.replace(tzinfo=UTC) if since is not None and since.tzinfo is None else since
 
     async def work(runtime: Runtime) -> dict[str, Any]:
-        from ontology.jobs.snapshots import roll_up_snapshots
-
         started = time.monotonic()
-        run, summary = await roll_up_snapshots(runtime, start)
-        return {
-            "job": job.value,
-            "runId": str(run["_id"]),
-            "groups": summary.groups,
-            "hourlySnapshots": summary.hourly,
-            "dailySnapshots": summary.daily,
-            "seconds": round(time.monotonic() - started, 3),
-        }
+        async with holding_job_lease(
+            runtime.repos.leases, job.value, runtime.settings.lease_seconds
+        ) as held:
+            if not held:
+                lease = await runtime.repos.leases.get(f"job:{job.value}") or {}
+                return {"job": job.value, "skipped": True, "heldBy": lease.get("owner")}
+            result = await _run_job(runtime, job, start)
+        return {"job": job.value, **result, "seconds": round(time.monotonic() - started, 3)}
 
     result = run_with_runtime(work)
-    emit(
-        as_json,
-        result,
-        f"snapshots: {result['groups']} groups, {result['hourlySnapshots']} hourly and "
-        f"{result['dailySnapshots']} daily snapshots in {result['seconds']} s",
-    )
+    if result.get("skipped"):
+        emit(
+            as_json,
+            result,
+            f"{job.value}: skipped, running elsewhere (lease held by {result['heldBy']})",
+        )
+        return
+    if job is JobName.SNAPSHOTS:
+        text = (
+            f"snapshots: {result['groups']} groups, {result['hourlySnapshots']} hourly and "
+            f"{result['dailySnapshots']} daily snapshots in {result['seconds']} s"
+        )
+    elif job is JobName.ARCHIVAL:
+        follow = (
+            f"; continued by queued run {result['continuedBy']}" if result["continuedBy"] else ""
+        )
+        failed = ", ".join(f"{f['group']} ({f['code']})" for f in result["failedGroups"])
+        text = (
+            f"archival: run {result['runId']} {result['status']}: {result['groups']} groups, "
+            f"{result['eventsMoved']} events in {result['objects']} objects, "
+            f"{result['seconds']} s{follow}" + (f"; failed groups: {failed}" if failed else "")
+        )
+    else:
+        text = f"queued-runs: {result['runs']} runs in {result['seconds']} s"
+    emit(as_json, result, text)
+    if result.get("status") == "partial":
+        raise typer.Exit(1)
+
+
+async def _run_job(runtime: Runtime, job: JobName, since: datetime | None) -> dict[str, Any]:
+    if job is JobName.SNAPSHOTS:
+        from ontology.jobs.snapshots import roll_up_snapshots
+
+        run, rolled = await roll_up_snapshots(runtime, since)
+        return {
+            "runId": str(run["_id"]),
+            "groups": rolled.groups,
+            "hourlySnapshots": rolled.hourly,
+            "dailySnapshots": rolled.daily,
+        }
+    if job is JobName.ARCHIVAL:
+        from ontology.jobs.archival import archive_on_schedule
+
+        run, summary = await archive_on_schedule(runtime)
+        recorded = await runtime.services.runs.by_id(None, run["_id"]) or run
+        continued_by = recorded.get("continuedBy")
+        return {
+            "runId": str(run["_id"]),
+            "status": recorded["status"],
+            "continuedBy": str(continued_by) if continued_by else None,
+            **{k: v for k, v in summary.as_json().items() if k not in ("seconds", "perGroup")},
+        }
+    from ontology.jobs.archival import run_queued
+
+    return {"runs": await run_queued(runtime)}
 
 
 @app.command("export-schema")

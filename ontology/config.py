@@ -161,6 +161,12 @@ class Settings(BaseSettings):
     archive_retry_cap_seconds: float = Field(
         default=60.0, ge=0, description="Longest backoff delay between two retries"
     )
+    archive_run_budget_seconds: float = Field(
+        default=3600.0,
+        ge=0,
+        description="Time budget of a scheduled or queued archival run; what it did not "
+        "reach goes on in a queued follow-up run (0: no budget)",
+    )
     lease_seconds: float = Field(
         default=60.0, gt=0, description="Scheduler lease period (renewed every third of it)"
     )

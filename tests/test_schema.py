@@ -10,6 +10,7 @@ import pytest
 from graphql import OperationDefinitionNode, parse, validate
 
 from ontology.api.schema import create_schema, export_sdl
+from ontology.keys.models import Role
 from ontology.kit.clock import utcnow
 from tests.factories import Api, make_tenant, raw_count
 
@@ -23,7 +24,7 @@ def test_schema_file_matches_the_code() -> None:
 
 
 def test_there_are_documents() -> None:
-    assert len(DOCUMENTS) == 34
+    assert len(DOCUMENTS) == 35
 
 
 @pytest.mark.parametrize("path", DOCUMENTS, ids=lambda p: p.stem)
@@ -208,6 +209,9 @@ async def test_every_document_runs_against_the_api(api: Api) -> None:
     assert queued["archiveGroupEvents"]["run"]["status"] == "QUEUED"
     archival = await run(api, key, "ArchivalStatus", {})
     assert archival["archivalStatus"]["lastRun"]["id"] == queued["archiveGroupEvents"]["run"]["id"]
+    _, staff = await api.runtime.services.keys.create(tenant.id, Role.PLATFORM_OWNER)
+    scheduled = await run(api, staff, "ArchivalScheduledRun", {})
+    assert scheduled == {"archivalStatus": {"lastScheduledRun": None}}
     archived = await run(api, key, "ArchivedEvents", {"from": "2026-01-01", "to": "2026-01-31"})
     assert archived["archivedEvents"]["edges"] == []
     restored = await run(

@@ -14,7 +14,7 @@ What each role reads (README, "Authentication and tenancy"):
 - ``org_user``: also events, people, metrics and stats, counts and usage,
   quotas and archival; and writes data;
 - ``org_owner``: also people, plans and archival runs;
-- ``platform_owner``: staff; any group.
+- ``platform_owner``: staff; any group, and the archival runs over every group.
 
 Checks that depend on an argument's value (a ``platform_owner`` forcing a
 restore) stay in the resolver that reads the argument.
@@ -46,6 +46,8 @@ ROLE_NEEDED: dict[str, Role] = {
     "Query.metricsHistory": Role.ORG_USER,
     "Query.archivalStatus": Role.ORG_USER,
     "Query.archivedEvents": Role.ORG_USER,
+    # the run over every group names other tenants: staff only
+    "ArchivalStatus.lastScheduledRun": Role.PLATFORM_OWNER,
     "Thing.stats": Role.ORG_USER,
     "Thing.activity": Role.ORG_USER,
     "Group.metrics": Role.ORG_USER,

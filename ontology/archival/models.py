@@ -120,6 +120,29 @@ class GroupArchiveResult:
     resumed: int = 0
     dropped: int = 0
     complete: bool = True
+    # the group's run failed: its RunErrorCode (what it moved before the error is counted)
+    error_code: str | None = None
+
+
+@dataclass(frozen=True)
+class GroupFailure:
+    """A group whose archival failed in a run over every group (the run went on)."""
+
+    group_id: ObjectId
+    slug: str
+    run_id: ObjectId
+    code: str
+    error: str  # details for operators: never shown to clients
+
+    def as_document(self) -> Document:
+        """As listed in the parent run's ``failedGroups`` (no details: those are in the
+        group's own run and the log)."""
+        return {
+            "groupId": self.group_id,
+            "slug": self.slug,
+            "runId": self.run_id,
+            "code": self.code,
+        }
 
 
 @dataclass
@@ -127,6 +150,9 @@ class RunSummary:
     groups: list[GroupArchiveResult] = field(default_factory=list)
     seconds: float = 0.0
     dry_run: bool = False
+    failures: list[GroupFailure] = field(default_factory=list)
+    # groups of the run's plan it never started (its time budget ended first)
+    unreached: list[ObjectId] = field(default_factory=list)
 
     @property
     def events(self) -> int:
@@ -142,7 +168,8 @@ class RunSummary:
 
     @property
     def complete(self) -> bool:
-        return all(g.complete for g in self.groups)
+        """Nothing is left for a follow-up run (a failed group waits for the next daily run)."""
+        return not self.unreached and all(g.complete for g in self.groups)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -153,6 +180,10 @@ class RunSummary:
             "seconds": round(self.seconds, 3),
             "dryRun": self.dry_run,
             "complete": self.complete,
+            "failedGroups": [
+                {"group": f.slug, "code": f.code, "runId": str(f.run_id), "error": f.error}
+                for f in self.failures
+            ],
             "perGroup": [
                 {
                     "group": g.slug,
@@ -162,6 +193,7 @@ class RunSummary:
                     "bytes": g.object_bytes,
                     "resumedManifests": g.resumed,
                     "complete": g.complete,
+                    "errorCode": g.error_code,
                 }
                 for g in self.groups
             ],

@@ -41,6 +41,7 @@ from pymongo.errors import ConnectionFailure, DuplicateKeyError, OperationFailur
 
 from ontology.archival.models import (
     GroupArchiveResult,
+    GroupFailure,
     ManifestStatus,
     RunSummary,
     new_manifest,
@@ -113,6 +114,12 @@ def is_transient(error: BaseException) -> bool:
     return isinstance(error, OperationFailure) and error.code in _TRANSIENT_MONGO_CODES
 
 
+# A run over every group stops when this many groups in a row still failed with
+# transient errors after every retry: the store itself is down, not one group's prefix
+# (S3 throttles per prefix, and each group has its own), and going on would only
+# spend the retries again on every group.
+UNAVAILABLE_STREAK = 2
+
 # WriteConflict, ExceededTimeLimit, LockTimeout, NotWritablePrimary, PrimarySteppedDown,
 # InterruptedDueToReplStateChange, NetworkTimeout, ShutdownInProgress.
 _TRANSIENT_MONGO_CODES = {112, 50, 24, 10107, 189, 11602, 89, 91}
@@ -159,6 +166,8 @@ class ArchivalService:
     pause_seconds: float = 0.05
     backoff: Backoff = dataclasses.field(default_factory=Backoff)
     faults: FaultHook = _no_fault
+    # the clock of time limits and budgets (tests move it to end a budget at a chosen batch)
+    timer: Callable[[], float] = time.monotonic
 
     def with_options(self, **changes: Any) -> ArchivalService:
         """A copy with other settings (a sink, a batch size, fault points in tests)."""
@@ -217,20 +226,33 @@ class ArchivalService:
         max_seconds: float | None = None,
         on_batch: BatchCallback | None = None,
         summary: RunSummary | None = None,
+        isolate: bool = False,
     ) -> RunSummary:
-        """Archive each group in turn; stops at the first permanent error or the time limit.
+        """Archive each group in turn, until the time limit.
 
         The sink is checked first: an unreachable or misconfigured one fails the
         run before anything is read or deleted. ``summary`` (filled in as batches
         complete) lets a caller report what was moved when an error stops the run.
+
+        Without ``isolate`` (a run of one group) an error stops the run and is
+        raised. With it (a run over every group), a group's permanent error is
+        recorded on that group's run and in ``summary.failures``, and the run goes
+        on with the next group; a transient error still failing after every retry
+        is recorded the same way, but when it happens to ``UNAVAILABLE_STREAK``
+        groups in a row the store itself is down: the run stops and raises it.
+        Groups the time limit kept the run from starting are in ``summary.unreached``.
         """
-        started = time.monotonic()
+        started = self.timer()
         deadline = None if max_seconds is None else started + max_seconds
         summary = summary if summary is not None else RunSummary(dry_run=dry_run)
         sink = self.sink()
         await self.backoff.run(sink.check, "check sink", is_transient)
-        for group in groups:
-            if deadline is not None and time.monotonic() >= deadline:
+        unavailable_streak = 0
+        for position, group in enumerate(groups):
+            # the first group always starts (and moves at least one batch), so a chain of
+            # budget-ended runs always gets on
+            if position and deadline is not None and self.timer() >= deadline:
+                summary.unreached = [g["_id"] for g in groups[position:]]
                 break
             run_id = await run_log.group_started(group["_id"])
             result = GroupArchiveResult(group["_id"], group.get("slug", ""), None)
@@ -255,13 +277,27 @@ class ArchivalService:
                     on_batch=batch_done,
                 )
             except Exception as error:
+                code = failure_code(error)
+                result.error_code = code.value
                 await run_log.group_finished(run_id, result, error)
-                summary.seconds = time.monotonic() - started
-                raise
+                if not isolate:
+                    summary.seconds = self.timer() - started
+                    raise
+                summary.failures.append(
+                    GroupFailure(result.group_id, result.slug, run_id, code.value, describe(error))
+                )
+                unavailable_streak = unavailable_streak + 1 if is_transient(error) else 0
+                if unavailable_streak >= UNAVAILABLE_STREAK:
+                    summary.unreached = [g["_id"] for g in groups[position + 1 :]]
+                    summary.seconds = self.timer() - started
+                    raise
+                continue
+            unavailable_streak = 0
             await run_log.group_finished(run_id, result, None)
             if not result.complete:
+                summary.unreached = [g["_id"] for g in groups[position + 1 :]]
                 break
-        summary.seconds = time.monotonic() - started
+        summary.seconds = self.timer() - started
         return summary
 
     async def archive_group_events(
@@ -314,7 +350,7 @@ class ArchivalService:
                     or event["timestamp"].date() != batch[0]["timestamp"].date()
                 ):
                     await flush()
-                    if deadline is not None and time.monotonic() >= deadline:
+                    if deadline is not None and self.timer() >= deadline:
                         result.complete = False
                         return result
                     if self.pause_seconds:

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from bson import ObjectId
+from pymongo.errors import PyMongoError
 
 from ontology.archival.models import GroupArchiveResult, RunSummary
 from ontology.archival.service import BatchCallback, describe, failure_code
 from ontology.db.client import Document
-from ontology.jobs.runs import JobRuns
+from ontology.jobs.runs import JobRuns, RunStatus
 from ontology.runtime import Runtime
 
 log = logging.getLogger("ontology.jobs")
@@ -62,6 +64,8 @@ class ArchivalRunLog:
         if time.monotonic() - self.beaten >= HEARTBEAT_SECONDS:
             self.beaten = time.monotonic()
             await self.runs.progress(run_id, result_counts(result))
+            if run_id != self.run["_id"]:
+                await self.runs.beat(self.run["_id"])
 
     async def group_finished(
         self, run_id: ObjectId, result: GroupArchiveResult, error: BaseException | None
@@ -76,6 +80,47 @@ class ArchivalRunLog:
             )
 
 
+def plan_groups(groups: Sequence[Document], resume: Document | None) -> list[Document]:
+    """The groups a run archives, in order, from every group in ``_id`` order.
+
+    A fresh run takes every group. A run that continues a chain (``resume``, see
+    ``next_resume``) takes the groups after ``after`` that its predecessors never
+    reached (when ``forward``), then the ``then`` groups: those a predecessor's
+    time budget ended inside, and those it did not reach of its own ``then``.
+    """
+    if resume is None:
+        return list(groups)
+    then_ids: list[ObjectId] = list(resume.get("then") or [])
+    by_id = {g["_id"]: g for g in groups}
+    forward: list[Document] = []
+    if resume.get("forward"):
+        after = resume.get("after")
+        forward = [
+            g for g in groups if (after is None or g["_id"] > after) and g["_id"] not in then_ids
+        ]
+    return forward + [by_id[i] for i in then_ids if i in by_id]
+
+
+def next_resume(plan: Sequence[Document], resume: Document | None, summary: RunSummary) -> Document:
+    """Where the run that follows this one goes on (its ``params.resume``).
+
+    ``plan`` is ``plan_groups``' answer for this run; the run started a prefix of
+    it, and the last group it started may be incomplete (its budget ended inside).
+    """
+    then_before = set(resume.get("then") or []) if resume else set()
+    forward = [g["_id"] for g in plan if g["_id"] not in then_before]
+    unreached = set(summary.unreached)
+    forward_left = [i for i in forward if i in unreached]
+    then_left = [g["_id"] for g in plan if g["_id"] in then_before and g["_id"] in unreached]
+    incomplete = [g.group_id for g in summary.groups if not g.complete and g.error_code is None]
+    after = resume.get("after") if resume else None
+    if forward_left:
+        reached = len(forward) - len(forward_left)
+        if reached:
+            after = forward[reached - 1]
+    return {"forward": bool(forward_left), "after": after, "then": then_left + incomplete}
+
+
 async def run_archival(
     runtime: Runtime,
     *,
@@ -85,11 +130,21 @@ async def run_archival(
     max_seconds: float | None = None,
     run: Document | None = None,
     on_batch: BatchCallback | None = None,
+    chain: bool = False,
 ) -> tuple[Document, RunSummary]:
     """Archive one group (or every group), recorded in ``job_runs``.
 
-    A permanent error is recorded in the run and raised; the summary then
-    holds what was moved before it.
+    One group: a permanent error is recorded in the run and raised; the summary
+    then holds what was moved before it.
+
+    Every group: a group's failure is recorded on its own run and the run goes
+    on; the run ends ``partial`` with ``failedGroups`` (``succeeded`` when none
+    failed). It fails, and raises, only when it cannot go on at all: an unusable
+    sink, or the store still unavailable after every retry for groups in a row.
+
+    ``chain``: when ``max_seconds`` (the time budget) ends the run before its work
+    is done, it queues the run that goes on (``continuedBy``), which the
+    queued-runs poller starts within ``ONTOLOGY_SCHEDULER_POLL_SECONDS``.
     """
     runs = runtime.services.runs
     if run is None:
@@ -99,10 +154,14 @@ async def run_archival(
             "maxSeconds": max_seconds,
         }
         run = await runs.start(ARCHIVAL_JOB, group["_id"] if group else None, params)
+    every_group = group is None
+    resume: Document | None = run["params"].get("resume")
+    earlier: list[Document] = list(run.get("failedGroups") or [])
     if group is not None:
         groups = [group]
     else:
-        groups = [doc async for doc in runtime.repos.groups.all_for_archival()]
+        found = [doc async for doc in runtime.repos.groups.all_for_archival()]
+        groups = plan_groups(found, resume)
     summary = RunSummary(dry_run=dry_run)
     started = time.perf_counter()
     try:
@@ -114,20 +173,69 @@ async def run_archival(
             max_seconds=max_seconds,
             on_batch=on_batch,
             summary=summary,
+            isolate=every_group,
         )
     except Exception as error:
-        await runs.finish(run["_id"], summary_counts(summary), describe(error), failure_code(error))
+        fields = failed_groups_fields(earlier, summary) if every_group else None
+        await runs.finish(
+            run["_id"],
+            summary_counts(summary),
+            describe(error),
+            failure_code(error),
+            fields=fields,
+        )
         record_run(runtime, run, summary, "error", time.perf_counter() - started)
         raise
-    await runs.finish(run["_id"], summary_counts(summary))
-    record_run(runtime, run, summary, "ok", time.perf_counter() - started)
+    fields = {}
+    status = RunStatus.SUCCEEDED
+    if every_group:
+        fields = failed_groups_fields(earlier, summary)
+        if fields["failedGroups"]:
+            status = RunStatus.PARTIAL
+    if chain and not dry_run and not summary.complete:
+        follow = await queue_follow_up(runtime, run, groups, resume, summary, fields)
+        fields["continuedBy"] = follow["_id"]
+    await runs.finish(run["_id"], summary_counts(summary), status=status, fields=fields)
+    outcome = "partial" if status is RunStatus.PARTIAL else "ok"
+    record_run(runtime, run, summary, outcome, time.perf_counter() - started)
     return run, summary
+
+
+def failed_groups_fields(earlier: list[Document], summary: RunSummary) -> dict[str, Any]:
+    """The run's ``failedGroups``: those of the runs it continues, then its own."""
+    return {"failedGroups": earlier + [f.as_document() for f in summary.failures]}
+
+
+async def queue_follow_up(
+    runtime: Runtime,
+    run: Document,
+    plan: Sequence[Document],
+    resume: Document | None,
+    summary: RunSummary,
+    fields: dict[str, Any],
+) -> Document:
+    """Queue the run that goes on where this one's budget ended (same job and parameters)."""
+    params = {**run["params"], "continues": run["_id"]}
+    if run["groupId"] is None:
+        params["resume"] = next_resume(plan, resume, summary)
+    follow = await runtime.services.runs.queue(
+        ARCHIVAL_JOB,
+        run["groupId"],
+        params,
+        fields={"failedGroups": fields.get("failedGroups")} if run["groupId"] is None else None,
+    )
+    log.info(
+        "archival run continues in a queued run",
+        extra={"runId": str(run["_id"]), "followUpRunId": str(follow["_id"])},
+    )
+    return follow
 
 
 def record_run(
     runtime: Runtime, run: Document, summary: RunSummary, outcome: str, seconds: float
 ) -> None:
-    """The run's log line, and in /metrics its outcome, duration and what it moved."""
+    """The run's log line, and in /metrics its outcome, duration, what it moved and,
+    for a run over every group, the groups that failed."""
     log.info(
         "job run",
         extra={
@@ -141,30 +249,64 @@ def record_run(
     if not summary.dry_run:
         runtime.metrics.events_archived.inc(summary.events)
         runtime.metrics.archived_bytes.inc(summary.object_bytes)
+        if run["groupId"] is None:
+            failed = list(run.get("failedGroups") or []) + [
+                f.as_document() for f in summary.failures
+            ]
+            runtime.metrics.record_archival_failures(
+                [f.code for f in summary.failures], [(f["slug"], f["code"]) for f in failed]
+            )
     runtime.metrics.record_job_run(ARCHIVAL_JOB, outcome, seconds)
 
 
-async def archive_on_schedule(runtime: Runtime) -> None:
-    """The daily job: every group past its plan's retention."""
-    await run_archival(runtime)
+async def archive_on_schedule(runtime: Runtime) -> tuple[Document, RunSummary]:
+    """The daily job: every group past its plan's retention, within the time budget
+    (``ONTOLOGY_ARCHIVE_RUN_BUDGET_SECONDS``); what the budget did not reach goes on
+    in a chain of queued runs."""
+    budget = runtime.settings.archive_run_budget_seconds
+    return await run_archival(runtime, max_seconds=budget or None, chain=True)
 
 
-async def run_queued(runtime: Runtime) -> None:
-    """Run what ``archiveGroupEvents`` queued, oldest first; failures are recorded, not raised."""
+async def run_queued(runtime: Runtime) -> int:
+    """Run what ``archiveGroupEvents`` and budget-ended runs queued, oldest first, each
+    within the time budget (a run's budget ending queues its follow-up, which this
+    loop picks up in turn); failures are recorded, not raised."""
+    budget = runtime.settings.archive_run_budget_seconds
+    claimed = 0
     while (run := await runtime.services.runs.claim_queued()) is not None:
+        claimed += 1
         if run["job"] != ARCHIVAL_JOB:
             await runtime.services.runs.finish(run["_id"], {}, f"Unknown job {run['job']!r}.")
             continue
-        group = await runtime.repos.groups.by_id(run["groupId"])
-        if group is None:
-            await runtime.services.runs.finish(run["_id"], {}, "The group no longer exists.")
-            continue
+        group = None
+        if run["groupId"] is not None:
+            group = await runtime.repos.groups.by_id(run["groupId"])
+            if group is None:
+                await runtime.services.runs.finish(run["_id"], {}, "The group no longer exists.")
+                continue
         try:
             await run_archival(
                 runtime,
                 group=group,
                 older_than_days=run["params"].get("olderThanDays"),
+                max_seconds=run["params"].get("maxSeconds") or budget or None,
                 run=run,
+                chain=True,
             )
         except Exception:  # recorded in the run by run_archival
             log.exception("queued archival run failed", extra={"runId": str(run["_id"])})
+    return claimed
+
+
+async def refresh_failed_groups_metric(runtime: Runtime) -> None:
+    """Set the failed-groups series of /metrics from the latest run over every group in
+    ``job_runs`` (one indexed read), so every API process shows them, whichever process
+    (a scheduler, ``ontology jobs run archival`` from cron) ran it. A database error
+    keeps what the series said."""
+    try:
+        latest = await runtime.services.runs.latest(None, ARCHIVAL_JOB)
+    except PyMongoError as error:
+        log.warning("could not read the latest archival run", extra={"error": str(error)})
+        return
+    failed = (latest or {}).get("failedGroups") or []
+    runtime.metrics.set_archival_failed_groups([(f["slug"], f["code"]) for f in failed])

@@ -1,7 +1,8 @@
-"""Every job run recorded in ``job_runs``: queued, running, succeeded or failed.
+"""Every job run recorded in ``job_runs``: queued, running, succeeded, partial or failed.
 
 ``{_id, job, groupId, parentRunId, status, params, queuedAt, startedAt,
-finishedAt, heartbeatAt, counts, error, errorCode, owner}``. A run that stops
+finishedAt, heartbeatAt, counts, error, errorCode, owner}``; an archival run over
+every group also has ``failedGroups`` (``partial``: it went on past them). A run that stops
 beating (its process was killed) is marked failed when a scheduler next takes
 the lease.
 
@@ -33,6 +34,8 @@ class RunStatus(StrEnum):
     QUEUED = "queued"
     RUNNING = "running"
     SUCCEEDED = "succeeded"
+    # a run over every group that went through, but some groups failed (``failedGroups``)
+    PARTIAL = "partial"
     FAILED = "failed"
 
 
@@ -48,9 +51,11 @@ def new_run(
     status: RunStatus,
     now: datetime,
     parent_id: ObjectId | None = None,
+    fields: dict[str, Any] | None = None,
 ) -> Document:
     running = status is RunStatus.RUNNING
     return {
+        **(fields or {}),
         "_id": ObjectId(),
         "job": job,
         "groupId": group_id,
@@ -72,9 +77,15 @@ class JobRuns:
     def __init__(self, repo: JobRunRepository) -> None:
         self.repo = repo
 
-    async def queue(self, job: str, group_id: ObjectId | None, params: dict[str, Any]) -> Document:
+    async def queue(
+        self,
+        job: str,
+        group_id: ObjectId | None,
+        params: dict[str, Any],
+        fields: dict[str, Any] | None = None,
+    ) -> Document:
         """A run for the scheduler to pick up (within ``scheduler_poll_seconds``)."""
-        run = new_run(job, group_id, params, RunStatus.QUEUED, utcnow())
+        run = new_run(job, group_id, params, RunStatus.QUEUED, utcnow(), fields=fields)
         await self.repo.insert(run)
         return run
 
@@ -95,15 +106,29 @@ class JobRuns:
     async def progress(self, run_id: ObjectId, counts: dict[str, Any]) -> None:
         await self.repo.update(run_id, {"counts": counts, "heartbeatAt": utcnow()})
 
+    async def beat(self, run_id: ObjectId) -> None:
+        """The run is alive (a run over every group, while one of its children works)."""
+        await self.repo.update(run_id, {"heartbeatAt": utcnow()})
+
+    async def mark(self, run_id: ObjectId, fields: dict[str, Any]) -> None:
+        await self.repo.update(run_id, fields)
+
     async def finish(
         self,
         run_id: ObjectId,
         counts: dict[str, Any],
         error: str | None = None,
         code: RunErrorCode = RunErrorCode.INTERNAL,
+        *,
+        status: RunStatus | None = None,
+        fields: dict[str, Any] | None = None,
     ) -> None:
-        """Record the run's end; with ``error`` (details) it failed with ``code``."""
-        status = RunStatus.FAILED if error else RunStatus.SUCCEEDED
+        """Record the run's end; with ``error`` (details) it failed with ``code``.
+
+        ``status`` overrides the outcome (``partial``); ``fields`` are stored with it.
+        """
+        if status is None:
+            status = RunStatus.FAILED if error else RunStatus.SUCCEEDED
         now = utcnow()
         if error:
             log.error(
@@ -119,6 +144,7 @@ class JobRuns:
                 "counts": counts,
                 "error": error,
                 "errorCode": code.value if error else None,
+                **(fields or {}),
             },
         )
 
@@ -127,3 +153,6 @@ class JobRuns:
 
     async def latest(self, group_id: ObjectId | None, job: str) -> Document | None:
         return await self.repo.latest(group_id, job)
+
+    async def by_id(self, group_id: ObjectId | None, run_id: ObjectId) -> Document | None:
+        return await self.repo.by_id(group_id, run_id)

@@ -26,7 +26,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from ontology.config import Settings
 from ontology.jobs.archival import ARCHIVAL_JOB, archive_on_schedule, run_queued
-from ontology.jobs.leases import Lease
+from ontology.jobs.leases import Lease, holding_job_lease
 from ontology.jobs.snapshots import SNAPSHOTS_JOB, snapshots_on_schedule
 from ontology.kit.clock import utcnow
 from ontology.runtime import Runtime
@@ -42,14 +42,15 @@ ABANDONED_AFTER = timedelta(minutes=10)
 class JobSpec:
     id: str
     trigger: BaseTrigger
-    work: Callable[[Runtime], Awaitable[None]]
+    work: Callable[[Runtime], Awaitable[object]]
     misfire_grace_seconds: int | None = 6 * HOURS
     # Cron jobs recorded in job_runs under ``id`` are caught up after a takeover.
     catch_up: bool = False
 
 
 def job_specs(settings: Settings) -> list[JobSpec]:
-    """The scheduler's job table."""
+    """The scheduler's job table: every job the package has (``ontology jobs run <id>``
+    runs one once; the units in the repository's ``jobs/`` folder schedule them)."""
     return [
         JobSpec(
             ARCHIVAL_JOB,
@@ -100,7 +101,13 @@ class Scheduler:
             if not self.lease.held:
                 return
             try:
-                await spec.work(self.runtime)
+                async with holding_job_lease(
+                    self.runtime.repos.leases, spec.id, self.runtime.settings.lease_seconds
+                ) as held:
+                    if not held:
+                        log.info("job is running elsewhere; skipped", extra={"job": spec.id})
+                        return
+                    await spec.work(self.runtime)
             except Exception:
                 log.exception("job failed", extra={"job": spec.id})
 

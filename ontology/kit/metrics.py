@@ -43,9 +43,11 @@ CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 # MAX_OTHER_OPERATION_NAMES such names have been seen by this process, then
 # ``other``. So a client can neither grow the number of series without bound nor
 # crowd the trusted operations out of their labels. Every other label is a fixed
-# set (outcomes, metrics, jobs, scopes) or this process's host:pid (the lease
-# holder): no group id, slug, key or error message is ever a label value.
+# set (outcomes, metrics, jobs, scopes, error codes) or this process's host:pid (the
+# lease holder): no group id, key or error message is ever a label value, and a slug
+# only in the bounded, replaced list of groups whose archival failed (see below).
 MAX_OTHER_OPERATION_NAMES = 100
+MAX_FAILED_GROUP_SERIES = 100
 ANONYMOUS = "anonymous"
 OTHER = "other"
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
@@ -134,6 +136,30 @@ class Metrics:
             "Compressed bytes written to the archive.",
             registry=registry,
         )
+        # The latest archival run over every group (and the runs it continues): the
+        # groups that failed, one series each, labelled with the group's slug and the
+        # RunErrorCode. The one exception to "no slug as a label": the series are
+        # replaced at every such run and at most MAX_FAILED_GROUP_SERIES are listed
+        # (``ontology_archival_failed_groups`` counts them all), so their number stays
+        # bounded; slugs are chosen by operators (`ontology groups create`).
+        self.archival_failed_group = Gauge(
+            "ontology_archival_failed_group",
+            "1 for each group whose archival failed in the latest run over every group "
+            "(the run went on and ended partial), by group slug and error code.",
+            ["group", "code"],
+            registry=registry,
+        )
+        self.archival_failed_groups = Gauge(
+            "ontology_archival_failed_groups",
+            "Groups whose archival failed in the latest run over every group.",
+            registry=registry,
+        )
+        self.archival_group_failures = Counter(
+            "ontology_archival_group_failures",
+            "Group archival runs that failed, by error code.",
+            ["code"],
+            registry=registry,
+        )
         self.lease_holder = Gauge(
             "ontology_scheduler_lease_holder",
             "1 for the holder id while this process holds the scheduler lease.",
@@ -172,6 +198,23 @@ class Metrics:
     def record_job_run(self, job: str, outcome: str, seconds: float) -> None:
         self.job_runs.labels(job, outcome).inc()
         self.job_duration.labels(job, outcome).observe(seconds)
+
+    def record_archival_failures(
+        self, new_codes: Iterable[str], failed: list[tuple[str, str]]
+    ) -> None:
+        """After an archival run over every group: ``new_codes``, the codes of the groups
+        that failed in it; ``failed``, (slug, code) of every failed group it lists."""
+        for code in new_codes:
+            self.archival_group_failures.labels(code).inc()
+        self.set_archival_failed_groups(failed)
+
+    def set_archival_failed_groups(self, failed: list[tuple[str, str]]) -> None:
+        """(slug, code) of each group the latest archival run over every group lists as
+        failed (also refreshed from ``job_runs`` at each scrape of /metrics)."""
+        self.archival_failed_groups.set(len(failed))
+        self.archival_failed_group.clear()
+        for slug, code in failed[:MAX_FAILED_GROUP_SERIES]:
+            self.archival_failed_group.labels(slug, code).set(1)
 
     def set_lease_holder(self, holder: str | None) -> None:
         """This process holds the scheduler lease as ``holder`` (None: it holds none)."""

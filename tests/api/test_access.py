@@ -35,6 +35,10 @@ DOCUMENTS: dict[str, tuple[str, list[str] | None]] = {
         '{ archivedEvents(from: "2026-01-01", to: "2026-01-01", first: 1) { __typename } }',
         ["archivedEvents"],
     ),
+    "ArchivalStatus.lastScheduledRun": (
+        "{ archivalStatus { lastScheduledRun { id } } }",
+        None,
+    ),
     "Thing.stats": ("{ things(first: 1) { edges { node { stats { totalEvents } } } } }", None),
     "Thing.activity": (
         "{ things(first: 1) { edges { node { activity(first: 1) { totalCount } } } } }",
@@ -69,6 +73,9 @@ DOCUMENTS: dict[str, tuple[str, list[str] | None]] = {
 
 # a field of a type with a rule of its own is named by its coordinate
 GUARDED_FIELD = {"Event": "Event.type", "Person": "Person.email"}
+# a rule under a root field that has a rule of its own: a role below the root's rule
+# is refused by the root's (the outermost refused field is the one reported)
+INSIDE = {"ArchivalStatus.lastScheduledRun": ("Query.archivalStatus", ["archivalStatus"])}
 
 
 def test_every_rule_has_a_document() -> None:
@@ -106,12 +113,17 @@ async def test_each_rule_refuses_exactly_the_roles_below_it(api: Api, rule: str)
         if role.at_least(needed):
             assert forbidden_errors(body) == [], (rule, role)
             continue
-        subject = "This operation" if root_path else f"`{GUARDED_FIELD.get(rule, rule)}`"
+        refused_by, path = rule, root_path
+        if rule in INSIDE and not role.at_least(ROLE_NEEDED[INSIDE[rule][0]]):
+            refused_by, path = INSIDE[rule]
+        subject = "This operation" if path else f"`{GUARDED_FIELD.get(rule, rule)}`"
+        role_needed = ROLE_NEEDED[refused_by]
         assert (response.status_code, body["data"]) == (200, None)
         assert forbidden_errors(body) == [
             {
-                "message": f"{subject} needs the {needed.value} role; the key has {role.value}.",
-                "path": root_path,
+                "message": f"{subject} needs the {role_needed.value} role; "
+                f"the key has {role.value}.",
+                "path": path,
                 "code": "FORBIDDEN",
             }
         ], (rule, role)

@@ -94,6 +94,7 @@ async def test_old_events_move_to_day_objects_exactly_once(runtime: Runtime, sin
             "seconds": 0,
             "dryRun": False,
             "complete": True,
+            "failedGroups": [],
             "perGroup": [
                 {
                     "group": "acme",
@@ -103,6 +104,7 @@ async def test_old_events_move_to_day_objects_exactly_once(runtime: Runtime, sin
                     "bytes": sum(m["objectBytes"] for m in stored),
                     "resumedManifests": 0,
                     "complete": True,
+                    "errorCode": None,
                 }
             ],
         }
