@@ -378,7 +378,7 @@ class BatchService:
         async def write(session: AsyncClientSession) -> None:
             await self.quotas.apply(group_id, delta, session)
             await self.connections.insert_many(group_id, docs, session)
-            await self.engagement.record(group_id, count_updates, session)
+            await self.engagement.record(group_id, count_updates, session, created=docs)
             await self.events.insert_many(group_id, [event], session)
 
         try:

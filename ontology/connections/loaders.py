@@ -26,12 +26,17 @@ class ThingConnectionsKey:
     type: str | None
     page: PageRequest
     # the thing's connection counters (of ``type``, if given), when the caller has them:
-    # a direction with none costs no command, one with many walks windows of its own
+    # a direction with none costs no command, one with many walks windows of its own,
+    # from the newest connection id recorded on the thing
     outbound: int | None = None
     inbound: int | None = None
+    newest_outbound: ObjectId | None = None
+    newest_inbound: ObjectId | None = None
 
-    def count(self, direction: str) -> int | None:
-        return self.outbound if direction == "OUTBOUND" else self.inbound
+    def known(self, direction: str) -> tuple[int | None, ObjectId | None]:
+        if direction == "OUTBOUND":
+            return self.outbound, self.newest_outbound
+        return self.inbound, self.newest_inbound
 
 
 class ConnectionsByThingLoader(DataLoader[ThingConnectionsKey, Page[Document]]):
@@ -47,16 +52,15 @@ class ConnectionsByThingLoader(DataLoader[ThingConnectionsKey, Page[Document]]):
         super().__init__(load_fn=self._load)
 
     async def _load(self, keys: list[ThingConnectionsKey]) -> list[Page[Document]]:
-        wanted: dict[tuple[str, str | None, PageRequest], dict[ObjectId, int | None]] = defaultdict(
-            dict
-        )
+        Known = dict[ObjectId, tuple[int | None, ObjectId | None]]
+        wanted: dict[tuple[str, str | None, PageRequest], Known] = defaultdict(dict)
         for key in keys:
             for direction in _directions(key.direction):
-                wanted[(direction, key.type, key.page)][key.thing_id] = key.count(direction)
+                wanted[(direction, key.type, key.page)][key.thing_id] = key.known(direction)
         found: dict[tuple[str, str | None, PageRequest], dict[ObjectId, list[Document]]] = {}
-        for (direction, connection_type, page), counts in wanted.items():
+        for (direction, connection_type, page), things in wanted.items():
             found[(direction, connection_type, page)] = await self._connections.for_things(
-                self._group_id, direction, connection_type, counts, page
+                self._group_id, direction, connection_type, things, page
             )
         return [
             merge_pages(

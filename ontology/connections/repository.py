@@ -122,19 +122,22 @@ class ConnectionRepository:
         group_id: ObjectId,
         direction: str,
         connection_type: str | None,
-        things: dict[ObjectId, int | None],
+        things: dict[ObjectId, tuple[int | None, ObjectId | None]],
         page: PageRequest,
     ) -> dict[ObjectId, list[Document]]:
         """Each thing's page of connections in one direction (``things``: each thing's
-        count of them, None when unknown).
+        count of them and the newest id written, None when unknown).
 
         Each connection carries ``_other``: the live thing at its other end, or None.
         """
         specs = {
-            thing_id: self.for_thing_spec(group_id, direction, connection_type, thing_id, page)
-            for thing_id in things
+            thing_id: self.for_thing_spec(
+                group_id, direction, connection_type, thing_id, page.known(None, newest)
+            )
+            for thing_id, (_, newest) in things.items()
         }
-        found = await pages_per_parent(self.collection, END_FIELD[direction], specs, things)
+        counts = {thing_id: count for thing_id, (count, _) in things.items()}
+        found = await pages_per_parent(self.collection, END_FIELD[direction], specs, counts)
         for items in found.values():
             for item in items:
                 item["_other"] = live_thing_of(item["_other"], group_id)

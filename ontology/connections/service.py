@@ -67,7 +67,7 @@ class ConnectionService:
         async def write(session: AsyncClientSession) -> None:
             await self.quotas.apply(group_id, delta, session)  # reserve first
             await self.connections.insert(group_id, doc, session)
-            await self.engagement.record(group_id, count_changes(doc, 1), session)
+            await self.engagement.record(group_id, count_changes(doc, 1), session, created=[doc])
             await self.events.insert_many(group_id, [event], session)
 
         try:

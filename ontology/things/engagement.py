@@ -180,15 +180,17 @@ class EngagementLedger:
         session: AsyncClientSession,
         *,
         deleted: Document | None = None,
+        created: Sequence[Document] = (),
     ) -> None:
         """Apply (thing id, "inbound"|"outbound", connection type, delta) to the things'
         ``connectionCounts``, and what they change to the group's ``inboundByType`` and
         board. ``deleted``: the thing this write soft-deleted (its own changes update
         no document, but its inbound connections leave its type's counter and it leaves
-        the board)."""
+        the board). ``created``: the new connections, whose ids raise the things'
+        ``newestConnection`` keys (where their relation pages start)."""
         deleted_id = deleted["_id"] if deleted is not None else None
         await self.things.apply_connection_counts(
-            group_id, [c for c in changes if c[0] != deleted_id], session
+            group_id, [c for c in changes if c[0] != deleted_id], session, created
         )
         inbound: dict[ObjectId, int] = {}
         for thing_id, direction, _, delta in changes:

@@ -141,10 +141,12 @@ class ThingRepository:
         group_id: ObjectId,
         changes: Sequence[tuple[ObjectId, str, str, int]],
         session: AsyncClientSession,
+        created: Sequence[Document] = (),
     ) -> None:
         """Apply (thing id, "inbound"|"outbound", connection type, delta) in bounded bulk
-        writes. Writes call it through ``EngagementLedger.record``, which keeps the
-        group's engagement counters in step."""
+        writes, and raise each end's ``newestConnection`` keys (per direction, and per
+        type and direction) to the ``created`` connections' ids. Writes call it through
+        ``EngagementLedger.record``, which keeps the group's engagement counters in step."""
         merged: dict[ObjectId, dict[str, int]] = {}
         for thing_id, direction, connection_type, delta in changes:
             inc = merged.setdefault(thing_id, {})
@@ -153,15 +155,22 @@ class ThingRepository:
                 f"connectionCounts.byType.{connection_type}.{direction}",
             ):
                 inc[field] = inc.get(field, 0) + delta
-        await bulk_write_chunked(
-            self.collection,
-            [
-                UpdateOne({**self._live(group_id), "_id": thing_id}, {"$inc": inc})
-                for thing_id, inc in merged.items()
-            ],
-            session,
-            self.chunk,
-        )
+        newest: dict[ObjectId, dict[str, ObjectId]] = {}
+        for connection in created:
+            for end, direction in (("fromId", "outbound"), ("toId", "inbound")):
+                keys = newest.setdefault(connection[end], {})
+                for field in (
+                    f"newestConnection.{direction}",
+                    f"newestConnection.byType.{connection['type']}.{direction}",
+                ):
+                    keys[field] = max(keys.get(field, connection["_id"]), connection["_id"])
+        updates = []
+        for thing_id, inc in merged.items():
+            update: dict[str, Any] = {"$inc": inc}
+            if thing_id in newest:
+                update["$max"] = newest[thing_id]
+            updates.append(UpdateOne({**self._live(group_id), "_id": thing_id}, update))
+        await bulk_write_chunked(self.collection, updates, session, self.chunk)
 
     async def inbound_counts(
         self, group_id: ObjectId, ids: Sequence[ObjectId], session: AsyncClientSession

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 import strawberry
+from bson import ObjectId
 from strawberry.scalars import JSON
 
 from ontology.connections.loaders import ThingConnectionsKey
@@ -105,6 +106,16 @@ class ThingType(Node):
             ],
         )
 
+    def _newest_connection(
+        self, direction: Direction, connection_type: str | None
+    ) -> ObjectId | None:
+        """The newest connection id written in ``direction`` (of a type), if recorded."""
+        newest = self.doc.get("newestConnection") or {}
+        if connection_type:
+            newest = (newest.get("byType") or {}).get(connection_type) or {}
+        found: ObjectId | None = newest.get(direction.value.lower())
+        return found
+
     def _total_connections(self, direction: Direction, connection_type: str | None) -> int:
         counts = self.doc.get("connectionCounts") or {}
         source = (
@@ -135,6 +146,8 @@ class ThingType(Node):
             page,
             outbound=self._total_connections(Direction.OUTBOUND, type),
             inbound=self._total_connections(Direction.INBOUND, type),
+            newest_outbound=self._newest_connection(Direction.OUTBOUND, type),
+            newest_inbound=self._newest_connection(Direction.INBOUND, type),
         )
         result = await context.loaders.connections_by_thing.load(key)
         own_id = self.doc["_id"]

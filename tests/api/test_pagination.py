@@ -19,6 +19,7 @@ from ontology.connections.models import NewConnection
 from ontology.db.windows import scope_key
 from ontology.events.service import NewEvent
 from ontology.kit.clock import utcnow
+from ontology.kit.ids import parse_global_id
 from ontology.kit.pagination import PageRequest, encode_cursor
 from ontology.things.models import NewThing
 from tests.factories import Api, Tenant, create_thing, global_id, group_counts, make_tenant
@@ -558,3 +559,60 @@ async def test_a_first_page_starts_at_the_newest_key_the_group_counters_saw(api:
     plan = await spec.explain(things)
     assert plan["executionStats"]["totalDocsExamined"] == in_window
     assert 3 <= in_window <= 16
+
+
+async def test_a_things_relation_page_starts_at_the_newest_connection_recorded_on_it(
+    api: Api,
+) -> None:
+    # given a hub with 200 outbound connections and 3 inbound ones, made in batches
+    tenant = await make_tenant(api.runtime, "acme")
+    batches = api.runtime.services.batches
+    made = await batches.insert_things(
+        tenant.id, [NewThing("creator", f"T{i}", {}, "active") for i in range(204)]
+    )
+    hub, *others = [parse_global_id(r.id or "", "Thing") for r in made.results]
+    assert hub is not None and all(others)
+    outbound = [NewConnection(from_id=hub, to_id=o, type="following") for o in others[:200]]
+    inbound = [NewConnection(from_id=o, to_id=hub, type="following") for o in others[200:]]
+    for links in (outbound, inbound):
+        result = await batches.create_connections(tenant.id, links)
+        assert result.failed == 0, result.errors
+
+    # then the hub records the newest connection id of each direction, and of each type
+    connections = api.runtime.database.collection("connections")
+    newest = {
+        end: await connections.find_one({end: hub}, sort=[("_id", -1)])
+        for end in ("fromId", "toId")
+    }
+    hub_doc = await api.runtime.database.collection("things").find_one({"_id": hub})
+    assert hub_doc is not None
+    assert hub_doc["newestConnection"] == {
+        "outbound": newest["fromId"]["_id"],  # type: ignore[index]
+        "inbound": newest["toId"]["_id"],  # type: ignore[index]
+        "byType": {
+            "following": {
+                "outbound": newest["fromId"]["_id"],  # type: ignore[index]
+                "inbound": newest["toId"]["_id"],  # type: ignore[index]
+            }
+        },
+    }
+
+    # and a page of its outbound connections, read by a process that never saw them,
+    # starts there: its first window holds at most 16 keys, not the 200
+    api.runtime.database.hints.clear()
+    page = PageRequest(size=5).known(None, hub_doc["newestConnection"]["outbound"])
+    spec = api.runtime.repos.connections.for_thing_spec(tenant.id, "OUTBOUND", None, hub, page)
+    assert spec.scan is not None
+    lo, hi, _ = next(iter(spec.scan.windows(scope_key("connections", spec.filter), spec.limit)))
+    in_window = await connections.count_documents(spec.windowed(lo, hi))
+    assert 6 <= in_window <= 16
+    body = await api.gql(
+        tenant.user,
+        "query($id: ID!) { thing(id: $id) { connections(first: 5, direction: OUTBOUND)"
+        " { edges { node { id } } } } }",
+        {"id": global_id("Thing", hub)},
+    )
+    ids = [e["node"]["id"] for e in body["data"]["thing"]["connections"]["edges"]]
+    newest_five = connections.find({"fromId": hub}).sort("_id", -1).limit(5)
+    assert ids == [global_id("Thing", c["toId"]) async for c in newest_five]
+    assert body["extensions"]["cost"]["dbCommands"] == 2  # the thing, one window
