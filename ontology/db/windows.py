@@ -14,18 +14,23 @@ paging back), until the page is full or the range is exhausted:
 - Windows widen along a ladder: 2⁴, 2⁷ … 2²² keys (ids made one after another by
   one process are consecutive integers, so a burst of writes is dense), never
   past the block they start in (the ids of one process in one second share all
-  but their 3-byte counter); from there, the space's time unit (one second of
-  ObjectIds, one millisecond of events) times 1, 8, 64, …. A dense
-  burst fills a page in the first window; one item a year is found in about
-  twenty windows, the widest ending a minute before the group's creation (below it, one
-  last open window reads whatever is older).
-- Where the walk starts: at the cursor when there is one. Otherwise at a
-  *hint*, the newest (or oldest) key this process has seen in the same index
-  range (``KeyHints``), with the first window open beyond it, so a stale hint
-  costs what was written since, never a wrong page; with no hint, at the
-  current time. The hint also remembers how far apart the keys of the scope's
-  last full page were (the median gap), so a page starts on the narrowest rung that would hold
-  it at that density (a sparse scope's next page does not start at the bottom).
+  but their 3-byte counter; an empty window means the block's share has run
+  out); from there, the space's time unit (one second of ObjectIds, one
+  millisecond of events) times 1, 8, 64, …. A dense burst fills a page in the
+  first window; one item a year is found in about twenty windows. Below the
+  floor (the oldest key known; else a minute before the group's creation, or
+  1970 for events, which may be backdated) one last open window reads the rest.
+- Where the walk starts: at the cursor when there is one. Otherwise at the
+  newest (oldest, paging back) key known of the range, with the first window
+  open beyond it, so a stale key costs what was written since, never a wrong
+  page. Known from the caller (``PageRequest.newest``/``oldest``: the keys the
+  group's counters keep for its lists, a thing's newest connection ids) or
+  from this process's ``KeyHints`` (an LRU of what it wrote and read); with
+  neither, at the current time. The hints also keep how far apart the keys of
+  the range's last full page were (the median gap), so a page starts on the
+  narrowest rung that would hold it at that density.
+- A range the caller knows to hold at most ``SMALL_RANGE`` documents (a group
+  counter) is one window.
 
 Commands per page: 1 in the common case (dense data, or a warm hint), at most
 ``8 + ⌈log₈(span / time unit)⌉ + 1`` for data spread over ``span``.
