@@ -136,7 +136,8 @@ class Settings(BaseSettings):
     )
 
     s3_endpoint_url: str | None = Field(
-        default=None, description="S3 endpoint for MinIO and other S3-compatible stores"
+        default=None,
+        description="S3 endpoint of an S3-compatible store honouring If-None-Match (unset: AWS)",
     )
     s3_region: str = Field(default="us-east-1", description="S3 region")
     s3_max_attempts: int = Field(

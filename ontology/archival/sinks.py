@@ -4,7 +4,9 @@ Both sinks offer the same four operations and the same guarantee: an object,
 once written under a key, is never replaced. ``put_if_absent`` is create-only
 (``If-None-Match: *`` on S3, a hard link on a file system); when the key exists
 already, the existing object is compared by checksum and a different one is
-reported as ``ObjectConflictError``, never overwritten.
+reported as ``ObjectConflictError``, never overwritten. ``S3Sink.check`` proves
+that the store honours the condition (a probe object written twice must be
+refused the second time) and refuses a store that would silently overwrite.
 
 Checksums are the SHA-256 of the object's bytes, in hex. On S3 they travel as
 ``x-amz-checksum-sha256`` (S3 verifies the body against it and refuses a
@@ -89,7 +91,7 @@ class Sink(Protocol):
     async def get(self, key: str) -> bytes: ...
 
     async def list_keys(self, prefix: str) -> list[str]:
-        """Keys starting with ``prefix``, sorted."""
+        """Keys starting with ``prefix``, sorted; names starting with a dot are left out."""
 
 
 class FileSink:
@@ -254,8 +256,19 @@ def _translated(error: Exception, what: str) -> SinkError:
     return SinkError(f"S3 {what} failed: {error}")
 
 
+# The object ``S3Sink.check`` writes twice under the prefix to prove create-only writes;
+# a dot name, so that listings leave it out (as a file sink leaves out dot files).
+PROBE_KEY = ".create-only-probe"
+PROBE_BODY = b"Ontology archive: this store must refuse a second create-only write.\n"
+
+
 class S3Sink:
-    """Objects in one bucket under a prefix, through boto3 (run in worker threads)."""
+    """Objects in one bucket under a prefix, through boto3 (run in worker threads).
+
+    ``check`` proves that the store honours ``If-None-Match: *`` before anything is
+    archived: a store that ignores it would let a retried or concurrent run replace
+    an archived object without notice.
+    """
 
     def __init__(self, client: S3Client, bucket: str, prefix: str, url: str) -> None:
         self.client = client
@@ -287,6 +300,45 @@ class S3Sink:
                 f"Archive store {self.url} is unreachable: {error}; "
                 "check ONTOLOGY_S3_ENDPOINT_URL and the network."
             ) from None
+        await self._check_create_only()
+
+    async def _check_create_only(self) -> None:
+        """Write the probe object twice with ``If-None-Match: *``: the second must be refused.
+
+        The first write may be refused too (the probe exists from an earlier check); a
+        second write that succeeds means the store ignores the condition and would
+        silently replace archived objects, so the sink is refused.
+        """
+        for attempt in (1, 2):
+            try:
+                await asyncio.to_thread(
+                    self.client.put_object,
+                    Bucket=self.bucket,
+                    Key=self._key(PROBE_KEY),
+                    Body=PROBE_BODY,
+                    IfNoneMatch="*",
+                    ChecksumSHA256=base64.b64encode(hashlib.sha256(PROBE_BODY).digest()).decode(),
+                    ContentType="text/plain",
+                )
+            except ClientError as error:
+                status, code = _status_and_code(error)
+                if status in (409, 412) or code == "PreconditionFailed":
+                    return  # refused: create-only writes are honoured
+                if status in (400, 501) and code in ("NotImplemented", "InvalidArgument"):
+                    raise SinkError(
+                        f"Archive store {self.url} does not support conditional writes "
+                        f"(If-None-Match: *): {code}; use a store that does."
+                    ) from None
+                raise _translated(error, f"PUT {PROBE_KEY} (create-only probe)") from None
+            except BotoCoreError as error:
+                raise _translated(error, f"PUT {PROBE_KEY} (create-only probe)") from None
+            if attempt == 2:
+                raise SinkError(
+                    f"Archive store {self.url} overwrote {self._key(PROBE_KEY)!r} although "
+                    "the write carried If-None-Match: * (expected 412 Precondition Failed); "
+                    "it would silently replace archived objects, so nothing is archived "
+                    "there. Use an S3 store that honours conditional writes."
+                )
 
     async def put_if_absent(self, key: str, data: bytes, checksum: str) -> bool:
         try:
@@ -351,7 +403,7 @@ class S3Sink:
             paginator = self.client.get_paginator("list_objects_v2")
             for page in paginator.paginate(Bucket=self.bucket, Prefix=self._key(prefix)):
                 found += [item["Key"][len(self.prefix) :] for item in page.get("Contents", [])]
-            return sorted(found)
+            return sorted(key for key in found if not key.rsplit("/", 1)[-1].startswith("."))
 
         result: list[str] = await self._call(f"LIST {prefix}", keys)
         return result

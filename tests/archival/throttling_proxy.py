@@ -1,4 +1,5 @@
-"""A tiny HTTP proxy in front of moto that answers some requests with an error instead."""
+"""A tiny HTTP proxy in front of moto that answers some requests with an error instead,
+or forwards them without some headers."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlparse
+
+from ontology.archival.sinks import PROBE_KEY
 
 SLOW_DOWN = (
     b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code>'
@@ -20,7 +23,10 @@ ACCESS_DENIED = (
 
 
 class Faults:
-    """Answer the next ``count`` requests of ``method`` with ``status`` and ``body``."""
+    """Answer the next ``count`` requests of ``method`` with ``status`` and ``body``.
+
+    Requests for the sink's create-only probe (``S3Sink.check``) are never faulted:
+    the faults are meant for the archive objects."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
@@ -34,7 +40,9 @@ class Faults:
         with self.lock:
             self.method, self.count, self.status, self.body = method, count, status, body
 
-    def take(self, method: str) -> tuple[int, bytes] | None:
+    def take(self, method: str, path: str) -> tuple[int, bytes] | None:
+        if PROBE_KEY in path:
+            return None
         with self.lock:
             if method == self.method and self.count > 0:
                 self.count -= 1
@@ -44,7 +52,11 @@ class Faults:
 
 
 @contextmanager
-def throttling_proxy(target: str) -> Iterator[tuple[str, Faults]]:
+def throttling_proxy(
+    target: str, drop_headers: frozenset[str] = frozenset()
+) -> Iterator[tuple[str, Faults]]:
+    """A proxy to ``target``; ``drop_headers`` (lower case) are not forwarded, as a store
+    that ignores them would behave."""
     upstream = urlparse(target)
     faults = Faults()
 
@@ -57,7 +69,7 @@ def throttling_proxy(target: str) -> Iterator[tuple[str, Faults]]:
         def _handle(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
-            fault = faults.take(self.command)
+            fault = faults.take(self.command, self.path)
             if fault is not None:
                 status, payload = fault
                 self.send_response(status)
@@ -67,7 +79,8 @@ def throttling_proxy(target: str) -> Iterator[tuple[str, Faults]]:
                 self.wfile.write(payload)
                 return
             connection = http.client.HTTPConnection(upstream.hostname, upstream.port, timeout=30)
-            headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+            dropped = {"host", *drop_headers}
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in dropped}
             headers["Host"] = upstream.netloc
             connection.request(self.command, self.path, body=body, headers=headers)
             response = connection.getresponse()
