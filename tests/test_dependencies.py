@@ -94,13 +94,13 @@ def test_every_declaration_has_one_floor_and_internals_have_a_ceiling() -> None:
 
     assert set(floors) == set(everything)
     assert {name: floors[name] for name in ("strawberry-graphql", "graphql-core", "moto")} == {
-        "strawberry-graphql": "0.328",
+        "strawberry-graphql": "0.329",
         "graphql-core": "3.3.2",
         "moto": "5.0.15",
     }
     ceilings = {name: str(r.specifier) for name, r in everything.items() if "<" in str(r)}
     assert ceilings == {
-        "strawberry-graphql": "<0.342,>=0.328",
+        "strawberry-graphql": "<0.342,>=0.329",
         "graphql-core": "<3.4,>=3.3.2",
         "cross-web": "<0.10,>=0.6",
         "pymongo": "<5,>=4.13",
