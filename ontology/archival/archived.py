@@ -174,6 +174,7 @@ class ArchivedEventsService:
                 missing = [e for e in events if e["_id"] not in present]
                 await self.events.insert_many(group_id, missing, session)
                 delta.events(len(missing), sum(int(e.get("sizeBytes", 0)) for e in missing))
+                delta.saw_events(missing)  # restored history lowers oldest.events
                 await self.progress.record_restore(group_id, manifest, session)
                 if missing or present:
                     result.manifests += 1

@@ -68,8 +68,12 @@ class CountDelta:
         return self
 
     def logged(self, events: Sequence[dict[str, Any]]) -> CountDelta:
-        """New events: counted, and the newest ``sortKey`` of the group and of each type."""
+        """New events: counted, and their keys seen."""
         self.events(len(events), sum(int(e["sizeBytes"]) for e in events))
+        return self.saw_events(events)
+
+    def saw_events(self, events: Sequence[dict[str, Any]]) -> CountDelta:
+        """The newest and oldest ``sortKey`` of the group's events and of each type."""
         for event in events:
             self.saw("events", event["sortKey"]).saw(
                 f"eventsByType.{event['type']}", event["sortKey"]

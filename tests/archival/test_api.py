@@ -141,7 +141,10 @@ async def test_queue_archive_read_and_restore_through_the_api(api: Api) -> None:
         nothing = await api.data(other.owner, RESTORE, window)
         assert nothing["restoreArchivedEvents"]["restoredEvents"] == 0
 
-        # when restoring the range, twice
+        # when restoring the range, twice, into a group stored before its oldest event
+        # key was kept
+        groups = runtime.database.collection("groups")
+        await groups.update_one({"_id": acme.id}, {"$unset": {"oldest": ""}})
         restored = await api.data(acme.owner, RESTORE, window)
         again = await api.data(acme.owner, RESTORE, window)
 
@@ -160,6 +163,13 @@ async def test_queue_archive_read_and_restore_through_the_api(api: Api) -> None:
         }
         assert await raw_events(runtime, acme.id) == original
         assert await group_counts(runtime, acme.id) == counts_before
+        # and the group's oldest event key is the oldest restored one (where a walk
+        # over its events ends)
+        events = runtime.database.collection("events")
+        oldest = await events.find_one({"groupId": acme.id}, sort=[("sortKey", 1)])
+        group = await groups.find_one({"_id": acme.id})
+        assert oldest is not None and group is not None
+        assert group["oldest"]["events"] == oldest["sortKey"]
         status = await api.data(acme.user, STATUS)
         assert status["archivalStatus"]["archivedEvents"] == 0
         assert (await api.data(acme.user, ARCHIVED, window))["archivedEvents"]["edges"] == []
