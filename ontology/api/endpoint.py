@@ -30,6 +30,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 import uuid
 from typing import Any
 
@@ -58,6 +59,20 @@ from ontology.runtime import Runtime
 log = logging.getLogger("ontology.graphql")
 
 REQUEST_ID_HEADER = "X-Request-Id"
+# An incoming request id is kept when it looks like one (a proxy's or a client's)
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+def request_id_of(request: Request | WebSocket) -> str:
+    """The request's id: the caller's ``X-Request-Id`` if well formed, else a new one,
+    the same for every use within the request."""
+    state = request.state
+    if not hasattr(state, "request_id"):
+        given = request.headers.get(REQUEST_ID_HEADER, "")
+        state.request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+    found: str = state.request_id
+    return found
+
 
 STATUS_CODES = {
     400: RequestErrorCode.BAD_REQUEST,
@@ -177,6 +192,8 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             )
         else:
             self._negotiated(request, response, media_type)
+        # every answer carries the request's id, refusals before GraphQL runs included
+        response.headers[REQUEST_ID_HEADER] = request_id_of(request)
         await response(scope, receive, send)
 
     async def _admit(self, request: Request, media_type: str | None) -> None:
@@ -275,7 +292,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         runtime: Runtime = request.app.state.runtime
-        request_id = uuid.uuid4().hex
+        request_id = request_id_of(request)
         if response is not None and hasattr(response, "headers"):
             response.headers[REQUEST_ID_HEADER] = request_id
         if isinstance(request, Request) and self.should_render_graphql_ide(

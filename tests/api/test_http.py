@@ -295,6 +295,31 @@ async def test_charset_in_the_content_type_is_accepted(api: Api) -> None:
     assert response.status_code == 200
 
 
+async def test_every_answer_carries_a_request_id_and_a_well_formed_one_is_kept(
+    api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    tenant = await make_tenant(api.runtime, "acme")
+    auth = {"Authorization": f"Bearer {tenant.user}"}
+
+    # when refusals that happen before GraphQL runs (415, 401) and a query are sent,
+    # with and without a caller's X-Request-Id (one too long, one with a space)
+    unsupported = await api.client.post("/graphql", content=b"{}", headers=auth)
+    unauthenticated = await api.post(None, VIEWER)
+    kept = await api.post(tenant.user, VIEWER, headers={"X-Request-Id": "edge-7f3a.1_b"})
+    too_long = await api.post(tenant.user, VIEWER, headers={"X-Request-Id": "a" * 65})
+    spaced = await api.post(tenant.user, VIEWER, headers={"X-Request-Id": "two words"})
+
+    # then every answer carries one: the caller's when well formed, else a new one
+    assert [r.status_code for r in (unsupported, unauthenticated, kept)] == [415, 401, 200]
+    made = [r.headers["X-Request-Id"] for r in (unsupported, unauthenticated, too_long, spaced)]
+    assert all(len(i) == 32 and int(i, 16) >= 0 for i in made)
+    assert len(set(made)) == 4
+    assert kept.headers["X-Request-Id"] == "edge-7f3a.1_b"
+    # and the operation's log line names the same id
+    logged = [r.__dict__.get("requestId") for r in caplog.records if r.getMessage() == "operation"]
+    assert "edge-7f3a.1_b" in logged
+
+
 # --- GET ----------------------------------------------------------------------------------
 
 
