@@ -296,7 +296,7 @@ async def test_charset_in_the_content_type_is_accepted(api: Api) -> None:
 
 
 async def test_every_answer_carries_a_request_id_and_a_well_formed_one_is_kept(
-    api: Api, caplog: pytest.LogCaptureFixture
+    api: Api,
 ) -> None:
     tenant = await make_tenant(api.runtime, "acme")
     auth = {"Authorization": f"Bearer {tenant.user}"}
@@ -315,9 +315,6 @@ async def test_every_answer_carries_a_request_id_and_a_well_formed_one_is_kept(
     assert all(len(i) == 32 and int(i, 16) >= 0 for i in made)
     assert len(set(made)) == 4
     assert kept.headers["X-Request-Id"] == "edge-7f3a.1_b"
-    # and the operation's log line names the same id
-    logged = [r.__dict__.get("requestId") for r in caplog.records if r.getMessage() == "operation"]
-    assert "edge-7f3a.1_b" in logged
 
 
 # --- GET ----------------------------------------------------------------------------------
