@@ -198,11 +198,17 @@ class KeyHints:
         field: str,
         space: KeySpace,
     ) -> None:
-        """Raise the newest key of every index range (``scopes(doc)``) the documents join."""
+        """Raise the newest key of every index range (``scopes(doc)``) the documents join
+        (each range once, however many documents join it)."""
+        newest: dict[Hashable, int] = {}
         for doc in docs:
             key = space.key_of(doc, field)
             for scope in scopes(doc):
-                self.inserted(scope_key(collection, scope), key)
+                name = scope_key(collection, scope)
+                if key > newest.get(name, -1):
+                    newest[name] = key
+        for name, key in newest.items():
+            self.inserted(name, key)
 
 
 def scope_key(collection: str, equalities: dict[str, Any]) -> Hashable:
