@@ -78,6 +78,8 @@ class KeySpace:
     from_int: Callable[[int], SortKey]
     accepts: Callable[[Any], bool]  # is this a key of the space (a cursor may be forged)
     backdated: bool = False  # keys may be older than their group (events' own timestamps)
+    # the largest key the space can write: an exclusive upper bound past it is left open
+    largest: int = _MASK
 
     def width(self, rung: int) -> int:
         if rung < len(FINE_RUNGS):
@@ -130,6 +132,7 @@ EVENT_KEYS = KeySpace(
     _int_to_event_key,
     lambda key: isinstance(key, str) and _EVENT_KEY.fullmatch(key) is not None,
     backdated=True,
+    largest=9_999_999_999_999 << _BITS | _MASK,
 )
 
 
@@ -278,7 +281,7 @@ class Scan:
         condition: dict[str, SortKey] = {}
         if lo is not None and lo > 0:
             condition["$gte"] = self.space.from_int(lo)
-        if hi is not None and hi <= _MASK_OF.get(self.space.name, hi):
+        if hi is not None and hi <= self.space.largest:
             condition["$lt"] = self.space.from_int(hi)
         return condition
 
@@ -376,7 +379,3 @@ class Scan:
             self.hints.saw_newest(scope, end)
         elif not self.descending and self.lo is None:
             self.hints.saw_oldest(scope, end)
-
-
-# The largest key a space can write: an exclusive upper bound past it is left open.
-_MASK_OF = {OBJECT_IDS.name: _MASK, EVENT_KEYS.name: 9_999_999_999_999 << _BITS | _MASK}
