@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from ontology.cli import JobName
+from ontology.cli.jobs import JobName
 from ontology.config import Settings
 from ontology.jobs.scheduler import job_specs
 
