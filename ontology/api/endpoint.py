@@ -46,10 +46,10 @@ from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
 
+from ontology.api.context import Context, Loaders
 from ontology.api.extensions import TIMEOUT_MESSAGE
 from ontology.api.media_types import GRAPHQL_RESPONSE_JSON, JSON, negotiate
 from ontology.api.rate_limits import RateRefusal, RequestRateLimiter
-from ontology.context import Context, Loaders
 from ontology.db.deadline import deadline, is_timeout
 from ontology.keys.service import GROUP_HEADER, presented_key_hash
 from ontology.kit.errors import AuthenticationError, ForbiddenError, RequestErrorCode

@@ -11,16 +11,16 @@ from typing import Any
 
 import strawberry
 
-from ontology.connections.types import ConnectionType
-from ontology.context import Context
-from ontology.events.types import EventType
-from ontology.groups.types import GroupType
+from ontology.api.base import Node
+from ontology.api.connections.types import ConnectionType
+from ontology.api.context import Context
+from ontology.api.events.types import EventType
+from ontology.api.groups.types import GroupType
+from ontology.api.knowledge.types import KnowledgeType
+from ontology.api.people.types import PersonType
+from ontology.api.things.types import ThingType
 from ontology.kit.errors import ClientError
-from ontology.kit.graphql import Node
 from ontology.kit.ids import from_global_id
-from ontology.knowledge.types import KnowledgeType
-from ontology.people.types import PersonType
-from ontology.things.types import ThingType
 
 Info = strawberry.Info[Context, None]
 MAX_NODES = 100

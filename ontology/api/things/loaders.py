@@ -1,0 +1,15 @@
+"""Per-request loaders for things."""
+
+from __future__ import annotations
+
+from bson import ObjectId
+
+from ontology.api.loaders import ByIdLoader
+from ontology.things.repository import ThingRepository
+
+
+class ThingsByIdLoader(ByIdLoader):
+    """Live things of the caller's group by id; deleted and foreign ids load ``None``."""
+
+    def __init__(self, things: ThingRepository, group_id: ObjectId) -> None:
+        super().__init__(things.by_ids, group_id)
