@@ -29,8 +29,6 @@ from ontology.events.repository import EventRepository
 from ontology.events.service import EventService
 from ontology.groups.repository import GroupRepository
 from ontology.groups.service import GroupService
-from ontology.jobs.repository import JobRunRepository, LeaseRepository
-from ontology.jobs.runs import JobRuns
 from ontology.keys.repository import ApiKeyRepository
 from ontology.keys.service import ApiKeyService
 from ontology.kit.concurrency import ConcurrencySlots
@@ -47,6 +45,8 @@ from ontology.quotas.meter import ApiCallMeter
 from ontology.quotas.models import PlanBook, load_plans
 from ontology.quotas.repository import UsageRepository
 from ontology.quotas.service import QuotaService
+from ontology.runs.repository import JobRunRepository, LeaseRepository
+from ontology.runs.service import JobRuns
 from ontology.things.engagement import EngagementLedger
 from ontology.things.repository import ThingRepository
 from ontology.things.service import ThingService

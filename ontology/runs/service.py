@@ -23,9 +23,9 @@ from typing import Any
 from bson import ObjectId
 
 from ontology.db.client import Document
-from ontology.jobs.repository import JobRunRepository
 from ontology.kit.clock import utcnow
 from ontology.kit.errors import RunErrorCode
+from ontology.runs.repository import JobRunRepository
 
 log = logging.getLogger("ontology.jobs")
 

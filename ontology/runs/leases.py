@@ -17,9 +17,9 @@ from datetime import timedelta
 
 from pymongo.errors import PyMongoError
 
-from ontology.jobs.repository import LeaseRepository
-from ontology.jobs.runs import process_name
 from ontology.kit.clock import utcnow
+from ontology.runs.repository import LeaseRepository
+from ontology.runs.service import process_name
 
 log = logging.getLogger("ontology.jobs")
 
