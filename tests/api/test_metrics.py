@@ -13,7 +13,7 @@ from ontology.api.graphiql import load_examples, operation_names
 from ontology.app import create_app
 from ontology.config import Settings
 from ontology.kit.metrics import MAX_OTHER_OPERATION_NAMES, Metrics
-from ontology.quotas.models import Metric
+from ontology.ledger.plans import Metric
 from tests.api.test_http import api_with
 from tests.factories import Api, make_tenant
 

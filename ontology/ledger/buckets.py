@@ -17,7 +17,7 @@ from typing import Any
 
 from bson import ObjectId
 
-from ontology.quotas.periods import month_start, next_month_start
+from ontology.ledger.periods import month_start, next_month_start
 
 PAYMENT_EVENT = "payment_processed"
 

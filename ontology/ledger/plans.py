@@ -28,13 +28,27 @@ class Metric(StrEnum):
     EVENTS_RETENTION_DAYS = "events_retention_days"
 
 
-# The group counter each enforced metric is measured by.
-COUNTER_FIELDS: dict[Metric, str] = {
-    Metric.USERS: "counts.people",
-    Metric.STORAGE_GB: "counts.storageBytes",
-    Metric.ENTITIES_TOTAL: "counts.things",
-    Metric.CONNECTIONS_TOTAL: "counts.connections",
+@dataclass(frozen=True)
+class Counted:
+    """How a metric is enforced on a group counter: adding a plan limit is a ``Metric``,
+    its values in ``plans.json`` and, when a write can pass it, a row of ``COUNTED``."""
+
+    # the group counter it is measured by (``ontology.ledger.counters``)
+    counter: str
+    # counter units per limit unit (storage is counted in bytes, limited in GiB)
+    unit: int = 1
+    # where a refused write reports the error in its payload (``ItemError.path``)
+    refusal_path: str = ""
+
+
+COUNTED: dict[Metric, Counted] = {
+    Metric.USERS: Counted("counts.people", refusal_path="email"),
+    Metric.STORAGE_GB: Counted("counts.storageBytes", unit=GIB),
+    Metric.ENTITIES_TOTAL: Counted("counts.things", refusal_path="type"),
+    Metric.CONNECTIONS_TOTAL: Counted("counts.connections", refusal_path="type"),
 }
+# The group counter each enforced metric is measured by, and back.
+COUNTER_FIELDS: dict[Metric, str] = {metric: c.counter for metric, c in COUNTED.items()}
 METRIC_OF_COUNTER = {field: metric for metric, field in COUNTER_FIELDS.items()}
 
 
@@ -119,9 +133,10 @@ class PlanBook:
 
     def limit_in_counter_unit(self, group: dict[str, Any], metric: Metric) -> int | None:
         limit = self.limit(group, metric)
-        if limit is None or metric is not Metric.STORAGE_GB:
+        counted = COUNTED.get(metric)
+        if limit is None or counted is None:
             return limit
-        return limit * GIB
+        return limit * counted.unit
 
     def is_custom(self, name: str) -> bool:
         """An unpriced plan (enterprise): agreed with staff, never chosen self-service."""
@@ -147,7 +162,7 @@ class PlanBook:
 
 def load_plans(path: Path | None = None) -> PlanBook:
     if path is None:
-        text = resources.files("ontology.quotas").joinpath("plans.json").read_text()
+        text = resources.files("ontology.ledger").joinpath("plans.json").read_text()
     else:
         text = path.read_text()
     return PlanBook(PlansFile.model_validate(json.loads(text)))

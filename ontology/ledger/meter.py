@@ -24,9 +24,9 @@ from datetime import datetime, timedelta
 from bson import ObjectId
 
 from ontology.kit.clock import utcnow
-from ontology.quotas.models import Metric
-from ontology.quotas.periods import month_start, next_month_start
-from ontology.quotas.repository import UsageRepository
+from ontology.ledger.periods import month_start, next_month_start
+from ontology.ledger.plans import Metric
+from ontology.ledger.usage import UsageRepository
 
 log = logging.getLogger("ontology.quotas")
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ontology.quotas.models import METRIC_OF_COUNTER
+from ontology.ledger.plans import METRIC_OF_COUNTER
 
 # Scratch field: set by the first stage, removed by the last one.
 CHECK_FIELD = "_quotaOk"
