@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import weakref
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from enum import Enum
 from typing import Any, Generic, TypeVar
 
@@ -24,7 +24,7 @@ from strawberry.types.base import (
 from strawberry.types.enum import has_enum_definition
 from strawberry.types.lazy_type import LazyType
 
-from ontology.kit.errors import ErrorCode, ItemError
+from ontology.kit.errors import ErrorCode, ItemError, RejectedError
 from ontology.kit.pagination import Page
 
 T = TypeVar("T")
@@ -206,3 +206,20 @@ def _field_plan(graphql_name: str, field: Any, definition: Any) -> _FieldPlan:
     if scalar:
         return _FieldPlan(graphql_name, field.python_name)
     return _FieldPlan(graphql_name, field.python_name, convert=type_)
+
+
+P = TypeVar("P")
+
+
+async def payload(
+    write: Awaitable[T],
+    done: Callable[[T], P],
+    refused: Callable[[list[UserError]], P],
+) -> P:
+    """A mutation's payload: ``done(result)`` of the write, or ``refused(errors)`` when the
+    write was rejected (``RejectedError``: typed errors, and nothing was written)."""
+    try:
+        result = await write
+    except RejectedError as rejected:
+        return refused(UserError.from_items(rejected.errors))
+    return done(result)

@@ -3,55 +3,47 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, Self, TypeVar
 
 from bson import ObjectId
 
-from ontology.api.connections.loaders import ConnectionsByIdLoader, ConnectionsByThingLoader
-from ontology.api.events.loaders import ActivityByThingLoader, EventsByIdLoader
 from ontology.api.executor import CoercedVariables
-from ontology.api.knowledge.loaders import KnowledgeByIdLoader, KnowledgeByThingLoader
-from ontology.api.metrics.loaders import GroupSourcesLoader, ThingTotalsByIdLoader
-from ontology.api.people.loaders import PeopleByIdLoader
-from ontology.api.things.loaders import ThingsByIdLoader
 from ontology.keys.models import Caller, Role
 from ontology.kit.errors import ForbiddenError
 from ontology.kit.pagination import PageRequest
-from ontology.runtime import Runtime
+from ontology.runtime import Runtime, Services
 
 
-@dataclass
-class Loaders:
-    things_by_id: ThingsByIdLoader
-    connections_by_id: ConnectionsByIdLoader
-    connections_by_thing: ConnectionsByThingLoader
-    events_by_id: EventsByIdLoader
-    activity_by_thing: ActivityByThingLoader
-    people_by_id: PeopleByIdLoader
-    knowledge_by_id: KnowledgeByIdLoader
-    knowledge_by_thing: KnowledgeByThingLoader
-    thing_totals_by_id: ThingTotalsByIdLoader
-    group_sources: GroupSourcesLoader
+class PerRequest(Protocol):
+    """A DataLoader class that knows how to build itself for one request."""
+
+    max_batch_size: int | None
 
     @classmethod
-    def for_group(cls, runtime: Runtime, group_id: ObjectId) -> Loaders:
-        repos = runtime.repos
-        loaders = cls(
-            things_by_id=ThingsByIdLoader(repos.things, group_id),
-            connections_by_id=ConnectionsByIdLoader(repos.connections, group_id),
-            connections_by_thing=ConnectionsByThingLoader(repos.connections, group_id),
-            events_by_id=EventsByIdLoader(repos.events, group_id),
-            activity_by_thing=ActivityByThingLoader(repos.events, group_id),
-            people_by_id=PeopleByIdLoader(repos.people, group_id),
-            knowledge_by_id=KnowledgeByIdLoader(repos.knowledge, group_id),
-            knowledge_by_thing=KnowledgeByThingLoader(repos.knowledge, group_id),
-            thing_totals_by_id=ThingTotalsByIdLoader(repos.counters, group_id),
-            group_sources=GroupSourcesLoader(runtime.services.metrics, group_id),
-        )
-        if not runtime.settings.dataloader_batching:
-            for loader in vars(loaders).values():
+    def for_request(cls, runtime: Runtime, group_id: ObjectId) -> Self: ...
+
+
+L = TypeVar("L", bound=PerRequest)
+
+
+class Loaders:
+    """The request's DataLoaders, one per class, each built on first use
+    (``context.loaders.get(ThingsByIdLoader)``): a loader is registered by the code that
+    asks for it, so no module imports them all."""
+
+    def __init__(self, runtime: Runtime, group_id: ObjectId) -> None:
+        self.runtime = runtime
+        self.group_id = group_id
+        self._built: dict[type[Any], Any] = {}
+
+    def get(self, kind: type[L]) -> L:
+        loader = self._built.get(kind)
+        if loader is None:
+            loader = self._built[kind] = kind.for_request(self.runtime, self.group_id)
+            if not self.runtime.settings.dataloader_batching:
                 loader.max_batch_size = 1
-        return loaders
+        built: L = loader
+        return built
 
 
 @dataclass
@@ -68,6 +60,11 @@ class Context:
     @property
     def group_id(self) -> ObjectId:
         return self.caller.group_id
+
+    @property
+    def services(self) -> Services:
+        """The domain services a resolver calls (typed; writes go through them)."""
+        return self.runtime.services
 
     def require(self, role: Role) -> None:
         """Refuse the operation (a top-level FORBIDDEN error) below ``role``."""

@@ -313,7 +313,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         return Context(
             runtime=runtime,
             caller=caller,
-            loaders=Loaders.for_group(runtime, caller.group_id),
+            loaders=Loaders(runtime, caller.group_id),
             request=request,
             response=response,
             request_id=request_id,

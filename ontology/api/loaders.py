@@ -15,8 +15,6 @@ from strawberry.dataloader import DataLoader
 from ontology.db.client import Document
 from ontology.kit.pagination import Page, PageRequest
 
-FetchByIds = Callable[[ObjectId, Sequence[ObjectId]], Awaitable[list[Document]]]
-
 
 class ByIdLoader(DataLoader[ObjectId, Document | None]):
     """Documents by id (``key``: the field holding it) within one group: one query per batch."""

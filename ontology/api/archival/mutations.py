@@ -12,10 +12,10 @@ from ontology.api.archival.types import (
     ArchiveGroupEventsPayload,
     RestoreArchivedEventsPayload,
 )
-from ontology.api.base import UserError
+from ontology.api.base import UserError, payload
 from ontology.api.context import Context
 from ontology.keys.models import Role
-from ontology.kit.errors import ErrorCode, ForbiddenError, ItemError, RejectedError
+from ontology.kit.errors import ErrorCode, ForbiddenError, ItemError
 
 Info = strawberry.Info[Context, None]
 
@@ -37,7 +37,7 @@ class ArchivalMutations:
             message = f"Must be from 0 to {MAX_OLDER_THAN_DAYS:,} days."
             error = ItemError(ErrorCode.INVALID_INPUT, message, "olderThanDays")
             return ArchiveGroupEventsPayload(run=None, errors=UserError.from_items([error]))
-        run = await context.runtime.services.runs.queue(
+        run = await context.services.runs.queue(
             "archival", context.group_id, {"olderThanDays": older_than_days, "dryRun": False}
         )
         return ArchiveGroupEventsPayload(run=ArchivalRunType.from_doc(run), errors=[])
@@ -67,22 +67,18 @@ class ArchivalMutations:
             )
         if to < from_:
             error = ItemError(ErrorCode.INVALID_RANGE, "to must not be before from.", "to")
-            return _refused([error])
-        try:
-            result = await context.runtime.services.archived.restore(
-                context.group_id, from_, to, force=force
-            )
-        except RejectedError as rejected:
-            return _refused(rejected.errors)
-        return RestoreArchivedEventsPayload(
-            restored_events=result.restored,
-            already_hot=result.already_hot,
-            objects=result.manifests,
-            errors=[],
+            return _refused(UserError.from_items([error]))
+        return await payload(
+            context.services.archived.restore(context.group_id, from_, to, force=force),
+            lambda result: RestoreArchivedEventsPayload(
+                restored_events=result.restored,
+                already_hot=result.already_hot,
+                objects=result.manifests,
+                errors=[],
+            ),
+            _refused,
         )
 
 
-def _refused(errors: list[ItemError]) -> RestoreArchivedEventsPayload:
-    return RestoreArchivedEventsPayload(
-        restored_events=0, already_hot=0, objects=0, errors=UserError.from_items(errors)
-    )
+def _refused(errors: list[UserError]) -> RestoreArchivedEventsPayload:
+    return RestoreArchivedEventsPayload(restored_events=0, already_hot=0, objects=0, errors=errors)

@@ -61,7 +61,7 @@ class ArchivalQueries:
         if to < from_:
             raise ClientError("to must not be before from.")
         position = ArchivedPosition.parse(after) if after else None
-        found, more = await context.runtime.services.archived.page(
+        found, more = await context.services.archived.page(
             context.group_id, from_, to, size, event_type=type, after=position
         )
         page = Page(

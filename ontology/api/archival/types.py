@@ -172,7 +172,7 @@ class ArchivalStatus:
         "(platform_owner only)."
     )
     async def last_scheduled_run(self, info: Info) -> ArchivalScheduledRun | None:
-        run = await info.context.runtime.services.runs.latest(None, "archival")
+        run = await info.context.services.runs.latest(None, "archival")
         return ArchivalScheduledRun.from_doc(run) if run else None
 
 

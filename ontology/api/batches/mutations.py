@@ -30,7 +30,7 @@ class BatchMutations:
             NewThing(type=t.type, name=t.name, properties=t.properties, status=t.status)
             async for t in in_turns(input.things)
         ]
-        result = await context.runtime.services.batches.insert_things(
+        result = await context.services.batches.insert_things(
             context.group_id, items, ErrorPolicy(input.error_policy), input.idempotency_key
         )
         return await BatchPayload.of(result, len(items))
@@ -52,7 +52,7 @@ class BatchMutations:
             )
             async for c in in_turns(input.connections)
         ]
-        result = await context.runtime.services.batches.create_connections(
+        result = await context.services.batches.create_connections(
             context.group_id, items, ErrorPolicy(input.error_policy), input.idempotency_key
         )
         return await BatchPayload.of(result, len(items))
@@ -74,7 +74,7 @@ class BatchMutations:
             )
             async for u in in_turns(input.updates)
         ]
-        result = await context.runtime.services.batches.update_things(
+        result = await context.services.batches.update_things(
             context.group_id, items, ErrorPolicy(input.error_policy), input.idempotency_key
         )
         return await BatchPayload.of(result, len(items))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Self
 
 from bson import ObjectId
 from strawberry.dataloader import DataLoader
@@ -12,9 +13,14 @@ from ontology.api.loaders import ByIdLoader, merge_pages
 from ontology.connections.repository import ConnectionRepository
 from ontology.db.client import Document
 from ontology.kit.pagination import Page, PageRequest
+from ontology.runtime import Runtime
 
 
 class ConnectionsByIdLoader(ByIdLoader):
+    @classmethod
+    def for_request(cls, runtime: Runtime, group_id: ObjectId) -> Self:
+        return cls(runtime.repos.connections, group_id)
+
     def __init__(self, connections: ConnectionRepository, group_id: ObjectId) -> None:
         super().__init__(connections.by_ids, group_id)
 
@@ -45,6 +51,10 @@ class ConnectionsByThingLoader(DataLoader[ThingConnectionsKey, Page[Document]]):
     All things of a list ask with the same arguments, so a page of things with
     `connections(first: 5)` costs one command per direction, whatever its size.
     """
+
+    @classmethod
+    def for_request(cls, runtime: Runtime, group_id: ObjectId) -> Self:
+        return cls(runtime.repos.connections, group_id)
 
     def __init__(self, connections: ConnectionRepository, group_id: ObjectId) -> None:
         self._connections = connections

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from ontology.api.base import UserError
+from ontology.api.base import payload
 from ontology.api.connections.types import (
     ConnectionPayload,
     ConnectionType,
@@ -14,7 +14,6 @@ from ontology.api.connections.types import (
 )
 from ontology.api.context import Context
 from ontology.connections.models import NewConnection
-from ontology.kit.errors import RejectedError
 from ontology.kit.ids import parse_global_id, to_global_id
 
 Info = strawberry.Info[Context, None]
@@ -36,11 +35,11 @@ class ConnectionMutations:
             valid_from=input.valid_from,
             valid_to=input.valid_to,
         )
-        try:
-            doc = await context.runtime.services.connections.create(context.group_id, new)
-        except RejectedError as rejected:
-            return ConnectionPayload(connection=None, errors=UserError.from_items(rejected.errors))
-        return ConnectionPayload(connection=ConnectionType.from_doc(doc), errors=[])
+        return await payload(
+            context.services.connections.create(context.group_id, new),
+            lambda doc: ConnectionPayload(connection=ConnectionType.from_doc(doc), errors=[]),
+            lambda errors: ConnectionPayload(connection=None, errors=errors),
+        )
 
     @strawberry.mutation(description="Remove a connection.")
     async def delete_connection(
@@ -48,12 +47,10 @@ class ConnectionMutations:
     ) -> DeleteConnectionPayload:
         context = info.context
         connection_id = parse_global_id(input.id, "Connection")
-        try:
-            doc = await context.runtime.services.connections.delete(context.group_id, connection_id)
-        except RejectedError as rejected:
-            return DeleteConnectionPayload(
-                deleted_id=None, errors=UserError.from_items(rejected.errors)
-            )
-        return DeleteConnectionPayload(
-            deleted_id=strawberry.ID(to_global_id("Connection", doc["_id"])), errors=[]
+        return await payload(
+            context.services.connections.delete(context.group_id, connection_id),
+            lambda doc: DeleteConnectionPayload(
+                deleted_id=strawberry.ID(to_global_id("Connection", doc["_id"])), errors=[]
+            ),
+            lambda errors: DeleteConnectionPayload(deleted_id=None, errors=errors),
         )

@@ -10,6 +10,7 @@ from strawberry.scalars import JSON
 
 from ontology.api.base import Node, UserError, direct_input
 from ontology.api.context import Context
+from ontology.api.things.loaders import ThingsByIdLoader
 from ontology.kit.ids import to_global_id
 
 if TYPE_CHECKING:
@@ -50,14 +51,14 @@ class ConnectionType(Node):
     async def from_thing(self, info: Info) -> LazyThing | None:
         from ontology.api.things.types import ThingType
 
-        doc = await info.context.loaders.things_by_id.load(self.doc["fromId"])
+        doc = await info.context.loaders.get(ThingsByIdLoader).load(self.doc["fromId"])
         return ThingType.from_doc(doc) if doc else None
 
     @strawberry.field(name="to")
     async def to_thing(self, info: Info) -> LazyThing | None:
         from ontology.api.things.types import ThingType
 
-        doc = await info.context.loaders.things_by_id.load(self.doc["toId"])
+        doc = await info.context.loaders.get(ThingsByIdLoader).load(self.doc["toId"])
         return ThingType.from_doc(doc) if doc else None
 
 

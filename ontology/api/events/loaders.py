@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Self
+
 from bson import ObjectId
 from strawberry.dataloader import DataLoader
 
@@ -9,11 +11,16 @@ from ontology.api.loaders import ByIdLoader, ids_by_page, merge_pages
 from ontology.db.client import Document
 from ontology.events.repository import EventRepository
 from ontology.kit.pagination import Page, PageRequest
+from ontology.runtime import Runtime
 
 ROLES = ("actorId", "targetId")
 
 
 class EventsByIdLoader(ByIdLoader):
+    @classmethod
+    def for_request(cls, runtime: Runtime, group_id: ObjectId) -> Self:
+        return cls(runtime.repos.events, group_id)
+
     def __init__(self, events: EventRepository, group_id: ObjectId) -> None:
         super().__init__(events.by_ids, group_id)
 
@@ -23,6 +30,10 @@ class ActivityByThingLoader(DataLoader[tuple[ObjectId, PageRequest], Page[Docume
 
     Two commands per page shape (actor side, target side), whatever the page size.
     """
+
+    @classmethod
+    def for_request(cls, runtime: Runtime, group_id: ObjectId) -> Self:
+        return cls(runtime.repos.events, group_id)
 
     def __init__(self, events: EventRepository, group_id: ObjectId) -> None:
         self._events = events

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import strawberry
 
-from ontology.api.base import UserError
+from ontology.api.base import payload
 from ontology.api.context import Context
 from ontology.api.events.types import EventPayload, EventType, LogEventInput
 from ontology.events.service import NewEvent
-from ontology.kit.errors import RejectedError
 from ontology.kit.ids import parse_global_id
 
 Info = strawberry.Info[Context, None]
@@ -28,8 +27,8 @@ class EventMutations:
             metadata=input.metadata,
             timestamp=input.timestamp,
         )
-        try:
-            doc = await context.runtime.services.events.log(context.group_id, new)
-        except RejectedError as rejected:
-            return EventPayload(event=None, errors=UserError.from_items(rejected.errors))
-        return EventPayload(event=EventType.from_doc(doc), errors=[])
+        return await payload(
+            context.services.events.log(context.group_id, new),
+            lambda doc: EventPayload(event=EventType.from_doc(doc), errors=[]),
+            lambda errors: EventPayload(event=None, errors=errors),
+        )

@@ -10,6 +10,7 @@ from strawberry.scalars import JSON
 
 from ontology.api.base import Node, UserError
 from ontology.api.context import Context
+from ontology.api.things.loaders import ThingsByIdLoader
 from ontology.kit.ids import to_global_id
 
 if TYPE_CHECKING:
@@ -59,7 +60,7 @@ async def _thing(info: Info, event: dict[str, Any], field: str, joined: str) -> 
     elif event.get(field) is None:
         return None
     else:
-        doc = await info.context.loaders.things_by_id.load(event[field])
+        doc = await info.context.loaders.get(ThingsByIdLoader).load(event[field])
     return ThingType.from_doc(doc) if doc else None
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Self
+
 from bson import ObjectId
 from strawberry.dataloader import DataLoader
 
@@ -9,9 +11,14 @@ from ontology.api.loaders import ByIdLoader, ids_by_page, merge_pages
 from ontology.db.client import Document
 from ontology.kit.pagination import Page, PageRequest
 from ontology.knowledge.repository import KnowledgeRepository
+from ontology.runtime import Runtime
 
 
 class KnowledgeByIdLoader(ByIdLoader):
+    @classmethod
+    def for_request(cls, runtime: Runtime, group_id: ObjectId) -> Self:
+        return cls(runtime.repos.knowledge, group_id)
+
     def __init__(self, knowledge: KnowledgeRepository, group_id: ObjectId) -> None:
         super().__init__(knowledge.by_ids, group_id)
 
@@ -21,6 +28,10 @@ class KnowledgeByThingLoader(DataLoader[tuple[ObjectId, PageRequest], Page[Docum
 
     One command per page shape, whatever the number of things.
     """
+
+    @classmethod
+    def for_request(cls, runtime: Runtime, group_id: ObjectId) -> Self:
+        return cls(runtime.repos.knowledge, group_id)
 
     def __init__(self, knowledge: KnowledgeRepository, group_id: ObjectId) -> None:
         self._knowledge = knowledge

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import strawberry
 
-from ontology.api.base import UserError
+from ontology.api.base import payload
 from ontology.api.context import Context
 from ontology.api.knowledge.types import AddKnowledgeInput, KnowledgePayload, KnowledgeType
-from ontology.kit.errors import RejectedError
 from ontology.kit.ids import parse_global_id
 from ontology.knowledge.service import KnowledgeKind, NewKnowledge
 
@@ -29,8 +28,8 @@ class KnowledgeMutations:
             thing_given=input.thing_id is not None,
             role=input.role,
         )
-        try:
-            doc = await context.runtime.services.knowledge.add(context.group_id, new)
-        except RejectedError as rejected:
-            return KnowledgePayload(knowledge=None, errors=UserError.from_items(rejected.errors))
-        return KnowledgePayload(knowledge=KnowledgeType.from_doc(doc), errors=[])
+        return await payload(
+            context.services.knowledge.add(context.group_id, new),
+            lambda doc: KnowledgePayload(knowledge=KnowledgeType.from_doc(doc), errors=[]),
+            lambda errors: KnowledgePayload(knowledge=None, errors=errors),
+        )

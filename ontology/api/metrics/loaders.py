@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Self
 
 from bson import ObjectId
 from strawberry.dataloader import DataLoader
@@ -12,10 +12,15 @@ from ontology.kit.clock import utcnow
 from ontology.metrics.registry import Source
 from ontology.metrics.repository import CounterRepository
 from ontology.metrics.service import MetricsService
+from ontology.runtime import Runtime
 
 
 class ThingTotalsByIdLoader(ByIdLoader):
     """Things' running totals as actors (creator stats): one command per batch."""
+
+    @classmethod
+    def for_request(cls, runtime: Runtime, group_id: ObjectId) -> Self:
+        return cls(runtime.repos.counters, group_id)
 
     def __init__(self, counters: CounterRepository, group_id: ObjectId) -> None:
         super().__init__(counters.totals, group_id, key="thingId")
@@ -23,6 +28,10 @@ class ThingTotalsByIdLoader(ByIdLoader):
 
 class GroupSourcesLoader(DataLoader[Source, Any]):
     """The sources of the caller's group metrics, each read once per request."""
+
+    @classmethod
+    def for_request(cls, runtime: Runtime, group_id: ObjectId) -> Self:
+        return cls(runtime.services.metrics, group_id)
 
     def __init__(self, metrics: MetricsService, group_id: ObjectId) -> None:
         self._metrics = metrics

@@ -21,7 +21,7 @@ class MetricsQueries:
     async def realtime_metrics(self, info: Info) -> RealtimeMetrics:
         context = info.context
         return RealtimeMetrics.of(
-            await context.runtime.services.metrics.realtime(context.group_id, utcnow())
+            await context.services.metrics.realtime(context.group_id, utcnow())
         )
 
     @strawberry.field(
@@ -36,7 +36,5 @@ class MetricsQueries:
         period: HistoryPeriod | None = None,
     ) -> MetricsHistory:
         context = info.context
-        chosen, points = await context.runtime.services.metrics.history(
-            context.group_id, from_, to, period
-        )
+        chosen, points = await context.services.metrics.history(context.group_id, from_, to, period)
         return MetricsHistory(period=chosen, points=[MetricsPoint.of(p) for p in points])

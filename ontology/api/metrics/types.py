@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 
 from ontology.api.context import Context
+from ontology.api.metrics.loaders import GroupSourcesLoader
 from ontology.db.client import Document
 from ontology.metrics.registry import (
     CREATOR_METRICS,
@@ -93,7 +94,7 @@ class GroupMetrics:
 
     async def _value(self, info: Info, name: str) -> Any:
         metric = GROUP_METRICS[name]
-        loader = info.context.loaders.group_sources
+        loader = info.context.loaders.get(GroupSourcesLoader)
         sources = {source: await loader.load(source) for source in metric.needs}
         return metric.compute(GroupFacts(group=self.group, now=self.now, sources=sources))
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import strawberry
 
-from ontology.api.base import UserError
+from ontology.api.base import payload
 from ontology.api.context import Context
 from ontology.api.groups.types import GroupType
 from ontology.api.quotas.types import ChangePlanPayload
 from ontology.groups.models import Plan
 from ontology.keys.models import Role
-from ontology.kit.errors import RejectedError
 
 Info = strawberry.Info[Context, None]
 
@@ -25,12 +24,12 @@ class QuotaMutations:
     )
     async def change_plan(self, info: Info, plan: Plan) -> ChangePlanPayload:
         context = info.context
-        try:
-            group, over = await context.runtime.services.quotas.change_plan(
+        return await payload(
+            context.services.quotas.change_plan(
                 context.caller.group, plan.value, staff=context.caller.role is Role.PLATFORM_OWNER
-            )
-        except RejectedError as rejected:
-            return ChangePlanPayload(
-                group=None, over_limit=[], errors=UserError.from_items(rejected.errors)
-            )
-        return ChangePlanPayload(group=GroupType.from_doc(group), over_limit=over, errors=[])
+            ),
+            lambda changed: ChangePlanPayload(
+                group=GroupType.from_doc(changed[0]), over_limit=changed[1], errors=[]
+            ),
+            lambda errors: ChangePlanPayload(group=None, over_limit=[], errors=errors),
+        )

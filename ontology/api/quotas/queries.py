@@ -23,7 +23,7 @@ from ontology.api.quotas.types import (
 from ontology.groups.models import Plan
 from ontology.kit.clock import utcnow
 from ontology.kit.errors import ClientError
-from ontology.quotas.models import GIB, Metric, QuotaLevel, quota_level
+from ontology.ledger.plans import GIB, Metric, QuotaLevel, quota_level
 from ontology.quotas.service import MetricReport
 
 Info = strawberry.Info[Context, None]
@@ -54,7 +54,7 @@ class _Capacity:
 def _capacity(info: Info, metric: Metric, current: float, requested: float) -> _Capacity | None:
     """Room left under a metric's limit (counter units), ``None`` when unlimited."""
     group = info.context.caller.group
-    book = info.context.runtime.services.quotas.book
+    book = info.context.services.quotas.book
     limit = book.limit_in_counter_unit(group, metric)
     if limit is None:
         return None
@@ -82,7 +82,7 @@ class QuotaQueries:
     @strawberry.field(description="Every quota metric of the group's plan, with warnings.")
     async def group_quotas(self, info: Info) -> GroupQuotas:
         group = info.context.caller.group
-        reports = await info.context.runtime.services.quotas.report(group)
+        reports = await info.context.services.quotas.report(group)
         usages = [QuotaUsage.of(r) for r in reports]
         count = {level: sum(r.status is level for r in reports) for level in ALERT_LEVELS}
         return GroupQuotas(
@@ -100,7 +100,7 @@ class QuotaQueries:
     @strawberry.field(description="Overall quota health with recommendations.")
     async def quota_status(self, info: Info) -> QuotaStatusReport:
         group = info.context.caller.group
-        quotas = info.context.runtime.services.quotas
+        quotas = info.context.services.quotas
         reports = await quotas.report(group)
         usages = [QuotaUsage.of(r) for r in reports]
         return QuotaStatusReport(
@@ -161,7 +161,7 @@ class QuotaQueries:
     @strawberry.field(description="Prices and limits of every plan, and the upgrades from yours.")
     def upgrade_pricing(self, info: Info) -> UpgradePricing:
         group = info.context.caller.group
-        book = info.context.runtime.services.quotas.book
+        book = info.context.services.quotas.book
         current = book.plan(group["plan"])
         plans = [
             PlanPricing(

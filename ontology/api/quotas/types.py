@@ -9,7 +9,7 @@ import strawberry
 
 from ontology.api.base import UserError
 from ontology.api.groups.types import GroupType, PlanEnum
-from ontology.quotas.models import Metric, QuotaLevel
+from ontology.ledger.plans import Metric, QuotaLevel
 from ontology.quotas.service import MetricReport
 
 QuotaMetric = strawberry.enum(Metric, name="QuotaMetric")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from ontology.api.base import UserError
+from ontology.api.base import payload
 from ontology.api.context import Context
 from ontology.api.things.types import (
     CreateThingInput,
@@ -14,7 +14,6 @@ from ontology.api.things.types import (
     ThingType,
     UpdateThingInput,
 )
-from ontology.kit.errors import RejectedError
 from ontology.kit.ids import parse_global_id, to_global_id
 from ontology.things.models import NewThing, ThingChanges
 
@@ -29,11 +28,11 @@ class ThingMutations:
         new = NewThing(
             type=input.type, name=input.name, properties=input.properties, status=input.status
         )
-        try:
-            doc = await context.runtime.services.things.create(context.group_id, new)
-        except RejectedError as rejected:
-            return ThingPayload(thing=None, errors=UserError.from_items(rejected.errors))
-        return ThingPayload(thing=ThingType.from_doc(doc), errors=[])
+        return await payload(
+            context.services.things.create(context.group_id, new),
+            lambda doc: ThingPayload(thing=ThingType.from_doc(doc), errors=[]),
+            lambda errors: ThingPayload(thing=None, errors=errors),
+        )
 
     @strawberry.mutation(description="Change a thing's name, properties or status.")
     async def update_thing(self, info: Info, input: UpdateThingInput) -> ThingPayload:
@@ -45,20 +44,20 @@ class ThingMutations:
             expected_version=input.expected_version,
         )
         thing_id = parse_global_id(input.id, "Thing")
-        try:
-            doc = await context.runtime.services.things.update(context.group_id, thing_id, changes)
-        except RejectedError as rejected:
-            return ThingPayload(thing=None, errors=UserError.from_items(rejected.errors))
-        return ThingPayload(thing=ThingType.from_doc(doc), errors=[])
+        return await payload(
+            context.services.things.update(context.group_id, thing_id, changes),
+            lambda doc: ThingPayload(thing=ThingType.from_doc(doc), errors=[]),
+            lambda errors: ThingPayload(thing=None, errors=errors),
+        )
 
     @strawberry.mutation(description="Soft-delete a thing; its connections are removed.")
     async def delete_thing(self, info: Info, input: DeleteThingInput) -> DeleteThingPayload:
         context = info.context
         thing_id = parse_global_id(input.id, "Thing")
-        try:
-            doc = await context.runtime.services.things.delete(context.group_id, thing_id)
-        except RejectedError as rejected:
-            return DeleteThingPayload(deleted_id=None, errors=UserError.from_items(rejected.errors))
-        return DeleteThingPayload(
-            deleted_id=strawberry.ID(to_global_id("Thing", doc["_id"])), errors=[]
+        return await payload(
+            context.services.things.delete(context.group_id, thing_id),
+            lambda doc: DeleteThingPayload(
+                deleted_id=strawberry.ID(to_global_id("Thing", doc["_id"])), errors=[]
+            ),
+            lambda errors: DeleteThingPayload(deleted_id=None, errors=errors),
         )

@@ -6,6 +6,7 @@ import strawberry
 
 from ontology.api.base import Connection
 from ontology.api.context import Context
+from ontology.api.things.loaders import ThingsByIdLoader
 from ontology.api.things.types import ThingType
 from ontology.kit.ids import parse_global_id
 
@@ -46,5 +47,5 @@ class ThingQueries:
         thing_id = parse_global_id(id, "Thing")
         if thing_id is None:
             return None
-        doc = await info.context.loaders.things_by_id.load(thing_id)
+        doc = await info.context.loaders.get(ThingsByIdLoader).load(thing_id)
         return ThingType.from_doc(doc) if doc else None

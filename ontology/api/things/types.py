@@ -18,11 +18,14 @@ from ontology.api.base import (
     direct_input,
     page_info,
 )
-from ontology.api.connections.loaders import ThingConnectionsKey
+from ontology.api.connections.loaders import ConnectionsByThingLoader, ThingConnectionsKey
 from ontology.api.connections.types import ConnectionType
 from ontology.api.context import Context
+from ontology.api.events.loaders import ActivityByThingLoader
 from ontology.api.events.types import EventType
+from ontology.api.knowledge.loaders import KnowledgeByThingLoader
 from ontology.api.knowledge.types import KnowledgeType
+from ontology.api.metrics.loaders import ThingTotalsByIdLoader
 from ontology.api.metrics.types import CreatorStats
 from ontology.kit.clock import utcnow
 from ontology.kit.ids import to_global_id
@@ -149,7 +152,7 @@ class ThingType(Node):
             newest_outbound=self._newest_connection(Direction.OUTBOUND, type),
             newest_inbound=self._newest_connection(Direction.INBOUND, type),
         )
-        result = await context.loaders.connections_by_thing.load(key)
+        result = await context.loaders.get(ConnectionsByThingLoader).load(key)
         own_id = self.doc["_id"]
         edges = [
             RelatedThingEdge(
@@ -171,7 +174,7 @@ class ThingType(Node):
         "followers, content, events. One command for every thing of a page."
     )
     async def stats(self, info: Info) -> CreatorStats:
-        totals = await info.context.loaders.thing_totals_by_id.load(self.doc["_id"])
+        totals = await info.context.loaders.get(ThingTotalsByIdLoader).load(self.doc["_id"])
         return CreatorStats.of(self.doc, totals, utcnow())
 
     @strawberry.field(description="Knowledge linked to this thing, newest link first.")
@@ -184,7 +187,9 @@ class ThingType(Node):
         before: str | None = None,
     ) -> Connection[KnowledgeType]:
         page = info.context.page(first, after, last, before)
-        result = await info.context.loaders.knowledge_by_thing.load((self.doc["_id"], page))
+        result = await info.context.loaders.get(KnowledgeByThingLoader).load(
+            (self.doc["_id"], page)
+        )
         return Connection.of(result, lambda link: KnowledgeType.from_doc(link["_knowledge"]))
 
     @strawberry.field(
@@ -199,7 +204,7 @@ class ThingType(Node):
         before: str | None = None,
     ) -> Connection[EventType]:
         page = info.context.page(first, after, last, before)
-        result = await info.context.loaders.activity_by_thing.load((self.doc["_id"], page))
+        result = await info.context.loaders.get(ActivityByThingLoader).load((self.doc["_id"], page))
         return Connection.of(result, EventType.from_doc)
 
 
