@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ontology.api.documents import TrustedDocuments
 from ontology.api.endpoint import GraphQLEndpoint
 from ontology.api.graphiql import load_examples, operation_names, render_page, static_mount
 from ontology.api.rate_limits import RequestRateLimiter
@@ -107,6 +108,8 @@ def create_app(
         max_json_depth=settings.max_json_depth,
         max_body_bytes=settings.max_body_bytes,
         rate_limiter=RequestRateLimiter.from_settings(settings),
+        trusted_documents=TrustedDocuments.from_mode(settings.trusted_documents_mode),
+        document_max_age=settings.trusted_documents_max_age,
     )
     examples = load_examples()
     graphql.graphiql_page = render_page(examples)
