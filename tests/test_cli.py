@@ -97,11 +97,15 @@ def test_serve_demo_starts_the_embedded_database_seeds_and_stops_cleanly(tmp_pat
     ):
         try:
             key = None
+            link = None
             assert process.stdout is not None
             deadline = time.monotonic() + 90
-            while key is None and time.monotonic() < deadline:
-                found = re.search(r"(ont_[A-Za-z0-9_-]+)", process.stdout.readline())
-                key = found.group(1) if found else None
+            while link is None and time.monotonic() < deadline:
+                line = process.stdout.readline()
+                found = re.search(r"(ont_[A-Za-z0-9_-]+)", line)
+                key = key or (found.group(1) if found else None)
+                if line.startswith("GraphiQL"):
+                    link = line.strip()
             assert key is not None, "serve --demo printed no key"
             state = json.loads((tmp_path / "data" / "embedded.json").read_text())
 
@@ -117,6 +121,10 @@ def test_serve_demo_starts_the_embedded_database_seeds_and_stops_cleanly(tmp_pat
             process.send_signal(signal.SIGINT)
             process.wait(timeout=60)
 
+    # the link hands the key to GraphiQL in its fragment (never sent to the server)
+    assert link == (
+        f"GraphiQL, with the key for your browser: http://127.0.0.1:{port}/graphql#key={key}"
+    )
     assert response.status_code == 200
     assert response.json()["data"] == {
         "viewer": {

@@ -7,6 +7,7 @@ import gc
 import signal
 import socket
 from typing import Annotated
+from urllib.parse import quote
 
 import typer
 
@@ -38,6 +39,13 @@ async def _check_database(uri: str, name: str) -> None:
         await database.check_transactions()
     finally:
         await database.close()
+
+
+def demo_link(base_url: str, secret: str) -> str:
+    """The GraphiQL link that hands the key to the page in its fragment, which browsers
+    never send to the server: the page saves it in localStorage and drops it from the
+    address bar."""
+    return f"{base_url}/graphql#key={quote(secret, safe='')}"
 
 
 def serve(
@@ -109,8 +117,7 @@ def serve(
             f"{counts.get('things', 0)} things, {counts.get('connections', 0)} connections, "
             f"{counts.get('events', 0)} events)\n"
             f"API key (org_owner, shown once): [bold]{tenant.secret}[/bold]\n"
-            f"GraphiQL: {base_url}/graphql  (add the header "
-            f'{{"Authorization": "Bearer {tenant.secret}"}})\n'
+            f"GraphiQL, with the key for your browser: {demo_link(base_url, tenant.secret)}\n"
             f"Try: curl -s {base_url}/graphql -H 'Authorization: Bearer {tenant.secret}' "
             "-H 'Content-Type: application/json' "
             '-d \'{"query": "{ viewer { role group { slug counts { things } } } }"}\'\n',
