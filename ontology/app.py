@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -24,7 +25,9 @@ from ontology.config import Settings
 from ontology.jobs.archival import refresh_failed_groups_metric
 from ontology.jobs.scheduler import Scheduler
 from ontology.keys.service import bearer_token
+from ontology.kit import tracing
 from ontology.kit.logs import configure_logging
+from ontology.kit.tracing import TracingMiddleware
 from ontology.runtime import Runtime, open_runtime
 
 READY_TIMEOUT_SECONDS = 2.0
@@ -64,6 +67,7 @@ def create_app(
     ``--no-scheduler``), under the same lease as ``ontology scheduler``."""
     settings = settings or Settings()
     configure_logging(settings.log_level)
+    tracing.configure_from_env()  # OTEL_TRACES_EXPORTER: off unless set
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -138,4 +142,5 @@ def create_app(
             static_mount(),
         ],
         lifespan=lifespan,
+        middleware=[Middleware(TracingMiddleware)],
     )

@@ -154,9 +154,11 @@ def scheduler_command() -> None:
     """
     from ontology.jobs.scheduler import run_scheduler
     from ontology.kit.logs import configure_logging
+    from ontology.kit.tracing import configure_from_env
 
     settings = Settings()
     configure_logging(settings.log_level)
+    configure_from_env()  # OTEL_TRACES_EXPORTER: off unless set
 
     async def main() -> None:
         stop = asyncio.Event()
