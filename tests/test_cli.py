@@ -16,6 +16,7 @@ import httpx
 from pymongo import MongoClient
 
 from ontology.api.schema import export_sdl
+from ontology.config import Settings
 from ontology.db.embedded import EmbeddedServer, free_port
 from ontology.keys.models import hash_secret
 
@@ -189,4 +190,25 @@ def test_import_reports_bad_rows_and_never_imports_twice(
     assert things == [
         ("Ada", "creator", {"city": "London", "followers": 10}),
         ("Grace", "audience_member", {"city": "New York"}),
+    ]
+
+
+def test_the_demo_hints_fit_the_mode_the_server_runs_in() -> None:
+    from ontology.api.documents import document_hash
+    from ontology.cli.serve import demo_hints
+
+    base = "http://127.0.0.1:8000"
+    root = Path(__file__).resolve().parent.parent
+    viewer = document_hash((root / "graphql" / "Viewer.graphql").read_text())
+
+    assert demo_hints(Settings(env="development"), base, "ont_k").splitlines() == [
+        f"GraphiQL, with the key for your browser: {base}/graphql#key=ont_k",
+        f"Try: curl -s {base}/graphql -H 'Authorization: Bearer ont_k' "
+        "-H 'Content-Type: application/json' "
+        '-d \'{"query": "{ viewer { role group { slug counts { things } } } }"}\'',
+    ]
+    # production: no GraphiQL, and only trusted documents run
+    assert demo_hints(Settings(env="production"), base, "ont_k").splitlines() == [
+        f"Try: curl -s '{base}/graphql?documentId=sha256:{viewer}' "
+        "-H 'Authorization: Bearer ont_k'",
     ]

@@ -48,6 +48,29 @@ def demo_link(base_url: str, secret: str) -> str:
     return f"{base_url}/graphql#key={quote(secret, safe='')}"
 
 
+def demo_hints(settings: Settings, base_url: str, secret: str) -> str:
+    """The GraphiQL link (where GraphiQL is served) and a curl command that runs here."""
+    from ontology.api.documents import document_hash
+    from ontology.api.graphiql import load_examples
+
+    auth = f"-H 'Authorization: Bearer {secret}'"
+    lines = []
+    if settings.graphiql_enabled:
+        lines.append(f"GraphiQL, with the key for your browser: {demo_link(base_url, secret)}")
+    if settings.trusted_documents_mode == "off":
+        lines.append(
+            f"Try: curl -s {base_url}/graphql {auth} -H 'Content-Type: application/json' "
+            '-d \'{"query": "{ viewer { role group { slug counts { things } } } }"}\''
+        )
+    else:  # only the trusted documents run: name one by its id
+        viewer = load_examples()[0]
+        lines.append(
+            f"Try: curl -s '{base_url}/graphql?documentId=sha256:{document_hash(viewer.query)}' "
+            f"{auth}"
+        )
+    return "\n".join(lines)
+
+
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address [ONTOLOGY_HOST].")] = None,
     port: Annotated[int | None, typer.Option(help="HTTP port [ONTOLOGY_PORT].")] = None,
@@ -117,10 +140,7 @@ def serve(
             f"{counts.get('things', 0)} things, {counts.get('connections', 0)} connections, "
             f"{counts.get('events', 0)} events)\n"
             f"API key (org_owner, shown once): [bold]{tenant.secret}[/bold]\n"
-            f"GraphiQL, with the key for your browser: {demo_link(base_url, tenant.secret)}\n"
-            f"Try: curl -s {base_url}/graphql -H 'Authorization: Bearer {tenant.secret}' "
-            "-H 'Content-Type: application/json' "
-            '-d \'{"query": "{ viewer { role group { slug counts { things } } } }"}\'\n',
+            f"{demo_hints(settings, base_url, tenant.secret)}\n",
             highlight=False,
             soft_wrap=True,
         )
