@@ -27,6 +27,7 @@ error body is JSON: ``{"errors": [{message, extensions: {code}}]}``.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -251,7 +252,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             )
         else:
             self._negotiated(request, response, media_type)
-            self._cacheable(request, response)
+            response = self._cacheable(request, response)
         # every answer carries the request's id, refusals before GraphQL runs included
         response.headers[REQUEST_ID_HEADER] = request_id_of(request)
         await response(scope, receive, send)
@@ -313,17 +314,27 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         if chosen == GRAPHQL_RESPONSE_JSON and response.status_code == 200 and outcome:
             response.status_code = 500 if outcome == "internal" else 400
 
-    def _cacheable(self, request: Request, response: Response) -> None:
+    def _cacheable(self, request: Request, response: Response) -> Response:
         """A query named by its document id over GET, answered without errors, may be
-        cached by the caller's browser (private: the answer is the caller's)."""
+        cached by the caller's browser (private: the answer is the caller's), and is
+        revalidated by its ETag: an unchanged answer is a 304 without a body."""
         params = request.query_params
         named = "documentId" in params or "persistedQuery" in params.get("extensions", "")
         if not (request.method == "GET" and named and response.status_code == 200):
-            return
+            return response
         if getattr(request.state, "graphql_errors", True):
-            return
-        response.headers["Cache-Control"] = f"private, max-age={self.document_max_age}"
-        response.headers["Vary"] = f"Accept, Authorization, {GROUP_HEADER}"
+            return response
+        etag = f'W/"{hashlib.sha256(response.body).hexdigest()[:32]}"'
+        headers = {
+            "Cache-Control": f"private, max-age={self.document_max_age}",
+            "Vary": f"Accept, Authorization, {GROUP_HEADER}",
+            "ETag": etag,
+        }
+        presented = {tag.strip() for tag in request.headers.get("if-none-match", "").split(",")}
+        if etag in presented:
+            return Response(status_code=304, headers=headers)
+        response.headers.update(headers)
+        return response
 
     async def execute_single(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -243,3 +244,38 @@ async def test_malformed_ids_are_bad_requests(settings: Settings, body: dict[str
         key = await _tenant_key(api)
         status, code, _ = _error(await _post(api, key, body))
         assert (status, code) == (400, "BAD_REQUEST")
+
+
+async def test_an_unchanged_answer_is_revalidated_with_its_etag(settings: Settings) -> None:
+    async with api_with(settings, env="production") as api:
+        key = await _tenant_key(api)
+        headers = {"Authorization": f"Bearer {key}", "Accept": "application/json"}
+        params = {"documentId": VIEWER_ID}
+        first = await api.client.get("/graphql", params=params, headers=headers)
+        etag = first.headers["etag"]
+        same = await api.client.get(
+            "/graphql", params=params, headers={**headers, "If-None-Match": etag}
+        )
+        created = await _post(
+            api,
+            key,
+            {
+                "documentId": f"sha256:{document_hash(CREATE_TEXT)}",
+                "variables": {"input": {"type": "creator", "name": "Ada"}},
+            },
+        )
+        changed = await api.client.get(
+            "/graphql", params=params, headers={**headers, "If-None-Match": etag}
+        )
+
+    assert first.status_code == 200
+    assert etag == f'W/"{hashlib.sha256(first.content).hexdigest()[:32]}"'
+    assert (same.status_code, same.content) == (304, b"")
+    assert same.headers["etag"] == etag
+    assert same.headers["cache-control"] == "private, max-age=0"
+    assert same.headers["x-request-id"]
+    assert created.json()["data"]["createThing"]["errors"] == []
+    # the group's counts changed: a new answer with a new tag
+    assert changed.status_code == 200
+    assert changed.json()["data"]["viewer"]["group"]["counts"]["things"] == 1
+    assert changed.headers["etag"] != etag
