@@ -90,6 +90,16 @@ class Settings(BaseSettings):
     graphiql: bool | None = Field(
         default=None, description="Serve GraphiQL on GET /graphql; unset: on except in production"
     )
+    trusted_documents: Literal["off", "allowed", "required"] | None = Field(
+        default=None,
+        description="Document ids and raw documents: off (raw only), allowed (both), "
+        "required (only the manifest's documents); unset: required in production, else off",
+    )
+    trusted_documents_max_age: int = Field(
+        default=0,
+        ge=0,
+        description="Cache-Control max-age (private) of a successful GET with a documentId",
+    )
     rate_limit_per_key: float = Field(
         default=50.0,
         ge=0,
@@ -192,6 +202,12 @@ class Settings(BaseSettings):
     @property
     def graphiql_enabled(self) -> bool:
         return self.graphiql if self.graphiql is not None else not self.is_production
+
+    @property
+    def trusted_documents_mode(self) -> str:
+        if self.trusted_documents is not None:
+            return self.trusted_documents
+        return "required" if self.is_production else "off"
 
     @property
     def resolved_archive_url(self) -> str:

@@ -42,6 +42,7 @@ from ontology.api.things.mutations import ThingMutations
 from ontology.api.things.queries import ThingQueries
 from ontology.api.validation import RequestLimits, ValidationExtension
 from ontology.config import Settings
+from ontology.kit import tracing
 
 Query = merge_types(
     "Query",
@@ -80,6 +81,16 @@ class OntologySchema(strawberry.Schema):
         """Unexpected errors are logged once, with the request id, by ``ErrorExtension``."""
 
 
+def _tracing_extensions() -> list[Any]:
+    """The operation and resolver spans, only while tracing is on (``ontology.kit.tracing``)."""
+    tracer = tracing.tracer()
+    if tracer is None:
+        return []
+    from ontology.api.tracing import TracingExtension
+
+    return [lambda: TracingExtension(tracer)]
+
+
 def create_schema(settings: Settings | None = None) -> strawberry.Schema:
     """The schema, with the request limits of ``settings`` (checked before any database work).
 
@@ -95,6 +106,7 @@ def create_schema(settings: Settings | None = None) -> strawberry.Schema:
         hide_suggestions=hide_suggestions,
     )
     extensions: list[Any] = [
+        *_tracing_extensions(),
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
         lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),

@@ -27,11 +27,20 @@ and the scheduler, whenever it acquires, renews or loses the lease::
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from collections.abc import Iterable
+from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    make_asgi_app,
+)
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
@@ -221,6 +230,11 @@ class Metrics:
         self.lease_holder.clear()
         if holder is not None:
             self.lease_holder.labels(holder).set(1)
+
+    @functools.cached_property
+    def asgi_app(self) -> Any:
+        """prometheus-client's ASGI app over this registry (``GET /metrics``)."""
+        return make_asgi_app(self.registry)
 
     def render(self) -> bytes:
         """The registry in the Prometheus text format."""
