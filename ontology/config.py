@@ -72,6 +72,12 @@ class Settings(BaseSettings):
         ge=1,
         description="Documents per bulk write command (batches, deletes, restores, roll-ups)",
     )
+    group_commit_max: int = Field(
+        default=64,
+        ge=1,
+        description="Most single writes of one group committed in one transaction while "
+        "the group's previous transaction runs (group commit; 1: each write alone)",
+    )
     max_body_bytes: int = Field(
         default=32 * 1024 * 1024, ge=1, description="Largest request body (larger: HTTP 413)"
     )

@@ -127,7 +127,15 @@ class Services:
         metrics: Metrics,
         settings: Settings,
     ) -> Services:
-        ledger = Ledger(database, plans, repos.accounts, repos.log, repos.usage, metrics)
+        ledger = Ledger(
+            database,
+            plans,
+            repos.accounts,
+            repos.log,
+            repos.usage,
+            metrics,
+            coalesce=settings.group_commit_max,
+        )
         quotas = QuotaService(ledger, plans, repos.groups, ApiCallMeter(repos.usage))
         sink = _sink_opener(settings)
         backoff = Backoff(

@@ -67,7 +67,7 @@ class ConnectionService:
             await self.engagement.record(group_id, count_changes(doc, 1), w.session, created=[doc])
 
         try:
-            await self.ledger.write(group_id, write)
+            await self.ledger.write(group_id, write, together=True)
         except DuplicateKeyError:
             raise RejectedError(
                 [
@@ -103,7 +103,7 @@ class ConnectionService:
             await w.count(delta, [event], enforce=False)
             return doc
 
-        return await self.ledger.write(group_id, write)
+        return await self.ledger.write(group_id, write, together=True)
 
     async def detach(
         self,

@@ -105,5 +105,5 @@ class EventService:
         async def write(w: TenantWrite) -> None:
             await w.count(CountDelta(), [doc])
 
-        await self.ledger.write(group_id, write)
+        await self.ledger.write(group_id, write, together=True)
         return doc

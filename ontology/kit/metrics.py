@@ -114,6 +114,19 @@ class Metrics:
             ["metric"],
             registry=registry,
         )
+        # Group commit (ontology.ledger.ledger): transactions that committed several single
+        # writes of one group together, and those split because one of them failed.
+        self.group_commits = Counter(
+            "ontology_group_commits",
+            "Transactions of several writes of one group: together (committed) or split.",
+            ["outcome"],
+            registry=registry,
+        )
+        self.group_commit_writes = Counter(
+            "ontology_group_commit_writes",
+            "Single writes committed in a transaction shared with others of their group.",
+            registry=registry,
+        )
         self.batch_items_written = Counter(
             "ontology_batch_items_written",
             "Items created or changed by batch mutations and imports, by batch operation.",

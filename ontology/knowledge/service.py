@@ -167,5 +167,5 @@ class KnowledgeService:
             await w.count(delta)  # reserve first
             await self.knowledge.insert(group_id, doc, link, w.session)
 
-        await self.ledger.write(group_id, write)
+        await self.ledger.write(group_id, write, together=True)
         return doc

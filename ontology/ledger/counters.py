@@ -61,9 +61,24 @@ class CountDelta:
             )
         return self
 
-    def add(self, field: str, amount: int) -> CountDelta:
+    def merge(self, other: CountDelta) -> CountDelta:
+        """Add ``other``'s increments and keys to this delta."""
+        for field, amount in other.fields.items():
+            self.add_field(field, amount)
+        for field, key in other.newest.items():
+            if field not in self.newest or key > self.newest[field]:
+                self.newest[field] = key
+        for field, key in other.oldest.items():
+            if field not in self.oldest or key < self.oldest[field]:
+                self.oldest[field] = key
+        return self
+
+    def add_field(self, field: str, amount: int) -> None:
         if amount:
-            self.fields[f"counts.{field}"] = self.fields.get(f"counts.{field}", 0) + amount
+            self.fields[field] = self.fields.get(field, 0) + amount
+
+    def add(self, field: str, amount: int) -> CountDelta:
+        self.add_field(f"counts.{field}", amount)
         return self
 
     def things(self, thing_type: str, amount: int, size_bytes: int) -> CountDelta:

@@ -22,13 +22,15 @@ in the same transaction.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from bson import ObjectId
 from pymongo.asynchronous.client_session import AsyncClientSession
 
+from ontology.db import deadline
 from ontology.db.client import Database, Document
 from ontology.kit.clock import utcnow
 from ontology.kit.errors import ErrorCode, ItemError, RejectedError
@@ -83,11 +85,23 @@ class TenantWrite:
     """One tenant write inside its transaction: ``session`` for the data it writes,
     ``count`` for its counters and events."""
 
-    def __init__(self, ledger: Ledger, group_id: ObjectId, session: AsyncClientSession) -> None:
+    def __init__(
+        self,
+        ledger: Ledger,
+        group_id: ObjectId,
+        session: AsyncClientSession,
+        *,
+        deferred: bool = False,
+    ) -> None:
         self.ledger = ledger
         self.group_id = group_id
         self.session = session
         self.events: list[Document] = []
+        # Writes committed together (``Ledger.write(..., together=True)``) share one
+        # TenantWrite that gathers their counts, reserved once after every work ran.
+        self.deferred = deferred
+        self.delta = CountDelta()
+        self.enforce = False
 
     async def count(
         self,
@@ -101,9 +115,13 @@ class TenantWrite:
         possible), and append ``events`` to the log once the write's data is written.
         Call it before writing data that it reserves room for, so a refusal costs
         nothing more."""
-        if events:
-            delta.logged(events)
-        await self.ledger.reserve(self.group_id, delta, self.session, enforce=enforce)
+        # a copy: a transaction retried after a transient error counts its write again
+        counted = CountDelta().merge(delta).logged(events)
+        if self.deferred:
+            self.delta.merge(counted)
+            self.enforce = self.enforce or enforce
+        else:
+            await self.ledger.reserve(self.group_id, counted, self.session, enforce=enforce)
         self.append(events)
 
     def append(self, events: Sequence[Document]) -> None:
@@ -121,6 +139,8 @@ class Ledger:
         log: EventLog,
         usage: UsageRepository,
         metrics: Metrics,
+        *,
+        coalesce: int = 64,
     ) -> None:
         self.database = database
         self.book = book
@@ -128,6 +148,9 @@ class Ledger:
         self.log = log
         self.usage = usage
         self.metrics = metrics
+        # the most writes of one group committed in one transaction (1: each alone)
+        self.coalesce = coalesce
+        self._queues: dict[ObjectId, _GroupQueue] = {}
 
     async def write(
         self,
@@ -135,10 +158,26 @@ class Ledger:
         work: Callable[[TenantWrite], Awaitable[T]],
         *,
         index: int | None = None,
+        together: bool = False,
     ) -> T:
         """Run ``work`` in one transaction; a refused reservation becomes QUOTA_EXCEEDED
-        (reported at item ``index`` of a batch, when given)."""
+        (reported at item ``index`` of a batch, when given).
 
+        ``together``: ``work`` may share its transaction with other writes of the group
+        that wait while the group's previous transaction runs (group commit: one
+        reservation, one append of their events and one commit for all of them). For
+        short single writes; each still gets its own result or error.
+        """
+        if together and self.coalesce > 1:
+            return await self._together(group_id, work)
+        return await self._alone(group_id, work, index)
+
+    async def _alone(
+        self,
+        group_id: ObjectId,
+        work: Callable[[TenantWrite], Awaitable[T]],
+        index: int | None = None,
+    ) -> T:
         async def transaction(session: AsyncClientSession) -> T:
             write = TenantWrite(self, group_id, session)
             result = await work(write)
@@ -152,6 +191,88 @@ class Ledger:
             raise RejectedError(
                 [refused.item_error(COUNTED[refused.metric].refusal_path, index)]
             ) from None
+
+    # -- group commit -------------------------------------------------------------
+
+    async def _together(self, group_id: ObjectId, work: Callable[[TenantWrite], Awaitable[T]]) -> T:
+        """Queue ``work`` with the group's other waiting writes; the first in the queue
+        commits what has gathered (while the group's previous transaction ran) in one
+        transaction, then hands over to the next."""
+        queue = self._queues.setdefault(group_id, _GroupQueue())
+        me = _Queued(work, asyncio.get_running_loop().create_future())
+        queue.waiting.append(me)
+        if not queue.busy:
+            queue.busy = True
+            me.wake.set_result(LEAD)
+        try:
+            async with asyncio.timeout(deadline.remaining()):
+                woken = await asyncio.shield(me.wake)
+        except TimeoutError:
+            if me.wake.done():
+                woken = me.wake.result()
+            elif me in queue.waiting:  # not taken yet: give up, as a lock wait would
+                queue.waiting.remove(me)
+                raise deadline.DeadlineExceeded(
+                    "The deadline passed while waiting for the group's other writes."
+                ) from None
+            else:
+                woken = await me.wake  # taken into a transaction: its outcome is coming
+        except asyncio.CancelledError:
+            if me in queue.waiting:
+                queue.waiting.remove(me)
+            if me.wake.done() and me.wake.result() is LEAD:
+                self._hand_over(group_id, queue)
+            raise
+        if woken is not LEAD:
+            return cast(T, me.outcome())
+        batch = queue.waiting[: self.coalesce]
+        del queue.waiting[: len(batch)]
+        try:
+            # shielded: a caller that goes away does not abort the others' transaction
+            await asyncio.shield(self._commit_together(group_id, batch))
+        finally:
+            self._hand_over(group_id, queue)
+        return cast(T, me.outcome())
+
+    def _hand_over(self, group_id: ObjectId, queue: _GroupQueue) -> None:
+        """Wake the next waiting write to commit the queue, or mark the group idle."""
+        if queue.waiting:
+            queue.waiting[0].wake.set_result(LEAD)
+        else:
+            queue.busy = False
+            self._queues.pop(group_id, None)
+
+    async def _commit_together(self, group_id: ObjectId, batch: list[_Queued]) -> None:
+        """Commit ``batch`` in one transaction: each work in turn, then one reservation
+        for all their counts and one append of all their events. When anything fails
+        (a refused reservation, one work's error), nothing of it is stored and each
+        work is run again in a transaction of its own, so each gets its own answer."""
+        if len(batch) > 1:
+
+            async def transaction(session: AsyncClientSession) -> list[Any]:
+                shared = TenantWrite(self, group_id, session, deferred=True)
+                results = [await queued.work(shared) for queued in batch]
+                await self.reserve(group_id, shared.delta, session, enforce=shared.enforce)
+                await self.log.append(group_id, shared.events, session)
+                return results
+
+            try:
+                results = await self.database.in_transaction(transaction, serialize_on=group_id)
+            except Exception:
+                self.metrics.group_commits.labels("split").inc()
+            else:
+                self.metrics.group_commits.labels("together").inc()
+                self.metrics.group_commit_writes.inc(len(batch))
+                for queued, result in zip(batch, results, strict=True):
+                    queued.settle(result=result)
+                return
+        for queued in batch:
+            try:
+                result = await self._alone(group_id, queued.work)
+            except Exception as error:
+                queued.settle(error=error)
+            else:
+                queued.settle(result=result)
 
     async def reserve(
         self,
@@ -222,3 +343,33 @@ def dotted(doc: dict[str, Any], path: str) -> int:
     for part in path.split("."):
         value = value.get(part, 0) if isinstance(value, dict) else 0
     return int(value or 0)
+
+
+LEAD = object()
+"""What wakes the first write of a group's queue: it commits the queue's writes."""
+
+
+class _Queued:
+    """A write waiting in its group's queue: woken to lead, or with its outcome."""
+
+    def __init__(self, work: Callable[[TenantWrite], Awaitable[Any]], wake: asyncio.Future[Any]):
+        self.work = work
+        self.wake = wake
+        self._result: Any = None
+        self._error: BaseException | None = None
+
+    def settle(self, *, result: Any = None, error: BaseException | None = None) -> None:
+        self._result, self._error = result, error
+        if not self.wake.done():
+            self.wake.set_result(None)
+
+    def outcome(self) -> Any:
+        if self._error is not None:
+            raise self._error
+        return self._result
+
+
+class _GroupQueue:
+    def __init__(self) -> None:
+        self.waiting: list[_Queued] = []
+        self.busy = False

@@ -65,7 +65,7 @@ class PersonService:
             await self.people.insert(group_id, doc, w.session)
 
         try:
-            await self.ledger.write(group_id, write)
+            await self.ledger.write(group_id, write, together=True)
         except DuplicateKeyError:
             raise RejectedError(
                 [ItemError(ErrorCode.DUPLICATE, f"{email} is already in this group.", "email")]

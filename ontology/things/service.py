@@ -79,7 +79,7 @@ class ThingService:
             await w.count(delta, [event])  # reserve first
             await self.things.insert(group_id, doc, w.session)
 
-        await self.ledger.write(group_id, write)
+        await self.ledger.write(group_id, write, together=True)
         return doc
 
     async def update(
@@ -129,7 +129,7 @@ class ThingService:
             await w.count(delta, [event])
             return updated
 
-        return await self.ledger.write(group_id, write)
+        return await self.ledger.write(group_id, write, together=True)
 
     async def delete(self, group_id: ObjectId, thing_id: ObjectId | None) -> Document:
         """Soft-delete a thing and remove its connections (both directions)."""
@@ -158,4 +158,4 @@ class ThingService:
             await w.count(delta, [event], enforce=False)
             return {**deleted, "deletedAt": now}
 
-        return await self.ledger.write(group_id, write)
+        return await self.ledger.write(group_id, write, together=True)
