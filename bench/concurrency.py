@@ -247,6 +247,7 @@ def run(args: argparse.Namespace, coalesce: int, tmp: Path, uri: str) -> dict[st
         # the bench measures the write path, not the per-key limits
         "ONTOLOGY_RATE_LIMIT_PER_KEY": "0",
         "ONTOLOGY_RATE_LIMIT_PER_GROUP": "0",
+        "ONTOLOGY_BATCH_CONCURRENCY_PER_GROUP": "0",
     }
     tenant = asyncio.run(make_tenant(uri, db, data_dir, "writers", None))
     racer = asyncio.run(make_tenant(uri, db, data_dir, "racer", args.limit))

@@ -243,8 +243,8 @@ class Ledger:
             self._queues.pop(group_id, None)
 
     async def _commit_together(self, group_id: ObjectId, batch: list[_Queued]) -> None:
-        """Commit ``batch`` in one transaction: each work in turn, then one reservation
-        for all their counts and one append of all their events. When anything fails
+        """Commit ``batch`` in one transaction: each work in turn, then one append of all
+        their events and one reservation for all their counts. When anything fails
         (a refused reservation, one work's error), nothing of it is stored and each
         work is run again in a transaction of its own, so each gets its own answer."""
         if len(batch) > 1:
@@ -252,8 +252,11 @@ class Ledger:
             async def transaction(session: AsyncClientSession) -> list[Any]:
                 shared = TenantWrite(self, group_id, session, deferred=True)
                 results = [await queued.work(shared) for queued in batch]
-                await self.reserve(group_id, shared.delta, session, enforce=shared.enforce)
+                # The documents every writer of the group updates (the metric counters,
+                # the group's) last, just before the commit: another process's
+                # transaction conflicts with this one only while it holds them.
                 await self.log.append(group_id, shared.events, session)
+                await self.reserve(group_id, shared.delta, session, enforce=shared.enforce)
                 return results
 
             try:
