@@ -41,6 +41,7 @@ from ontology.knowledge.repository import KnowledgeRepository
 from ontology.knowledge.service import KnowledgeService
 from ontology.metrics.repository import CounterRepository, SnapshotRepository
 from ontology.metrics.service import MetricsService
+from ontology.overview.service import GroupOverviewService
 from ontology.people.repository import PersonRepository
 from ontology.people.service import PersonService
 from ontology.quotas.meter import ApiCallMeter
@@ -108,6 +109,7 @@ class Services:
     archival: ArchivalService
     archived: ArchivedEventsService
     runs: JobRuns
+    overview: GroupOverviewService
 
     @classmethod
     def build(
@@ -203,6 +205,7 @@ class Services:
                 backoff=backoff,
             ),
             runs=JobRuns(repos.job_runs),
+            overview=GroupOverviewService(repos.groups, quotas, repos.job_runs),
         )
 
 

@@ -36,6 +36,7 @@ from ontology.groups.types import GroupType
 from ontology.knowledge.mutations import KnowledgeMutations
 from ontology.knowledge.queries import KnowledgeQueries
 from ontology.metrics.queries import MetricsQueries
+from ontology.overview.queries import OverviewQueries
 from ontology.people.mutations import PersonMutations
 from ontology.people.queries import PersonQueries
 from ontology.quotas.mutations import QuotaMutations
@@ -56,6 +57,7 @@ Query = merge_types(
         QuotaQueries,
         MetricsQueries,
         ArchivalQueries,
+        OverviewQueries,
     ),
 )
 Mutation = merge_types(

@@ -31,6 +31,7 @@ from ontology.quotas.models import (
 from ontology.quotas.periods import hour_start
 from ontology.quotas.repository import UsageRepository
 from ontology.quotas.reservation import reservation_pipeline
+from ontology.quotas.standing import standing_fields
 
 T = TypeVar("T")
 
@@ -126,7 +127,14 @@ class QuotaService:
             amount > 0 and field in METRIC_OF_COUNTER for field, amount in delta.fields.items()
         )
         if not guarded:
-            await self.groups.apply_counts(group_id, delta, session)
+            if any(field in METRIC_OF_COUNTER for field in delta.fields):
+                # a metered counter changes: the same update recomputes the standing
+                pipeline = reservation_pipeline(
+                    delta.fields, delta.newest, delta.oldest, enforce=False
+                )
+                await self.groups.update_with_pipeline(group_id, pipeline, session)
+            else:
+                await self.groups.apply_counts(group_id, delta, session)
             return
         pipeline = reservation_pipeline(delta.fields, delta.newest, delta.oldest)
         if await self.groups.update_with_pipeline(group_id, pipeline, session):
@@ -185,7 +193,7 @@ class QuotaService:
 
         async def log_it(session: AsyncClientSession) -> None:
             await self.events.insert_many(group_id, [event], session)
-            await self.groups.apply_counts(group_id, CountDelta().logged([event]), session)
+            await self.apply(group_id, CountDelta().logged([event]), session, enforce=False)
 
         await self.database.in_transaction(log_it)
 
@@ -216,7 +224,9 @@ class QuotaService:
         changed = 0
         async for group in self.groups.all_quota_settings():
             quota = self.book.enforced_limits(group)
-            if group.get("quota") != quota:
+            # a group stored before its standing was kept gets it here too
+            standing = standing_fields({**group, "quota": quota})
+            if group.get("quota") != quota or any(group.get(k) != v for k, v in standing.items()):
                 await self.groups.set_limits(group["_id"], group.get("limits") or {}, quota)
                 changed += 1
         return changed
@@ -225,7 +235,15 @@ class QuotaService:
 
     async def report(self, group: Document) -> list[MetricReport]:
         """Every metric of the plan against the group's counters (one query at most)."""
-        api_calls = await self.meter.current(group["_id"])
+        return self.report_of(group, await self.meter.current(group["_id"]))
+
+    async def reports(self, groups: list[Document]) -> dict[ObjectId, list[MetricReport]]:
+        """``report`` of each of ``groups`` (one query at most, whatever their number)."""
+        calls = await self.meter.current_many([group["_id"] for group in groups])
+        return {group["_id"]: self.report_of(group, calls[group["_id"]]) for group in groups}
+
+    def report_of(self, group: Document, api_calls: int) -> list[MetricReport]:
+        """``report`` with this month's API calls already known."""
         reports = []
         for metric in Metric:
             limit = self.book.limit(group, metric)
@@ -309,7 +327,8 @@ class QuotaService:
                 )
             quota = self.book.enforced_limits({**current, "plan": plan})
             await self.events.insert_many(group["_id"], [event], session)
-            await self.groups.apply_counts(group["_id"], CountDelta().logged([event]), session)
+            delta = CountDelta().logged([event])
+            await self.apply(group["_id"], delta, session, enforce=False)
             return await self.groups.set_plan(group["_id"], plan, quota, now, session)
 
         updated = await self.database.in_transaction(work, serialize_on=group["_id"]) or group
