@@ -39,6 +39,10 @@ DOCUMENTS: dict[str, tuple[str, list[str] | None]] = {
         "{ platformGroups(first: 1) { edges { node { slug } } } }",
         ["platformGroups"],
     ),
+    "Query.archivableEvents": (
+        "{ archivableEvents(first: 1) { totalCount } }",
+        ["archivableEvents"],
+    ),
     "ArchivalStatus.lastScheduledRun": (
         "{ archivalStatus { lastScheduledRun { id } } }",
         None,
