@@ -314,3 +314,28 @@ async def test_start_up_gives_groups_stored_without_it_their_standing(
         f"0000000950000:{platform['crit'].id}",
         "CRITICAL",
     )
+
+
+async def test_a_cursor_of_another_order_or_list_is_refused(
+    api: Api, platform: dict[str, Tenant]
+) -> None:
+    staff = await make_staff_key(api.runtime)
+    by_name = await api.gql(staff, PLATFORM_GROUPS, {"first": 1, "orderBy": "NAME"})
+    by_usage = await api.gql(staff, PLATFORM_GROUPS, {"first": 1})
+    events = await api.gql(platform["warn"].user, "{ events(first: 1) { pageInfo { endCursor } } }")
+    cursors = {
+        "USAGE_DESC": by_name["data"]["platformGroups"]["pageInfo"]["endCursor"],
+        "NAME": by_usage["data"]["platformGroups"]["pageInfo"]["endCursor"],
+    }
+    event_cursor = events["data"]["events"]["pageInfo"]["endCursor"]
+
+    # when a page is asked after a cursor of the other order, of the events, or of nothing
+    refused = []
+    for order, cursor in [*cursors.items(), ("NAME", event_cursor), ("NAME", "garbage")]:
+        body = await api.gql(
+            staff, PLATFORM_GROUPS, {"first": 1, "orderBy": order, "after": cursor}
+        )
+        refused.append((body["data"], [e["extensions"]["code"] for e in body["errors"]]))
+
+    # then each is refused as INVALID_CURSOR
+    assert refused == [(None, ["INVALID_CURSOR"])] * 4
