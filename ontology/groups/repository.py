@@ -26,7 +26,7 @@ from ontology.quotas.standing import (
     QUOTA_STATUS,
     USAGE_KEY,
     ppm_range,
-    standing_stage,
+    standing_stages,
     usage_key,
 )
 
@@ -160,7 +160,7 @@ class GroupRepository:
         changes = {"plan": plan, "quota": {"$literal": quota}, "updatedAt": now}
         result: Document | None = await self.collection.find_one_and_update(
             {"_id": group_id},
-            [{"$set": changes}, standing_stage()],
+            [{"$set": changes}, *standing_stages()],
             return_document=ReturnDocument.AFTER,
             session=session,
         )
@@ -177,7 +177,7 @@ class GroupRepository:
         the quota standing they give its counters)."""
         changes = {"limits": {"$literal": limits}, "quota": {"$literal": quota}}
         result = await self.collection.update_one(
-            {"_id": group_id}, [{"$set": changes}, standing_stage()], session=session
+            {"_id": group_id}, [{"$set": changes}, *standing_stages()], session=session
         )
         return result.matched_count == 1
 

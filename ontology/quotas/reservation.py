@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from ontology.quotas.models import METRIC_OF_COUNTER
-from ontology.quotas.standing import standing_stage
+from ontology.quotas.standing import standing_stages
 
 # Scratch field: set by the first stage, removed by the last one.
 CHECK_FIELD = "_quotaOk"
@@ -76,6 +76,6 @@ def reservation_pipeline(
                 for field, key in (oldest or {}).items()
             }
         },
-        standing_stage(passed),
+        *standing_stages(passed),
         {"$unset": CHECK_FIELD},
     ]

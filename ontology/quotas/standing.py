@@ -9,9 +9,9 @@ windows like any other (``ontology.db.windows.EVENT_KEYS``). ``quotaStatus`` is
 the level of that fraction (``HEALTHY``, ``WARNING``, ``CRITICAL``,
 ``EXCEEDED``), kept for filters on lists ordered by name.
 
-Both are recomputed from ``counts`` and ``quota`` by one ``$set`` stage
-(``standing_stage``) at the end of every update that changes a counter or a
-limit, in that same update: exact after every write, no extra command.
+Both are recomputed from ``counts`` and ``quota`` by stages (``standing_stages``)
+at the end of every update that changes a counter or a limit, in that same
+update: exact after every write, no extra command.
 ``standing_fields`` computes the same in Python (new groups, the start-up sync).
 
 API calls per month are not part of it: they are counted in memory and flushed
@@ -82,7 +82,7 @@ def usage_ppm(group: dict[str, Any]) -> int:
 
 
 def standing_fields(group: dict[str, Any]) -> dict[str, str]:
-    """``usageKey`` and ``quotaStatus`` of a group document, as ``standing_stage`` sets them."""
+    """``usageKey`` and ``quotaStatus`` of a group document, as ``standing_stages`` set them."""
     ppm = usage_ppm(group)
     return {USAGE_KEY: usage_key(ppm, group["_id"]), QUOTA_STATUS: level_of(ppm)}
 
@@ -107,11 +107,21 @@ def _ppm_expression() -> dict[str, Any]:
     return {"$toLong": {"$min": [{"$max": used}, PPM_CAP]}}
 
 
-def standing_stage(applied: str | None = None) -> dict[str, Any]:
-    """The ``$set`` stage recomputing both fields from the document as the stages before it
-    left it; with ``applied`` (a boolean field path), only where it is true (a refused
-    reservation must modify nothing)."""
-    ppm = "$$ppm"
+# Scratch field: the usage computed once, read by the next stage, then removed.
+PPM_FIELD = "_standingPpm"
+
+
+def standing_stages(applied: str | None = None) -> list[dict[str, Any]]:
+    """The stages recomputing both fields from the document as the stages before them left
+    it: the usage once into a scratch field, the two fields from it, the scratch field
+    removed. With ``applied`` (a boolean field path), only where it is true (a refused
+    reservation must modify nothing).
+
+    On the embedded server, whose expressions are evaluated in Python, this adds about
+    2 ms to a counter update (``bench/standing.py``); computing the usage once rather
+    than for each field saves about half of what it cost.
+    """
+    ppm = f"${PPM_FIELD}"
     digits = {"$toString": ppm}
     key = {
         "$concat": [
@@ -127,8 +137,9 @@ def standing_stage(applied: str | None = None) -> dict[str, Any]:
             "default": "HEALTHY",
         }
     }
-    fields: dict[str, Any] = {}
-    for name, value in ((USAGE_KEY, key), (QUOTA_STATUS, status)):
-        computed = {"$let": {"vars": {"ppm": _ppm_expression()}, "in": value}}
-        fields[name] = computed if applied is None else {"$cond": [applied, computed, f"${name}"]}
-    return {"$set": fields}
+    usage = _ppm_expression()
+    fields: dict[str, Any] = {USAGE_KEY: key, QUOTA_STATUS: status}
+    if applied is not None:
+        usage = {"$cond": [applied, usage, None]}
+        fields = {name: {"$cond": [applied, value, f"${name}"]} for name, value in fields.items()}
+    return [{"$set": {PPM_FIELD: usage}}, {"$set": fields}, {"$unset": PPM_FIELD}]
