@@ -46,6 +46,7 @@ from ontology.ledger.reservations import ReservationRepository
 from ontology.ledger.usage import UsageRepository
 from ontology.metrics.repository import CounterRepository, SnapshotRepository
 from ontology.metrics.service import MetricsService
+from ontology.overview.service import GroupOverviewService
 from ontology.people.repository import PersonRepository
 from ontology.people.service import PersonService
 from ontology.quotas.service import QuotaService
@@ -116,6 +117,7 @@ class Services:
     archival: ArchivalService
     archived: ArchivedEventsService
     runs: JobRuns
+    overview: GroupOverviewService
 
     @classmethod
     def build(
@@ -201,6 +203,7 @@ class Services:
                 backoff=backoff,
             ),
             runs=JobRuns(repos.job_runs),
+            overview=GroupOverviewService(repos.groups, quotas, repos.job_runs),
         )
 
 

@@ -33,6 +33,7 @@ from ontology.api.knowledge.mutations import KnowledgeMutations
 from ontology.api.knowledge.queries import KnowledgeQueries
 from ontology.api.metrics.queries import MetricsQueries
 from ontology.api.node import NodeQueries
+from ontology.api.overview.queries import OverviewQueries
 from ontology.api.people.mutations import PersonMutations
 from ontology.api.people.queries import PersonQueries
 from ontology.api.quotas.mutations import QuotaMutations
@@ -57,6 +58,7 @@ Query = merge_types(
         QuotaQueries,
         MetricsQueries,
         ArchivalQueries,
+        OverviewQueries,
     ),
 )
 Mutation = merge_types(

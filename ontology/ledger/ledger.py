@@ -362,7 +362,7 @@ class Ledger:
             back = CountDelta()
             for field, amount in reservation["fields"].items():
                 back.add_field(field, -amount)
-            await self.accounts.apply_counts(group_id, back, w.session)
+            await self.reserve(group_id, back, w.session, enforce=False)
             return True
 
         return await self.write(group_id, work)
@@ -401,7 +401,14 @@ class Ledger:
             amount > 0 and field in METRIC_OF_COUNTER for field, amount in delta.fields.items()
         )
         if not guarded:
-            await self.accounts.apply_counts(group_id, delta, session)
+            if any(field in METRIC_OF_COUNTER for field in delta.fields):
+                # a metered counter changes: the same update recomputes the standing
+                pipeline = reservation_pipeline(
+                    delta.fields, delta.newest, delta.oldest, enforce=False
+                )
+                await self.accounts.update_with_pipeline(group_id, pipeline, session)
+            else:
+                await self.accounts.apply_counts(group_id, delta, session)
             return
         pipeline = reservation_pipeline(delta.fields, delta.newest, delta.oldest)
         if await self.accounts.update_with_pipeline(group_id, pipeline, session):
