@@ -12,7 +12,8 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from ontology.api.endpoint import GraphQLEndpoint
 from ontology.api.graphiql import load_examples, operation_names, render_page, static_mount
@@ -24,6 +25,7 @@ from ontology.jobs.scheduler import Scheduler
 from ontology.keys.service import bearer_token
 from ontology.kit.logs import configure_logging
 from ontology.kit.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from ontology.live.service import run_live
 from ontology.runtime import Runtime, open_runtime
 
 READY_TIMEOUT_SECONDS = 2.0
@@ -56,8 +58,12 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with open_runtime(settings, reuse_running_server=False) as runtime:
+        async with (
+            open_runtime(settings, reuse_running_server=False) as runtime,
+            run_live(settings, runtime.database, runtime.metrics) as live,
+        ):
             app.state.runtime = runtime
+            app.state.live = live
             runtime.metrics.trust_operations(trusted_operations)
             if on_ready is not None:
                 await on_ready(runtime)
@@ -107,6 +113,7 @@ def create_app(
         max_json_depth=settings.max_json_depth,
         max_body_bytes=settings.max_body_bytes,
         rate_limiter=RequestRateLimiter.from_settings(settings),
+        subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
     )
     examples = load_examples()
     graphql.graphiql_page = render_page(examples)
@@ -114,6 +121,7 @@ def create_app(
     return Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics),

@@ -14,6 +14,7 @@ from ontology.keys.models import Caller, Role
 from ontology.kit.errors import ForbiddenError
 from ontology.kit.pagination import PageRequest
 from ontology.knowledge.loaders import KnowledgeByIdLoader, KnowledgeByThingLoader
+from ontology.live.connection import LiveConnection
 from ontology.metrics.loaders import GroupSourcesLoader, ThingTotalsByIdLoader
 from ontology.people.loaders import PeopleByIdLoader
 from ontology.runtime import Runtime
@@ -64,6 +65,8 @@ class Context:
     request_id: str = ""
     # set by validation, reused by execution (``ontology.api.executor``)
     coerced_variables: CoercedVariables | None = None
+    # the WebSocket an operation runs on (subscriptions), None over HTTP
+    live: LiveConnection | None = None
 
     @property
     def group_id(self) -> ObjectId:

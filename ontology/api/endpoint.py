@@ -49,6 +49,7 @@ from strawberry.types.execution import PreExecutionError
 from ontology.api.extensions import TIMEOUT_MESSAGE
 from ontology.api.media_types import GRAPHQL_RESPONSE_JSON, JSON, negotiate
 from ontology.api.rate_limits import RateRefusal, RequestRateLimiter
+from ontology.api.websocket import LiveTransportHandler
 from ontology.context import Context, Loaders
 from ontology.db.deadline import deadline, is_timeout
 from ontology.keys.service import GROUP_HEADER, presented_key_hash
@@ -107,6 +108,8 @@ class GraphQLEndpoint(GraphQL[Context, None]):
     # The offline GraphiQL page (``ontology.api.graphiql``), set by ``create_app``;
     # None falls back to strawberry's page.
     graphiql_page: str | None = None
+    # graphql-transport-ws, authenticated at connection_init
+    graphql_transport_ws_handler_class = LiveTransportHandler
 
     def __init__(
         self,
@@ -293,6 +296,9 @@ class GraphQLEndpoint(GraphQL[Context, None]):
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         runtime: Runtime = request.app.state.runtime
         request_id = request_id_of(request)
+        if isinstance(request, WebSocket):
+            # authenticated by its connection_init message (ontology.api.websocket)
+            return None  # type: ignore[return-value]
         if response is not None and hasattr(response, "headers"):
             response.headers[REQUEST_ID_HEADER] = request_id
         if isinstance(request, Request) and self.should_render_graphql_ide(

@@ -29,8 +29,10 @@ from ontology.batches.mutations import BatchMutations
 from ontology.config import Settings
 from ontology.connections.mutations import ConnectionMutations
 from ontology.connections.queries import ConnectionQueries
+from ontology.connections.subscriptions import ConnectionSubscriptions
 from ontology.events.mutations import EventMutations
 from ontology.events.queries import EventQueries
+from ontology.events.subscriptions import EventSubscriptions
 from ontology.groups.queries import GroupQueries
 from ontology.groups.types import GroupType
 from ontology.knowledge.mutations import KnowledgeMutations
@@ -42,6 +44,7 @@ from ontology.quotas.mutations import QuotaMutations
 from ontology.quotas.queries import QuotaQueries
 from ontology.things.mutations import ThingMutations
 from ontology.things.queries import ThingQueries
+from ontology.things.subscriptions import ThingSubscriptions
 
 Query = merge_types(
     "Query",
@@ -69,6 +72,15 @@ Mutation = merge_types(
         KnowledgeMutations,
         QuotaMutations,
         ArchivalMutations,
+    ),
+)
+
+Subscription = merge_types(
+    "Subscription",
+    (
+        ThingSubscriptions,
+        ConnectionSubscriptions,
+        EventSubscriptions,
     ),
 )
 
@@ -121,6 +133,7 @@ def create_schema(settings: Settings | None = None) -> strawberry.Schema:
     return OntologySchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=[GroupType],
         extensions=extensions,
         config=config,

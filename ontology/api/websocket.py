@@ -1,0 +1,173 @@
+"""GraphQL over WebSocket (``graphql-transport-ws``) on ``/graphql``.
+
+The socket is authenticated by its ``connection_init`` message: the payload's
+``Authorization: Bearer <key>`` (or, without it, the upgrade request's header),
+with the same group rules as HTTP (``X-Ontology-Group`` in the payload or the
+upgrade request). A missing, unknown or revoked key closes the socket with
+4401, a group the key may not act on with 4403 (``ontology.live.closes``). A
+key revoked later closes its sockets as soon as the change stream carries the
+revocation (milliseconds; the bound is the stream's delivery delay).
+
+Each operation gets a context of its own (fresh loaders, its own coerced
+variables); subscriptions renew the loaders for every message they send.
+The server pings every ``subscription_ping_seconds``; it answers pings with
+pongs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+from starlette.websockets import WebSocket
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+    Operation,
+    _OperationStreamClosed,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    CompleteMessage,
+    ConnectionInitMessage,
+)
+from strawberry.utils.aio import aclosing
+
+from ontology.context import Context, Loaders
+from ontology.db.deadline import deadline
+from ontology.keys.service import GROUP_HEADER
+from ontology.kit.errors import AuthenticationError, ForbiddenError
+from ontology.live.closes import CloseCode
+from ontology.live.connection import LiveConnection
+from ontology.live.service import Live
+from ontology.runtime import Runtime
+
+
+def connection_param(payload: Mapping[str, Any], name: str) -> str | None:
+    """A ``connection_init`` payload entry by name, whatever its case (or under ``headers``)."""
+    sources = [payload]
+    headers = payload.get("headers")
+    if isinstance(headers, Mapping):
+        sources.append(headers)
+    wanted = name.lower()
+    for source in sources:
+        for key, value in source.items():
+            if isinstance(key, str) and key.lower() == wanted and isinstance(value, str):
+                return value
+    return None
+
+
+class LiveTransportHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    live_connection: LiveConnection | None = None
+    _pinger: asyncio.Task[None] | None = None
+
+    @property
+    def socket(self) -> WebSocket:
+        socket: WebSocket = self.websocket.ws  # type: ignore[attr-defined]
+        return socket
+
+    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        if self.connection_timed_out:
+            return
+        if self.connection_init_timeout_task:
+            self.connection_init_timeout_task.cancel()
+        payload = message.get("payload") or {}
+        if not isinstance(payload, dict):
+            await self.websocket.close(4400, "Invalid connection init payload")
+            return
+        if self.connection_init_received:
+            await self.websocket.close(4429, "Too many initialisation requests")
+            return
+        self.connection_init_received = True
+        socket = self.socket
+        runtime: Runtime = socket.app.state.runtime
+        live: Live = socket.app.state.live
+        authorization = connection_param(payload, "Authorization") or socket.headers.get(
+            "authorization"
+        )
+        group = connection_param(payload, GROUP_HEADER) or socket.headers.get(GROUP_HEADER)
+        try:
+            with deadline(runtime.settings.db_timeout_ms / 1000 or None):
+                caller = await runtime.services.keys.authenticate(authorization, group)
+        except AuthenticationError as error:
+            await self.websocket.close(CloseCode.UNAUTHENTICATED, str(error))
+            return
+        except ForbiddenError as error:
+            await self.websocket.close(CloseCode.FORBIDDEN, str(error))
+            return
+        connection = LiveConnection(
+            live.hub,
+            caller.key_id,
+            caller.group_id,
+            self._close_socket,
+            max_subscriptions=live.settings.subscriptions_per_connection,
+        )
+        self.live_connection = connection
+        live.hub.add_connection(caller.key_id, connection)
+        self.context = Context(
+            runtime=runtime,
+            caller=caller,
+            loaders=Loaders.for_group(runtime, caller.group_id),
+            request=socket,
+            response=None,
+            request_id=getattr(socket.state, "request_id", ""),
+            live=connection,
+        )
+        await self.send_message({"type": "connection_ack"})
+        self.connection_acknowledged = True
+        every = live.settings.subscription_ping_seconds
+        if every:
+            self._pinger = asyncio.create_task(self._ping(every))
+
+    async def _close_socket(self, code: int, reason: str) -> None:
+        await self.websocket.close(code, reason)
+
+    async def _ping(self, every: float) -> None:
+        with contextlib.suppress(Exception):
+            while True:
+                await asyncio.sleep(every)
+                await self.send_message({"type": "ping"})
+
+    def operation_context(self) -> Context:
+        """A context of the operation's own: fresh loaders, nothing shared with the others."""
+        context = self.context
+        return dataclasses.replace(
+            context,
+            loaders=Loaders.for_group(context.runtime, context.group_id),
+            coerced_variables=None,
+        )
+
+    async def run_operation(self, operation: Operation[Context, None]) -> None:
+        # strawberry's, with a context per operation instead of the connection's
+        try:
+            result_source = await self.schema.stream(
+                operation.query,
+                variable_values=operation.variables,
+                context_value=self.operation_context(),
+                root_value=self.root_value,
+                operation_name=operation.operation_name,
+            )
+            async with aclosing(result_source):
+                await self._send_result_stream(operation, result_source)
+            await operation.send_operation_message(
+                CompleteMessage(id=operation.id, type="complete")
+            )
+        except _OperationStreamClosed:
+            return
+        except Exception as error:
+            await self.handle_task_exception(error)
+            with contextlib.suppress(Exception):
+                await operation.send_operation_message({"id": operation.id, "type": "complete"})
+            self.operations.pop(operation.id, None)
+            raise
+
+    async def shutdown(self) -> None:
+        if self._pinger is not None:
+            self._pinger.cancel()
+        connection = self.live_connection
+        if connection is not None:
+            for subscriber in list(connection.subscribers):
+                connection.unsubscribe(subscriber)
+            connection.hub.remove_connection(connection.key_id, connection)
+        await super().shutdown()
