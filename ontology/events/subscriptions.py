@@ -101,7 +101,7 @@ class EventSubscriptions:
         try:
             replayed: set[ObjectId] = set()
             if after_key is not None:
-                for doc in await self._missed(info, event_filter, after_key):
+                for doc in await missed_events(info, event_filter, after_key):
                     replayed.add(doc["_id"])
                     yield _event(info, doc)
             while True:
@@ -113,30 +113,28 @@ class EventSubscriptions:
         finally:
             connection.unsubscribe(subscriber)
 
-    @staticmethod
-    async def _missed(info: Info, event_filter: EventFilter, after: str) -> list[Document]:
-        """The events after ``after``, oldest first: bounded pages, at most the replay limit."""
-        context = info.context
-        most = context.runtime.settings.subscription_replay_max
-        found: list[Document] = []
-        newer_than = after
-        while True:
-            page = context.known(
-                PageRequest(size=REPLAY_PAGE, before=newer_than, backward=True),
-                "events",
-                event_filter.type,
+
+async def missed_events(info: Info, event_filter: EventFilter, after: str) -> list[Document]:
+    """The events after ``after``, oldest first: bounded pages, at most the replay limit."""
+    context = info.context
+    most = context.runtime.settings.subscription_replay_max
+    found: list[Document] = []
+    newer_than = after
+    while True:
+        # no counter hints: the caller's group was read when the socket connected, and
+        # events logged since are newer than its "newest"
+        page = PageRequest(size=REPLAY_PAGE, before=newer_than, backward=True)
+        docs = await context.runtime.repos.events.page(context.group_id, event_filter, page)
+        found += docs[:REPLAY_PAGE]
+        if len(found) > most:
+            raise ClientError(
+                f"More than {most} events to replay: read them with the `events` query "
+                "and subscribe after the newest.",
+                RequestErrorCode.SUBSCRIPTION_LIMIT,
             )
-            docs = await context.runtime.repos.events.page(context.group_id, event_filter, page)
-            found += docs[:REPLAY_PAGE]
-            if len(found) > most:
-                raise ClientError(
-                    f"More than {most} events to replay: read them with the `events` query "
-                    "and subscribe after the newest.",
-                    RequestErrorCode.SUBSCRIPTION_LIMIT,
-                )
-            if len(docs) <= REPLAY_PAGE:
-                return found
-            newer_than = docs[REPLAY_PAGE - 1]["sortKey"]
+        if len(docs) <= REPLAY_PAGE:
+            return found
+        newer_than = docs[REPLAY_PAGE - 1]["sortKey"]
 
 
 def _event(info: Info, doc: Document) -> EventType:
