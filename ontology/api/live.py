@@ -9,11 +9,16 @@ carried where there is one, so a plain selection costs no command.
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 import strawberry
 
 from ontology.context import Context, Loaders
 from ontology.kit.errors import ClientError
+from ontology.live.changes import Change
 from ontology.live.connection import LiveConnection
+from ontology.live.hub import Subscriber
 
 Info = strawberry.Info[Context, None]
 
@@ -31,3 +36,14 @@ def renew_loaders(info: Info) -> Loaders:
     context = info.context
     context.loaders = Loaders.for_group(context.runtime, context.group_id)
     return context.loaders
+
+
+async def coalesced(subscriber: Subscriber, last_sent: float | None, every: float) -> list[Change]:
+    """The next changes, waiting for one, then until ``every`` seconds after ``last_sent``:
+    whatever arrived meanwhile is one message, so a busy group costs one a second."""
+    changes = [await subscriber.next()]
+    if last_sent is not None:
+        wait = last_sent + every - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+    return changes + subscriber.pending()

@@ -25,6 +25,7 @@ from ontology.api.scalars import SCALAR_OVERRIDES
 from ontology.api.validation import RequestLimits, ValidationExtension
 from ontology.archival.mutations import ArchivalMutations
 from ontology.archival.queries import ArchivalQueries
+from ontology.archival.subscriptions import ArchivalSubscriptions
 from ontology.batches.mutations import BatchMutations
 from ontology.config import Settings
 from ontology.connections.mutations import ConnectionMutations
@@ -38,10 +39,12 @@ from ontology.groups.types import GroupType
 from ontology.knowledge.mutations import KnowledgeMutations
 from ontology.knowledge.queries import KnowledgeQueries
 from ontology.metrics.queries import MetricsQueries
+from ontology.metrics.subscriptions import MetricsSubscriptions
 from ontology.people.mutations import PersonMutations
 from ontology.people.queries import PersonQueries
 from ontology.quotas.mutations import QuotaMutations
 from ontology.quotas.queries import QuotaQueries
+from ontology.quotas.subscriptions import QuotaSubscriptions
 from ontology.things.mutations import ThingMutations
 from ontology.things.queries import ThingQueries
 from ontology.things.subscriptions import ThingSubscriptions
@@ -81,6 +84,9 @@ Subscription = merge_types(
         ThingSubscriptions,
         ConnectionSubscriptions,
         EventSubscriptions,
+        MetricsSubscriptions,
+        QuotaSubscriptions,
+        ArchivalSubscriptions,
     ),
 )
 
