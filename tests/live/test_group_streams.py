@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 
 from ontology.groups.models import Plan
@@ -42,7 +43,7 @@ async def test_realtime_metrics_are_coalesced_to_one_message_a_second(served: Se
     # six events, far fewer messages, a second or more apart
     assert len(seen) <= 3, seen
     assert seen[0][1] >= 0.9, seen
-    assert all(b[1] - a[1] >= 0.9 for a, b in zip(seen, seen[1:], strict=False)), seen
+    assert all(b[1] - a[1] >= 0.9 for a, b in itertools.pairwise(seen)), seen
 
 
 async def test_quota_status_is_pushed_when_a_level_changes(served: Served) -> None:
