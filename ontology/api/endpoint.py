@@ -49,7 +49,7 @@ from strawberry.types.execution import PreExecutionError
 from ontology.api.extensions import TIMEOUT_MESSAGE
 from ontology.api.media_types import GRAPHQL_RESPONSE_JSON, JSON, negotiate
 from ontology.api.rate_limits import RateRefusal, RequestRateLimiter
-from ontology.api.websocket import LiveTransportHandler
+from ontology.api.websocket import LiveTransportHandler, LiveWebSocketAdapter
 from ontology.context import Context, Loaders
 from ontology.db.deadline import deadline, is_timeout
 from ontology.keys.service import GROUP_HEADER, presented_key_hash
@@ -110,6 +110,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
     graphiql_page: str | None = None
     # graphql-transport-ws, authenticated at connection_init
     graphql_transport_ws_handler_class = LiveTransportHandler
+    websocket_adapter_class = LiveWebSocketAdapter
 
     def __init__(
         self,

@@ -19,10 +19,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import AsyncGenerator, Mapping
 from typing import Any
 
+from cross_web import HTTPException
 from starlette.websockets import WebSocket
+from strawberry.asgi import ASGIWebSocketAdapter
+from strawberry.http.exceptions import NonJsonMessageReceived
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
     Operation,
@@ -56,6 +59,20 @@ def connection_param(payload: Mapping[str, Any], name: str) -> str | None:
             if isinstance(key, str) and key.lower() == wanted and isinstance(value, str):
                 return value
     return None
+
+
+class LiveWebSocketAdapter(ASGIWebSocketAdapter):
+    """Strawberry's, where a message the endpoint refuses to decode (nested too deep, NaN)
+    closes the socket like malformed JSON (4400) instead of failing the connection."""
+
+    async def iter_json(
+        self, *, ignore_parsing_errors: bool = False
+    ) -> AsyncGenerator[object, None]:
+        try:
+            async for message in super().iter_json(ignore_parsing_errors=ignore_parsing_errors):
+                yield message
+        except HTTPException as error:
+            raise NonJsonMessageReceived from error
 
 
 class LiveTransportHandler(BaseGraphQLTransportWSHandler[Context, None]):
