@@ -130,3 +130,20 @@ async def test_events_logged_after_the_socket_connected_are_replayed(served: Ser
     await client.subscribe("1", EVENT_ADDED, {"after": cursor})
 
     assert await drain(client, 3) == [("1", event) for event in missed]
+
+
+async def test_another_tenants_events_never_arrive_even_with_its_ids(served: Served) -> None:
+    acme = await make_tenant(served.runtime, "acme")
+    globex = await make_tenant(served.runtime, "globex")
+    theirs = await create_thing(served.api, globex.user, name="Theirs")
+    client = await served.connect(acme.user)
+    await client.subscribe("target", EVENT_ADDED, {"targetId": theirs})
+    await client.subscribe("actor", EVENT_ADDED, {"actorId": theirs})
+    await client.subscribe("all", EVENT_ADDED)
+    await served.subscribed(3)
+
+    await log_event(served, globex.user, "user_login", actorId=theirs, targetId=theirs)
+    ours = await log_event(served, acme.user, "user_login")
+
+    assert await drain(client, 1) == [("all", ours)]
+    assert wakeups(served, "events") == 1
