@@ -125,10 +125,14 @@ async def test_a_revoked_key_closes_its_sockets_at_once(served: Served) -> None:
 
 
 async def test_the_server_answers_pings_and_pings(served: Served) -> None:
+    served.live.settings.__dict__["subscription_ping_seconds"] = 0.2
     acme = await make_tenant(served.runtime, "acme")
     client = await served.connect(acme.customer)
     await client.send({"type": "ping"})
     assert await client.receive() == {"type": "pong"}
+    assert await client.receive(wait=2) == {"type": "ping"}
+    await client.send({"type": "pong"})
+    assert await client.receive(wait=2) == {"type": "ping"}
 
 
 async def test_a_guessed_id_of_another_tenant_is_not_found(served: Served) -> None:
