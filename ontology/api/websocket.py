@@ -8,6 +8,8 @@ upgrade request). A missing, unknown or revoked key closes the socket with
 key revoked later closes its sockets as soon as the change stream carries the
 revocation (milliseconds; the bound is the stream's delivery delay).
 
+Each operation takes a token from the key's and the group's rate buckets, as
+an HTTP request does (over the rate: an ``error`` message, ``RATE_LIMITED``).
 Each operation gets a context of its own (fresh loaders, its own coerced
 variables); subscriptions renew the loaders for every message they send.
 The server pings every ``subscription_ping_seconds``; it answers pings with
@@ -34,13 +36,15 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     CompleteMessage,
     ConnectionInitMessage,
+    SubscribeMessage,
 )
 from strawberry.utils.aio import aclosing
 
+from ontology.api.rate_limits import RateRefusal, RequestRateLimiter
 from ontology.context import Context, Loaders
 from ontology.db.deadline import deadline
-from ontology.keys.service import GROUP_HEADER
-from ontology.kit.errors import AuthenticationError, ForbiddenError
+from ontology.keys.service import GROUP_HEADER, presented_key_hash
+from ontology.kit.errors import AuthenticationError, ForbiddenError, RequestErrorCode
 from ontology.live.closes import CloseCode
 from ontology.live.connection import LiveConnection
 from ontology.live.service import Live
@@ -78,6 +82,36 @@ class LiveWebSocketAdapter(ASGIWebSocketAdapter):
 class LiveTransportHandler(BaseGraphQLTransportWSHandler[Context, None]):
     live_connection: LiveConnection | None = None
     _pinger: asyncio.Task[None] | None = None
+    # the key's hash and the X-Ontology-Group it connected with (rate buckets)
+    _key_hash: str | None = None
+    _group_slug: str | None = None
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        """Each operation takes a token from its key's and group's rate buckets, as an HTTP
+        request does; over the rate it gets an error message (``RATE_LIMITED``)."""
+        refusal = self._rate_refusal()
+        if refusal is None or message["id"] in self.operations:
+            await super().handle_subscribe(message)
+            return
+        self.context.runtime.metrics.rate_limited.labels(refusal.scope.value).inc()
+        extensions = {
+            "code": RequestErrorCode.RATE_LIMITED.value,
+            "scope": refusal.scope.value,
+            "retryAfter": refusal.retry_after,
+        }
+        await self.send_message(
+            {
+                "id": message["id"],
+                "type": "error",
+                "payload": [{"message": refusal.message, "extensions": extensions}],
+            }
+        )
+
+    def _rate_refusal(self) -> RateRefusal | None:
+        limiter: RequestRateLimiter | None = getattr(self.view, "rate_limiter", None)
+        if not self.connection_acknowledged or limiter is None or self._key_hash is None:
+            return None
+        return limiter.admit(self._key_hash, self._group_slug, self.context.group_id)
 
     @property
     def socket(self) -> WebSocket:
@@ -113,6 +147,8 @@ class LiveTransportHandler(BaseGraphQLTransportWSHandler[Context, None]):
         except ForbiddenError as error:
             await self.websocket.close(CloseCode.FORBIDDEN, str(error))
             return
+        self._key_hash = presented_key_hash(authorization)
+        self._group_slug = group
         connection = LiveConnection(
             live.hub,
             caller.key_id,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
+from ontology.config import Settings
 from tests.factories import create_thing, make_tenant
-from tests.live.client import Closed, Served
+from tests.live.client import Closed, Served, serve
 from tests.live.ops import update
 
 THING_CHANGED = "subscription($id: ID!) { thingChanged(id: $id) { kind thing { properties } } }"
@@ -139,3 +140,24 @@ async def test_a_stream_that_cannot_resume_closes_every_socket_with_4503(served:
     await update(served, acme.user, thing, properties={"n": 1})
     message = await again.receive()
     assert message["payload"]["data"]["thingChanged"]["thing"]["properties"] == {"n": 1}
+
+
+async def test_subscribing_takes_from_the_keys_rate_bucket(settings: Settings) -> None:
+    limited = settings.model_copy(update={"rate_limit_per_key": 0.01, "rate_limit_burst": 2})
+    async with serve(limited) as served:
+        acme = await make_tenant(served.runtime, "acme")
+        thing = await create_thing(served.api, acme.user, name="Ada")
+        client = await served.connect(acme.customer)
+        for op_id in ("1", "2", "3"):
+            await client.subscribe(op_id, THING_CHANGED, {"id": thing})
+        refused = await client.receive()
+        assert refused["id"] == "3"
+        assert refused["type"] == "error"
+        [error] = refused["payload"]
+        assert error["extensions"]["code"] == "RATE_LIMITED"
+        assert error["extensions"]["scope"] == "key"
+        assert error["message"].startswith(
+            "Too many requests for this API key: the limit is 0.01 per second with bursts of 2."
+        )
+        await served.subscribed(2)
+        await served.runtime.database.client.drop_database(limited.db_name)
