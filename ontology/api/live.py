@@ -14,7 +14,7 @@ import time
 
 import strawberry
 
-from ontology.context import Context, Loaders
+from ontology.api.context import Context, Loaders
 from ontology.kit.errors import ClientError
 from ontology.live.changes import Change
 from ontology.live.connection import LiveConnection
@@ -34,7 +34,7 @@ def connection_of(info: Info) -> LiveConnection:
 def renew_loaders(info: Info) -> Loaders:
     """Fresh loaders for the next message (the fields of what is yielded use them)."""
     context = info.context
-    context.loaders = Loaders.for_group(context.runtime, context.group_id)
+    context.loaders = Loaders(context.runtime, context.group_id)
     return context.loaders
 
 

@@ -8,6 +8,8 @@ upgrade request). A missing, unknown or revoked key closes the socket with
 key revoked later closes its sockets as soon as the change stream carries the
 revocation (milliseconds; the bound is the stream's delivery delay).
 
+In production (``ONTOLOGY_TRUSTED_DOCUMENTS``) a ``subscribe`` payload runs only a
+trusted document, named by ``documentId`` like an HTTP request's.
 Each operation takes a token from the key's and the group's rate buckets, as
 an HTTP request does (over the rate: an ``error`` message, ``RATE_LIMITED``).
 Each operation gets a context of its own (fresh loaders, its own coerced
@@ -40,8 +42,9 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 )
 from strawberry.utils.aio import aclosing
 
+from ontology.api.context import Context, Loaders
+from ontology.api.documents import DocumentRefused, TrustedDocuments
 from ontology.api.rate_limits import RateRefusal, RequestRateLimiter
-from ontology.context import Context, Loaders
 from ontology.db.deadline import deadline
 from ontology.keys.service import GROUP_HEADER, presented_key_hash
 from ontology.kit.errors import AuthenticationError, ForbiddenError, RequestErrorCode
@@ -87,8 +90,18 @@ class LiveTransportHandler(BaseGraphQLTransportWSHandler[Context, None]):
     _group_slug: str | None = None
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
-        """Each operation takes a token from its key's and group's rate buckets, as an HTTP
-        request does; over the rate it gets an error message (``RATE_LIMITED``)."""
+        """In production (``ONTOLOGY_TRUSTED_DOCUMENTS``) a ``subscribe`` payload runs only a
+        trusted document, named by ``documentId`` like an HTTP request's.
+        Each operation takes a token from its key's and group's rate buckets, as an HTTP
+                request does; over the rate it gets an error message (``RATE_LIMITED``)."""
+        if self.connection_acknowledged and message["id"] not in self.operations:
+            documents: TrustedDocuments | None = getattr(self.view, "trusted_documents", None)
+            try:
+                if documents is not None and isinstance(message.get("payload"), dict):
+                    message["payload"] = documents.resolve(message["payload"])  # type: ignore[typeddict-item]
+            except DocumentRefused as refused:
+                await self._refuse(message["id"], refused.message, {"code": refused.code.value})
+                return
         refusal = self._rate_refusal()
         if refusal is None or message["id"] in self.operations:
             await super().handle_subscribe(message)
@@ -99,11 +112,15 @@ class LiveTransportHandler(BaseGraphQLTransportWSHandler[Context, None]):
             "scope": refusal.scope.value,
             "retryAfter": refusal.retry_after,
         }
+        await self._refuse(message["id"], refusal.message, extensions)
+
+    async def _refuse(self, op_id: str, message: str, extensions: dict[str, Any]) -> None:
+        """An ``error`` message for an operation that does not start."""
         await self.send_message(
             {
-                "id": message["id"],
+                "id": op_id,
                 "type": "error",
-                "payload": [{"message": refusal.message, "extensions": extensions}],
+                "payload": [{"message": message, "extensions": extensions}],
             }
         )
 
@@ -161,7 +178,7 @@ class LiveTransportHandler(BaseGraphQLTransportWSHandler[Context, None]):
         self.context = Context(
             runtime=runtime,
             caller=caller,
-            loaders=Loaders.for_group(runtime, caller.group_id),
+            loaders=Loaders(runtime, caller.group_id),
             request=socket,
             response=None,
             request_id=getattr(socket.state, "request_id", ""),
@@ -187,7 +204,7 @@ class LiveTransportHandler(BaseGraphQLTransportWSHandler[Context, None]):
         context = self.context
         return dataclasses.replace(
             context,
-            loaders=Loaders.for_group(context.runtime, context.group_id),
+            loaders=Loaders(context.runtime, context.group_id),
             coerced_variables=None,
         )
 

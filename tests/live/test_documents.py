@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ontology.api.documents import document_hash
+from ontology.config import Settings
 from tests.factories import create_thing, make_tenant
-from tests.live.client import Served
+from tests.live.client import Served, serve
 from tests.live.ops import log_event, update
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,3 +48,33 @@ async def test_a_message_nested_too_deep_closes_the_socket_with_4400(served: Ser
     )
     closed = await client.receive()
     assert closed == type(closed)(4400, "WebSocket message must be valid JSON")
+
+
+async def test_with_trusted_documents_required_a_subscription_names_one(
+    settings: Settings,
+) -> None:
+    required = settings.model_copy(update={"trusted_documents": "required"})
+    async with serve(required) as served:
+        acme = await make_tenant(served.runtime, "acme")
+        # (HTTP runs trusted documents only too)
+        created = await served.api.data(
+            acme.user, document("CreateThing"), {"input": {"type": "creator", "name": "Ada"}}
+        )
+        ada = created["createThing"]["thing"]["id"]
+        client = await served.connect(acme.user)
+        await client.subscribe("raw", "subscription { eventAdded { id } }")
+        refused = await client.receive()
+        assert refused["type"] == "error"
+        assert refused["payload"][0]["extensions"] == {"code": "UNTRUSTED_DOCUMENT"}
+
+        text = document("ThingChanged")
+        payload = {"documentId": f"sha256:{document_hash(text)}", "variables": {"id": ada}}
+        await client.send({"id": "named", "type": "subscribe", "payload": payload})
+        await served.subscribed(1)
+        await served.api.data(
+            acme.user, document("UpdateThing"), {"input": {"id": ada, "name": "Ada 2"}}
+        )
+        message = await client.receive()
+        assert message["id"] == "named"
+        assert message["payload"]["data"]["thingChanged"]["thing"]["name"] == "Ada 2"
+        await served.runtime.database.client.drop_database(required.db_name)
