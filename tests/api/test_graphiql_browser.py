@@ -250,6 +250,18 @@ async def test_graphiql_runs_a_subscription_and_shows_the_change(
     field = wait_for(lambda: browser.find_elements(By.ID, "ontology-api-key"), "the key bar")[0]
     field.send_keys(tenant.user)
     browser.find_element(By.ID, "ontology-save-key").click()
+    # (saving the key makes GraphiQL fetch the schema again; a subscription started
+    # before that answer would be dropped with the old fetcher)
+    wait_for(
+        lambda: (
+            browser.execute_script(
+                "return performance.getEntriesByType('resource')"
+                ".filter(e => e.name.endsWith('/graphql')).length"
+            )
+            == 2
+        ),
+        "the schema fetched with the key",
+    )
     tabs = wait_for(
         lambda: [t for t in browser.find_elements(By.CSS_SELECTOR, ".graphiql-tab")
                  if t.text == "ThingChanged"],
