@@ -44,7 +44,13 @@ async def create_cost(bench: Bench, creates: int) -> tuple[float, float]:
     plain = ThingService(
         runtime.repos.things,
         UnenforcedLedger(
-            ledger.database, ledger.book, ledger.accounts, ledger.log, ledger.usage, ledger.metrics
+            ledger.database,
+            ledger.book,
+            ledger.accounts,
+            ledger.log,
+            ledger.usage,
+            ledger.metrics,
+            ledger.reservations,
         ),
         runtime.vocabulary,
         runtime.limits,

@@ -83,6 +83,7 @@ def create_app(
             if on_ready is not None:
                 await on_ready(runtime)
             flusher = asyncio.create_task(runtime.services.quotas.meter.run())
+            sweeper = asyncio.create_task(runtime.services.ledger.release_expired_forever())
             scheduler = Scheduler(runtime) if run_scheduler else None
             if scheduler is not None:
                 await scheduler.start()
@@ -91,9 +92,10 @@ def create_app(
             finally:
                 if scheduler is not None:
                     await scheduler.stop()
-                flusher.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await flusher
+                for task in (flusher, sweeper):
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
 
     async def healthz(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})

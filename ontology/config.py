@@ -78,6 +78,12 @@ class Settings(BaseSettings):
         description="Most single writes of one group committed in one transaction while "
         "the group's previous transaction runs (group commit; 1: each write alone)",
     )
+    reservation_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="How long a batch may write after reserving its counts; then a process "
+        "that died mid-batch has its reservation released (checked every minute)",
+    )
     max_body_bytes: int = Field(
         default=32 * 1024 * 1024, ge=1, description="Largest request body (larger: HTTP 413)"
     )

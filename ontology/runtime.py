@@ -42,6 +42,7 @@ from ontology.ledger.ledger import Ledger
 from ontology.ledger.log import EventLog
 from ontology.ledger.meter import ApiCallMeter
 from ontology.ledger.plans import PlanBook, load_plans
+from ontology.ledger.reservations import ReservationRepository
 from ontology.ledger.usage import UsageRepository
 from ontology.metrics.repository import CounterRepository, SnapshotRepository
 from ontology.metrics.service import MetricsService
@@ -134,7 +135,9 @@ class Services:
             repos.log,
             repos.usage,
             metrics,
+            ReservationRepository(database),
             coalesce=settings.group_commit_max,
+            reservation_seconds=settings.reservation_seconds,
         )
         quotas = QuotaService(ledger, plans, repos.groups, ApiCallMeter(repos.usage))
         sink = _sink_opener(settings)

@@ -214,15 +214,22 @@ class BatchService:
         key: str | None,
         result: BatchResult,
         write: Callable[[TenantWrite], Awaitable[None]],
+        counts: tuple[CountDelta, list[Document]] | None = None,
     ) -> None:
-        """Run ``write`` and complete the idempotency key in one transaction."""
+        """Run ``write`` and complete the idempotency key in one transaction; with
+        ``counts`` (its delta and events), reserved first in a short transaction of their
+        own, so the group's other writes go on while the batch writes
+        (``Ledger.write_reserved``)."""
 
         async def work(w: TenantWrite) -> None:
             await write(w)
             if key is not None:
                 await self.idempotency.complete(group_id, key, result.to_document(), w.session)
 
-        await self.ledger.write(group_id, work)
+        if counts is None:
+            await self.ledger.write(group_id, work)
+        else:
+            await self.ledger.write_reserved(group_id, *counts, work)
 
     # -- batchInsertThings -------------------------------------------------
 
@@ -259,11 +266,10 @@ class BatchService:
         result.batch_event_id = to_global_id("Event", event["_id"])
 
         async def write(w: TenantWrite) -> None:
-            await w.count(delta, [event])  # the whole batch at once
             await self.things.insert_many(group_id, docs, w.session)
 
         try:
-            await self._write(group_id, key, result, write)
+            await self._write(group_id, key, result, write, (delta, [event]))
         except RejectedError as refused:
             return _refused(result, refused, "things")
         return result
@@ -473,13 +479,12 @@ class BatchService:
         result.batch_event_id = to_global_id("Event", summary["_id"])
 
         async def write(w: TenantWrite) -> None:
-            await w.count(delta, events)
             matched = await self.things.update_many_versions(group_id, writes, w.session)
             if matched != len(writes):
                 raise ConcurrentChangeError()
 
         try:
-            await self._write(group_id, key, result, write)
+            await self._write(group_id, key, result, write, (delta, events))
         except RejectedError as refused:
             return _refused(result, refused, "updates")
         return result

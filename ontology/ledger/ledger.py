@@ -23,6 +23,7 @@ in the same transaction.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any, TypeVar, cast
@@ -42,9 +43,12 @@ from ontology.ledger.log import EventLog
 from ontology.ledger.periods import hour_start
 from ontology.ledger.plans import COUNTED, METRIC_OF_COUNTER, Metric, PlanBook
 from ontology.ledger.reservation import reservation_pipeline
+from ontology.ledger.reservations import ReservationRepository
 from ontology.ledger.usage import UsageRepository
 
 T = TypeVar("T")
+
+log = logging.getLogger("ontology.ledger")
 
 
 class QuotaExceededError(Exception):
@@ -79,6 +83,10 @@ class QuotaExceededError(Exception):
                 "available": self.available,
             },
         )
+
+
+class ReservationLapsedError(Exception):
+    """A long write ran past its reservation's lifetime; its transaction aborts."""
 
 
 class TenantWrite:
@@ -139,8 +147,10 @@ class Ledger:
         log: EventLog,
         usage: UsageRepository,
         metrics: Metrics,
+        reservations: ReservationRepository,
         *,
         coalesce: int = 64,
+        reservation_seconds: float = 600.0,
     ) -> None:
         self.database = database
         self.book = book
@@ -148,8 +158,11 @@ class Ledger:
         self.log = log
         self.usage = usage
         self.metrics = metrics
+        self.reservations = reservations
         # the most writes of one group committed in one transaction (1: each alone)
         self.coalesce = coalesce
+        # how long a long write may run before its reservation is released
+        self.reservation_seconds = reservation_seconds
         self._queues: dict[ObjectId, _GroupQueue] = {}
 
     async def write(
@@ -276,6 +289,101 @@ class Ledger:
                 queued.settle(error=error)
             else:
                 queued.settle(result=result)
+
+    # -- long writes ----------------------------------------------------------------
+
+    async def write_reserved(
+        self,
+        group_id: ObjectId,
+        delta: CountDelta,
+        events: Sequence[Document],
+        work: Callable[[TenantWrite], Awaitable[T]],
+        *,
+        index: int | None = None,
+    ) -> T:
+        """A long write (a batch): reserve ``delta`` and the counts of ``events`` first,
+        in a short transaction of its own with a reservation record, then run ``work``
+        and append ``events`` in a second transaction that does not touch the group's
+        counters and does not hold the group's other writes: single writes of the group
+        go on meanwhile. The data transaction deletes the reservation record, so either
+        both the data and its counts are stored, or the reservation is released (at once
+        when the write fails; by ``release_expired`` after ``reservation_seconds`` when
+        the process died). ``work`` writes data only: its counts are ``delta``."""
+        reservation = await self.reserve_ahead(group_id, delta, events, index=index)
+
+        async def data(session: AsyncClientSession) -> T:
+            result = await work(TenantWrite(self, group_id, session))
+            await self.log.append(group_id, events, session)
+            if not await self.reservations.settle(group_id, reservation["_id"], session):
+                raise ReservationLapsedError(
+                    "The write outlived its reservation, which was released; retry it."
+                )
+            return result
+
+        try:
+            return await self.database.in_transaction(data)
+        except BaseException:
+            # shielded: a caller that goes away still gets its reservation released
+            await asyncio.shield(self.release(group_id, reservation))
+            raise
+
+    async def reserve_ahead(
+        self,
+        group_id: ObjectId,
+        delta: CountDelta,
+        events: Sequence[Document],
+        *,
+        index: int | None = None,
+    ) -> Document:
+        """Reserve ``delta`` and the counts of ``events`` in a short transaction, with the
+        record of the reservation (``ledger_reservations``); the record."""
+        counted = CountDelta().merge(delta).logged(events)
+        reservation: Document = {
+            "_id": ObjectId(),
+            "groupId": group_id,
+            "fields": counted.fields,
+            "expiresAt": utcnow() + timedelta(seconds=self.reservation_seconds),
+        }
+
+        async def reserve(w: TenantWrite) -> None:
+            await self.reserve(group_id, counted, w.session)
+            await self.reservations.insert(reservation, w.session)
+
+        await self.write(group_id, reserve, index=index)
+        return reservation
+
+    async def release(self, group_id: ObjectId, reservation: Document) -> bool:
+        """Give back a reservation whose write did not commit (no-op when it did, or when
+        it was released already); whether this call released it."""
+
+        async def work(w: TenantWrite) -> bool:
+            if not await self.reservations.settle(group_id, reservation["_id"], w.session):
+                return False
+            back = CountDelta()
+            for field, amount in reservation["fields"].items():
+                back.add_field(field, -amount)
+            await self.accounts.apply_counts(group_id, back, w.session)
+            return True
+
+        return await self.write(group_id, work)
+
+    async def release_expired(self, limit: int = 1000) -> int:
+        """Release the reservations of writes that should have ended (their process died);
+        how many were released."""
+        released = 0
+        async for reservation in self.reservations.expired(utcnow(), limit):
+            if await self.release(reservation["groupId"], reservation):
+                released += 1
+        return released
+
+    async def release_expired_forever(self, interval: float = 60.0) -> None:
+        """``release_expired`` now and every ``interval`` seconds (an API process runs it)."""
+        while True:
+            try:
+                await self.release_expired()
+            except Exception:
+                log.exception("releasing expired reservations failed")
+            await asyncio.sleep(interval)
 
     async def reserve(
         self,
