@@ -13,8 +13,9 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from ontology.api.documents import TrustedDocuments
 from ontology.api.endpoint import GraphQLEndpoint
@@ -28,6 +29,7 @@ from ontology.jobs.scheduler import Scheduler
 from ontology.keys.service import bearer_token
 from ontology.kit import tracing
 from ontology.kit.logs import configure_logging
+from ontology.live.service import run_live
 from ontology.runtime import Runtime, open_runtime
 
 READY_TIMEOUT_SECONDS = 2.0
@@ -71,8 +73,12 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with open_runtime(settings, reuse_running_server=False) as runtime:
+        async with (
+            open_runtime(settings, reuse_running_server=False) as runtime,
+            run_live(settings, runtime.database, runtime.metrics) as live,
+        ):
             app.state.runtime = runtime
+            app.state.live = live
             runtime.metrics.trust_operations(trusted_operations)
             if on_ready is not None:
                 await on_ready(runtime)
@@ -131,6 +137,7 @@ def create_app(
         rate_limiter=RequestRateLimiter.from_settings(settings),
         trusted_documents=TrustedDocuments.from_mode(settings.trusted_documents_mode),
         document_max_age=settings.trusted_documents_max_age,
+        subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
     )
     examples = load_examples()
     graphql.graphiql_page = render_page(examples)
@@ -138,6 +145,7 @@ def create_app(
     return Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", ASGIEndpoint(metrics), methods=["GET"]),

@@ -197,6 +197,35 @@ class Settings(BaseSettings):
         default=2.0, gt=0, description="How often the scheduler picks up queued runs"
     )
 
+    # live updates: GraphQL subscriptions over graphql-transport-ws (``ontology.live``)
+    subscriptions_per_connection: int = Field(
+        default=50, ge=1, description="Subscriptions one WebSocket may run at once"
+    )
+    subscriptions_per_key: int = Field(
+        default=200, ge=1, description="Subscriptions one API key may run at once, per process"
+    )
+    subscriptions_per_group: int = Field(
+        default=1000, ge=1, description="Subscriptions one group may run at once, per process"
+    )
+    subscription_queue_size: int = Field(
+        default=100,
+        ge=1,
+        description="Changes a subscription may hold undelivered; past it the socket is "
+        "closed with 4008 (slow consumer)",
+    )
+    subscription_replay_max: int = Field(
+        default=1000, ge=0, description="Most missed events eventAdded(after:) replays"
+    )
+    subscription_ping_seconds: float = Field(
+        default=20.0, ge=0, description="Server ping interval on WebSockets (0: none)"
+    )
+    live_resume_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="How long the change stream tries to resume after an error before "
+        "closing every socket with 4503 (reconnect)",
+    )
+
     @property
     def is_production(self) -> bool:
         return self.env == "production"

@@ -57,6 +57,11 @@ ROLE_NEEDED: dict[str, Role] = {
     "Group.counts": Role.ORG_USER,
     "Event": Role.ORG_USER,
     "Person": Role.ORG_USER,
+    # live updates a customer may not follow
+    "Subscription.eventAdded": Role.ORG_USER,
+    "Subscription.realtimeMetrics": Role.ORG_USER,
+    "Subscription.quotaStatusChanged": Role.ORG_USER,
+    "Subscription.archivalRunChanged": Role.ORG_USER,
     # writes
     "Mutation": Role.ORG_USER,
     "Mutation.createPerson": Role.ORG_OWNER,

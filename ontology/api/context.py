@@ -11,6 +11,7 @@ from ontology.api.executor import CoercedVariables
 from ontology.keys.models import Caller, Role
 from ontology.kit.errors import ForbiddenError
 from ontology.kit.pagination import PageRequest
+from ontology.live.connection import LiveConnection
 from ontology.runtime import Runtime, Services
 
 
@@ -56,6 +57,8 @@ class Context:
     request_id: str = ""
     # set by validation, reused by execution (``ontology.api.executor``)
     coerced_variables: CoercedVariables | None = None
+    # the WebSocket an operation runs on (subscriptions), None over HTTP
+    live: LiveConnection | None = None
 
     @property
     def group_id(self) -> ObjectId:

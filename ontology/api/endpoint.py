@@ -53,6 +53,7 @@ from ontology.api.documents import DocumentRefused, TrustedDocuments, TrustedDoc
 from ontology.api.extensions import TIMEOUT_MESSAGE
 from ontology.api.media_types import GRAPHQL_RESPONSE_JSON, JSON, negotiate
 from ontology.api.rate_limits import RateRefusal, RequestRateLimiter
+from ontology.api.websocket import LiveTransportHandler, LiveWebSocketAdapter
 from ontology.db.deadline import deadline, is_timeout
 from ontology.keys.service import GROUP_HEADER, presented_key_hash
 from ontology.kit.errors import AuthenticationError, ForbiddenError, RequestErrorCode
@@ -110,6 +111,9 @@ class GraphQLEndpoint(GraphQL[Context, None]):
     # The offline GraphiQL page (``ontology.api.graphiql``), set by ``create_app``;
     # None falls back to strawberry's page.
     graphiql_page: str | None = None
+    # graphql-transport-ws, authenticated at connection_init
+    graphql_transport_ws_handler_class = LiveTransportHandler
+    websocket_adapter_class = LiveWebSocketAdapter
 
     def __init__(
         self,
@@ -377,6 +381,9 @@ class GraphQLEndpoint(GraphQL[Context, None]):
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         runtime: Runtime = request.app.state.runtime
         request_id = request_id_of(request)
+        if isinstance(request, WebSocket):
+            # authenticated by its connection_init message (ontology.api.websocket)
+            return None  # type: ignore[return-value]
         if response is not None and hasattr(response, "headers"):
             response.headers[REQUEST_ID_HEADER] = request_id
         if isinstance(request, Request) and self.should_render_graphql_ide(

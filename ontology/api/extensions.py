@@ -21,6 +21,7 @@ from typing import Any
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
+from strawberry.types.graphql import OperationType
 
 from ontology.api.operations import selected, selected_operation
 from ontology.api.selection import SelectedField
@@ -84,6 +85,14 @@ class ErrorExtension(SchemaExtension):
         request_id = getattr(self.execution_context.context, "request_id", "")
         result.errors = [self._shape(error, request_id) for error in result.errors]
 
+    def on_stream_result(self, result: Any) -> Iterator[None]:
+        """Over a WebSocket each result is sent as it comes: shape its errors now."""
+        errors = getattr(result, "errors", None)
+        if errors:
+            request_id = getattr(self.execution_context.context, "request_id", "")
+            result.errors = [self._shape(error, request_id) for error in errors]
+        yield
+
     def _shape(self, error: GraphQLError, request_id: str) -> GraphQLError:
         original = error.original_error
         if isinstance(original, ClientError):
@@ -141,6 +150,19 @@ class CostExtension(SchemaExtension):
         finally:
             current_cost.reset(token)
             self._record(cost)
+
+    def on_stream_result(self, result: Any) -> Iterator[None]:
+        """Each message of a subscription carries the commands sent since the previous one
+        (in development), so the work of a delivery can be pinned like a query's."""
+        cost = getattr(self, "_cost", None)
+        context = self.execution_context.context
+        runtime = getattr(context, "runtime", None)
+        subscription = self.execution_context.operation_type is OperationType.SUBSCRIPTION
+        if cost is not None and subscription and runtime and not runtime.settings.is_production:
+            sent = cost.commands - getattr(self, "_streamed", 0)
+            self._streamed = cost.commands
+            result.extensions = {**(result.extensions or {}), "cost": {"dbCommands": sent}}
+        yield
 
     def _record(self, cost: CommandCost) -> None:
         """One log line and the Prometheus figures for the operation."""

@@ -18,13 +18,16 @@ from strawberry.types import ExecutionContext
 
 from ontology.api.archival.mutations import ArchivalMutations
 from ontology.api.archival.queries import ArchivalQueries
+from ontology.api.archival.subscriptions import ArchivalSubscriptions
 from ontology.api.batch_slots import BatchConcurrencyExtension
 from ontology.api.batches.mutations import BatchMutations
 from ontology.api.connections.mutations import ConnectionMutations
 from ontology.api.connections.queries import ConnectionQueries
+from ontology.api.connections.subscriptions import ConnectionSubscriptions
 from ontology.api.deadline import DatabaseDeadlineExtension
 from ontology.api.events.mutations import EventMutations
 from ontology.api.events.queries import EventQueries
+from ontology.api.events.subscriptions import EventSubscriptions
 from ontology.api.executor import OntologyExecutor
 from ontology.api.extensions import ApiCallQuotaExtension, CostExtension, ErrorExtension
 from ontology.api.groups.queries import GroupQueries
@@ -32,15 +35,18 @@ from ontology.api.groups.types import GroupType
 from ontology.api.knowledge.mutations import KnowledgeMutations
 from ontology.api.knowledge.queries import KnowledgeQueries
 from ontology.api.metrics.queries import MetricsQueries
+from ontology.api.metrics.subscriptions import MetricsSubscriptions
 from ontology.api.node import NodeQueries
 from ontology.api.overview.queries import OverviewQueries
 from ontology.api.people.mutations import PersonMutations
 from ontology.api.people.queries import PersonQueries
 from ontology.api.quotas.mutations import QuotaMutations
 from ontology.api.quotas.queries import QuotaQueries
+from ontology.api.quotas.subscriptions import QuotaSubscriptions
 from ontology.api.scalars import SCALAR_OVERRIDES
 from ontology.api.things.mutations import ThingMutations
 from ontology.api.things.queries import ThingQueries
+from ontology.api.things.subscriptions import ThingSubscriptions
 from ontology.api.validation import RequestLimits, ValidationExtension
 from ontology.config import Settings
 from ontology.kit import tracing
@@ -72,6 +78,18 @@ Mutation = merge_types(
         KnowledgeMutations,
         QuotaMutations,
         ArchivalMutations,
+    ),
+)
+
+Subscription = merge_types(
+    "Subscription",
+    (
+        ThingSubscriptions,
+        ConnectionSubscriptions,
+        EventSubscriptions,
+        MetricsSubscriptions,
+        QuotaSubscriptions,
+        ArchivalSubscriptions,
     ),
 )
 
@@ -135,6 +153,7 @@ def create_schema(settings: Settings | None = None) -> strawberry.Schema:
     return OntologySchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=[GroupType],
         extensions=extensions,
         config=config,

@@ -67,6 +67,8 @@ class RequestErrorCode(StrEnum):
     TIMEOUT = "TIMEOUT"
     # a bug, masked as "Unexpected error." with extensions.requestId
     INTERNAL = "INTERNAL"
+    # subscriptions: too many open (per connection, key or group) or too much to replay
+    SUBSCRIPTION_LIMIT = "SUBSCRIPTION_LIMIT"
 
 
 class RunErrorCode(StrEnum):

@@ -56,6 +56,19 @@ DOCUMENTS: dict[str, tuple[str, list[str] | None]] = {
     "Group.counts": ("{ viewer { group { counts { things } } } }", None),
     "Event": ('{ node(id: "RXZlbnQ6MA==") { ... on Event { type } } }', None),
     "Person": ('{ node(id: "UGVyc29uOjA=") { ... on Person { email } } }', None),
+    "Subscription.eventAdded": ("subscription { eventAdded { type } }", ["eventAdded"]),
+    "Subscription.realtimeMetrics": (
+        "subscription { realtimeMetrics { eventsLastHour } }",
+        ["realtimeMetrics"],
+    ),
+    "Subscription.quotaStatusChanged": (
+        "subscription { quotaStatusChanged { status } }",
+        ["quotaStatusChanged"],
+    ),
+    "Subscription.archivalRunChanged": (
+        "subscription { archivalRunChanged { status } }",
+        ["archivalRunChanged"],
+    ),
     "Mutation": (
         'mutation { createThing(input: {type: "no_such_type", name: "A"}) { errors { code } } }',
         ["createThing"],

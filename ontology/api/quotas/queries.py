@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import strawberry
 
@@ -24,7 +25,7 @@ from ontology.groups.models import Plan
 from ontology.kit.clock import utcnow
 from ontology.kit.errors import ClientError
 from ontology.ledger.plans import GIB, Metric, QuotaLevel, quota_level
-from ontology.quotas.service import MetricReport
+from ontology.quotas.service import MetricReport, QuotaService
 
 Info = strawberry.Info[Context, None]
 ALERT_LEVELS = (QuotaLevel.WARNING, QuotaLevel.CRITICAL, QuotaLevel.EXCEEDED)
@@ -40,6 +41,20 @@ def _overall(reports: list[MetricReport]) -> OverallQuotaStatus:
         if level in levels:
             return overall
     return OverallQuotaStatus.HEALTHY
+
+
+def status_report(
+    quotas: QuotaService, group: dict[str, Any], reports: list[MetricReport]
+) -> QuotaStatusReport:
+    """The quota status of ``group`` from its metrics' reports."""
+    usages = [QuotaUsage.of(r) for r in reports]
+    return QuotaStatusReport(
+        status=_overall(reports),
+        metrics=usages,
+        warnings=[u for u, r in zip(usages, reports, strict=True) if r.status in ALERT_LEVELS],
+        recommendations=quotas.recommendations(group, reports),
+        last_updated=utcnow(),
+    )
 
 
 @dataclass(frozen=True)
@@ -99,17 +114,9 @@ class QuotaQueries:
 
     @strawberry.field(description="Overall quota health with recommendations.")
     async def quota_status(self, info: Info) -> QuotaStatusReport:
-        group = info.context.caller.group
         quotas = info.context.services.quotas
-        reports = await quotas.report(group)
-        usages = [QuotaUsage.of(r) for r in reports]
-        return QuotaStatusReport(
-            status=_overall(reports),
-            metrics=usages,
-            warnings=[u for u, r in zip(usages, reports, strict=True) if r.status in ALERT_LEVELS],
-            recommendations=quotas.recommendations(group, reports),
-            last_updated=utcnow(),
-        )
+        group = info.context.caller.group
+        return status_report(quotas, group, await quotas.report(group))
 
     @strawberry.field(description="Whether `count` more things fit in the entities quota.")
     def check_can_create_entities(self, info: Info, count: int = 1) -> EntityCheck:
