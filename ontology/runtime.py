@@ -22,6 +22,8 @@ from ontology.batches.service import BatchService
 from ontology.config import Settings
 from ontology.connections.repository import ConnectionRepository
 from ontology.connections.service import ConnectionService
+from ontology.counters.repository import CounterCheckRepository
+from ontology.counters.service import CounterCheckService
 from ontology.db.client import Database
 from ontology.db.embedded import EmbeddedServer, running_server_uri
 from ontology.db.indexes import ensure_indexes
@@ -108,6 +110,7 @@ class Services:
     archival: ArchivalService
     archived: ArchivedEventsService
     runs: JobRuns
+    counter_check: CounterCheckService
 
     @classmethod
     def build(
@@ -203,6 +206,7 @@ class Services:
                 backoff=backoff,
             ),
             runs=JobRuns(repos.job_runs),
+            counter_check=CounterCheckService(database, CounterCheckRepository(database)),
         )
 
 

@@ -260,7 +260,7 @@ class BatchService:
         )
         delta = CountDelta().logged([event]).created("things", docs)
         async for doc in in_turns(docs):
-            delta.things(doc["type"], 1, doc["sizeBytes"])
+            delta.things(doc["type"], 1, doc["sizeBytes"], status=doc["status"])
         result.batch_event_id = to_global_id("Event", event["_id"])
 
         async def write(session: AsyncClientSession) -> None:
@@ -477,6 +477,9 @@ class BatchService:
         )
         events.append(summary)
         delta = CountDelta().add("storageBytes", storage).logged(events)
+        for thing_id, _, fields in writes:
+            if "status" in fields:
+                delta.status_changed(current[thing_id]["status"], fields["status"])
         result.batch_event_id = to_global_id("Event", summary["_id"])
 
         async def write(session: AsyncClientSession) -> None:

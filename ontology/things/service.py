@@ -67,7 +67,8 @@ class ThingService:
             target_id=doc["_id"],
             metadata={"type": doc["type"], "name": doc["name"]},
         )
-        delta = CountDelta().things(doc["type"], 1, doc["sizeBytes"]).created("things", [doc])
+        delta = CountDelta().things(doc["type"], 1, doc["sizeBytes"], status=doc["status"])
+        delta.created("things", [doc])
         delta.logged([event])
 
         async def write(session: AsyncClientSession) -> None:
@@ -113,6 +114,7 @@ class ThingService:
             metadata={"changes": diff},
         )
         delta = CountDelta().add("storageBytes", fields["sizeBytes"] - current["sizeBytes"])
+        delta.status_changed(current["status"], str(fields.get("status", current["status"])))
         delta.logged([event])
 
         async def write(session: AsyncClientSession) -> Document:
@@ -140,7 +142,9 @@ class ThingService:
             if deleted is None:
                 raise RejectedError([NOT_FOUND])
             removed = await self.connections.delete_touching(group_id, thing_id, session)
-            delta = CountDelta().things(deleted["type"], -1, -deleted["sizeBytes"])
+            delta = CountDelta().things(
+                deleted["type"], -1, -deleted["sizeBytes"], status=deleted["status"]
+            )
             count_updates = []
             for connection in removed:
                 delta.connections(connection["type"], -1, -connection["sizeBytes"])

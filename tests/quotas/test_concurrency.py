@@ -122,7 +122,9 @@ def thing_batch(runtime: Runtime, group_id: ObjectId) -> Any:
             new_thing_document(group_id, NewThing("creator", f"Batch{i}", {}, "active"), now)
             for i in range(size)
         ]
-        delta = CountDelta().things("creator", size, sum(doc["sizeBytes"] for doc in docs))
+        delta = CountDelta().things(
+            "creator", size, sum(doc["sizeBytes"] for doc in docs), status="active"
+        )
 
         async def work(session: AsyncClientSession) -> None:
             await runtime.services.quotas.apply(group_id, delta, session)
