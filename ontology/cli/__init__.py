@@ -13,7 +13,17 @@ from collections.abc import Callable
 
 import typer
 
-from ontology.cli import archive, groups, imports, jobs, keys, schema, serve, settings
+from ontology.cli import (
+    archive,
+    counters,
+    groups,
+    imports,
+    jobs,
+    keys,
+    schema,
+    serve,
+    settings,
+)
 from ontology.cli.common import CliState, app, err
 
 __all__ = ["app", "main"]
@@ -34,6 +44,7 @@ GROUPS: list[tuple[str, typer.Typer]] = [
     ("archive", archive.app),
     ("jobs", jobs.app),
     ("schema", schema.schema_group),
+    ("counters", counters.app),
 ]
 for name, group in GROUPS:
     app.add_typer(group, name=name)

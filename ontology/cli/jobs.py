@@ -25,6 +25,7 @@ class JobName(StrEnum):
     ARCHIVAL = "archival"
     SNAPSHOTS = "snapshots"
     QUEUED_RUNS = "queued-runs"
+    COUNTERS = "counters"
 
 
 @app.command("run")
@@ -44,9 +45,10 @@ def jobs_run(
     archival: every group past its retention, within ONTOLOGY_ARCHIVE_RUN_BUDGET_SECONDS
     (what it did not reach is queued for queued-runs); snapshots: roll counters up;
     queued-runs: the archival runs queued by archiveGroupEvents or by a run whose budget
-    ended. The job's lease (job:<name>) is held while it runs: when another process
-    holds it, the command does nothing and exits 0. Exit 1 when it fails, or when an
-    archival run is partial (some groups failed).
+    ended; counters: recount every group's counters and report drift (no repair). The
+    job's lease (job:<name>) is held while it runs: when another process holds it, the
+    command does nothing and exits 0. Exit 1 when it fails, or when an archival run is
+    partial (some groups failed).
 
     Examples:
 
@@ -94,6 +96,11 @@ def jobs_run(
             f"{result['eventsMoved']} events in {result['objects']} objects, "
             f"{result['seconds']} s{follow}" + (f"; failed groups: {failed}" if failed else "")
         )
+    elif job is JobName.COUNTERS:
+        text = (
+            f"counters: {result['groups']} groups, {result['drifts']} drifts in "
+            f"{result['groupsWithDrift']} groups, {result['seconds']} s"
+        )
     else:
         text = f"queued-runs: {result['runs']} runs in {result['seconds']} s"
     emit(as_json, result, text)
@@ -123,6 +130,15 @@ async def _run_job(runtime: Runtime, job: JobName, since: datetime | None) -> di
             "status": recorded["status"],
             "continuedBy": str(continued_by) if continued_by else None,
             **{k: v for k, v in summary.as_json().items() if k not in ("seconds", "perGroup")},
+        }
+    if job is JobName.COUNTERS:
+        from ontology.jobs.counters import check_counters
+
+        checked = await check_counters(runtime)
+        return {
+            "groups": len(checked),
+            "groupsWithDrift": sum(1 for c in checked if c.drifts),
+            "drifts": sum(len(c.drifts) for c in checked),
         }
     from ontology.jobs.archival import run_queued
 

@@ -26,6 +26,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from ontology.config import Settings
 from ontology.jobs.archival import ARCHIVAL_JOB, archive_on_schedule, run_queued
+from ontology.jobs.counters import COUNTERS_JOB, counters_on_schedule
 from ontology.jobs.leases import Lease, holding_job_lease
 from ontology.jobs.snapshots import SNAPSHOTS_JOB, snapshots_on_schedule
 from ontology.kit.clock import utcnow
@@ -63,6 +64,11 @@ def job_specs(settings: Settings) -> list[JobSpec]:
             CronTrigger(minute=5, timezone=UTC),
             snapshots_on_schedule,
             catch_up=True,
+        ),
+        JobSpec(
+            COUNTERS_JOB,
+            CronTrigger(day_of_week="sun", hour=3, minute=0, timezone=UTC),
+            counters_on_schedule,  # report only: a missed week is not caught up
         ),
         JobSpec(
             "queued-runs",

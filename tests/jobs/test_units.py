@@ -63,7 +63,16 @@ def cronjobs() -> dict[str, dict[str, Any]]:
 
 
 def test_the_command_line_runs_every_job_of_the_registry() -> None:
-    assert {job.value for job in JobName} == registry() == {"archival", "snapshots", "queued-runs"}
+    assert (
+        {job.value for job in JobName}
+        == registry()
+        == {
+            "archival",
+            "snapshots",
+            "queued-runs",
+            "counters",
+        }
+    )
 
 
 def test_the_crontab_schedules_every_job_as_the_scheduler_does() -> None:
@@ -71,6 +80,7 @@ def test_the_crontab_schedules_every_job_as_the_scheduler_does() -> None:
         "archival": Settings().archive_cron,
         "snapshots": "5 * * * *",
         "queued-runs": "* * * * *",
+        "counters": "0 3 * * 0",
     }
     assert set(crontab_entries()) == registry()
 
@@ -83,6 +93,7 @@ def test_the_systemd_units_run_every_job() -> None:
     assert timers["archival"]["OnCalendar"] == "*-*-* 02:00:00 UTC"
     assert timers["snapshots"]["OnCalendar"] == "*-*-* *:05:00 UTC"
     assert timers["queued-runs"]["OnUnitInactiveSec"] == "10s"
+    assert timers["counters"]["OnCalendar"] == "Sun *-*-* 03:00:00 UTC"
 
 
 def test_the_kubernetes_cronjobs_run_every_job_one_at_a_time() -> None:
@@ -92,6 +103,7 @@ def test_the_kubernetes_cronjobs_run_every_job_one_at_a_time() -> None:
         "archival": Settings().archive_cron,
         "snapshots": "5 * * * *",
         "queued-runs": "* * * * *",
+        "counters": "0 3 * * 0",
     }
     assert {job["spec"]["concurrencyPolicy"] for job in found.values()} == {"Forbid"}
 
