@@ -45,6 +45,7 @@ from ontology.metrics.repository import CounterRepository, SnapshotRepository
 from ontology.metrics.service import MetricsService
 from ontology.people.repository import PersonRepository
 from ontology.people.service import PersonService
+from ontology.quotas.alerts import QuotaAlerts
 from ontology.quotas.meter import ApiCallMeter
 from ontology.quotas.models import PlanBook, load_plans
 from ontology.quotas.repository import UsageRepository
@@ -53,6 +54,8 @@ from ontology.things.engagement import EngagementLedger
 from ontology.things.repository import ThingRepository
 from ontology.things.service import ThingService
 from ontology.vocabulary import Vocabulary, load_vocabulary
+from ontology.webhooks.repository import DeliveryRepository, WebhookRepository
+from ontology.webhooks.service import WebhookService
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,8 @@ class Repositories:
     archival_progress: ArchivalProgressRepository
     job_runs: JobRunRepository
     leases: LeaseRepository
+    webhooks: WebhookRepository
+    deliveries: DeliveryRepository
 
     @classmethod
     def build(cls, database: Database) -> Repositories:
@@ -92,6 +97,8 @@ class Repositories:
             archival_progress=ArchivalProgressRepository(database),
             job_runs=JobRunRepository(database),
             leases=LeaseRepository(database),
+            webhooks=WebhookRepository(database),
+            deliveries=DeliveryRepository(database),
         )
 
 
@@ -111,6 +118,7 @@ class Services:
     archived: ArchivedEventsService
     runs: JobRuns
     counter_check: CounterCheckService
+    webhooks: WebhookService
 
     @classmethod
     def build(
@@ -139,6 +147,7 @@ class Services:
             retries=settings.archive_retries,
         )
         engagement = EngagementLedger(database, repos.things, repos.groups, vocabulary)
+        quotas.alerts = QuotaAlerts(repos.groups, repos.events, repos.webhooks, repos.deliveries)
         return cls(
             groups=GroupService(repos.groups, plans),
             keys=ApiKeyService(repos.keys, repos.groups),
@@ -207,6 +216,9 @@ class Services:
             ),
             runs=JobRuns(repos.job_runs),
             counter_check=CounterCheckService(database, CounterCheckRepository(database)),
+            webhooks=WebhookService(
+                repos.webhooks, repos.deliveries, allow_private=settings.webhooks_allow_private
+            ),
         )
 
 

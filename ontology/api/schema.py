@@ -42,6 +42,8 @@ from ontology.quotas.mutations import QuotaMutations
 from ontology.quotas.queries import QuotaQueries
 from ontology.things.mutations import ThingMutations
 from ontology.things.queries import ThingQueries
+from ontology.webhooks.mutations import WebhookMutations
+from ontology.webhooks.queries import WebhookQueries
 
 Query = merge_types(
     "Query",
@@ -56,6 +58,7 @@ Query = merge_types(
         QuotaQueries,
         MetricsQueries,
         ArchivalQueries,
+        WebhookQueries,
     ),
 )
 Mutation = merge_types(
@@ -69,6 +72,7 @@ Mutation = merge_types(
         KnowledgeMutations,
         QuotaMutations,
         ArchivalMutations,
+        WebhookMutations,
     ),
 )
 

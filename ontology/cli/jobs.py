@@ -26,6 +26,7 @@ class JobName(StrEnum):
     SNAPSHOTS = "snapshots"
     QUEUED_RUNS = "queued-runs"
     COUNTERS = "counters"
+    WEBHOOKS = "webhooks"
 
 
 @app.command("run")
@@ -45,7 +46,8 @@ def jobs_run(
     archival: every group past its retention, within ONTOLOGY_ARCHIVE_RUN_BUDGET_SECONDS
     (what it did not reach is queued for queued-runs); snapshots: roll counters up;
     queued-runs: the archival runs queued by archiveGroupEvents or by a run whose budget
-    ended; counters: recount every group's counters and report drift (no repair). The
+    ended; counters: recount every group's counters and report drift (no repair);
+    webhooks: deliver the due webhook deliveries (retries included). The
     job's lease (job:<name>) is held while it runs: when another process holds it, the
     command does nothing and exits 0. Exit 1 when it fails, or when an archival run is
     partial (some groups failed).
@@ -96,6 +98,11 @@ def jobs_run(
             f"{result['eventsMoved']} events in {result['objects']} objects, "
             f"{result['seconds']} s{follow}" + (f"; failed groups: {failed}" if failed else "")
         )
+    elif job is JobName.WEBHOOKS:
+        text = (
+            f"webhooks: {result['delivered']} delivered, {result['retried']} to retry, "
+            f"{result['failed']} failed in {result['seconds']} s"
+        )
     elif job is JobName.COUNTERS:
         text = (
             f"counters: {result['groups']} groups, {result['drifts']} drifts in "
@@ -131,6 +138,10 @@ async def _run_job(runtime: Runtime, job: JobName, since: datetime | None) -> di
             "continuedBy": str(continued_by) if continued_by else None,
             **{k: v for k, v in summary.as_json().items() if k not in ("seconds", "perGroup")},
         }
+    if job is JobName.WEBHOOKS:
+        from ontology.jobs.webhooks import deliver_webhooks
+
+        return (await deliver_webhooks(runtime)).as_json()
     if job is JobName.COUNTERS:
         from ontology.jobs.counters import check_counters
 

@@ -110,6 +110,11 @@ INDEXES: tuple[IndexSpec, ...] = (
     IndexSpec(
         "metric_snapshots", "metric_snapshots_expiry", (("expiresAt", 1),), expire_after_seconds=0
     ),
+    # webhooks of a group, and their deliveries (the outbox): a group's list by id, and
+    # the worker's due ones (any group) by status then due time
+    _ix("webhooks", "webhooks_group", "groupId", "_id"),
+    _ix("webhook_deliveries", "webhook_deliveries_group", "groupId", "_id"),
+    _ix("webhook_deliveries", "webhook_deliveries_due", "status", "nextAttemptAt"),
     # knowledge
     _ix("knowledge", "knowledge_group", "groupId", "_id"),
     _ix("knowledge", "knowledge_kind", "groupId", "kind", "_id"),

@@ -150,3 +150,42 @@ class GroupRepository:
     async def counts(self, group_id: ObjectId) -> dict[str, Any]:
         doc = await self.collection.find_one({"_id": group_id}, {"counts": 1})
         return dict(doc["counts"]) if doc else {}
+
+    async def apply_counts_returning(
+        self,
+        group_id: ObjectId,
+        delta: CountDelta,
+        projection: dict[str, Any],
+        session: AsyncClientSession,
+    ) -> Document | None:
+        """``apply_counts`` in one ``findAndModify``: the document (``projection``) as it
+        was before (quota alerts compare the levels before and after)."""
+        update: dict[str, Any] = {"$inc": delta.fields} if delta.fields else {}
+        if delta.newest:
+            update["$max"] = delta.newest
+            update["$min"] = delta.oldest
+        result: Document | None = await self.collection.find_one_and_update(
+            {"_id": group_id},
+            update,
+            projection=projection,
+            return_document=ReturnDocument.BEFORE,
+            session=session,
+        )
+        return result
+
+    async def update_with_pipeline_returning(
+        self,
+        group_id: ObjectId,
+        pipeline: list[dict[str, Any]],
+        projection: dict[str, Any],
+        session: AsyncClientSession,
+    ) -> Document | None:
+        """``update_with_pipeline`` in one ``findAndModify``: the document before it."""
+        result: Document | None = await self.collection.find_one_and_update(
+            {"_id": group_id},
+            pipeline,
+            projection=projection,
+            return_document=ReturnDocument.BEFORE,
+            session=session,
+        )
+        return result

@@ -29,6 +29,7 @@ from ontology.jobs.archival import ARCHIVAL_JOB, archive_on_schedule, run_queued
 from ontology.jobs.counters import COUNTERS_JOB, counters_on_schedule
 from ontology.jobs.leases import Lease, holding_job_lease
 from ontology.jobs.snapshots import SNAPSHOTS_JOB, snapshots_on_schedule
+from ontology.jobs.webhooks import WEBHOOKS_JOB, webhooks_on_schedule
 from ontology.kit.clock import utcnow
 from ontology.runtime import Runtime
 
@@ -69,6 +70,12 @@ def job_specs(settings: Settings) -> list[JobSpec]:
             COUNTERS_JOB,
             CronTrigger(day_of_week="sun", hour=3, minute=0, timezone=UTC),
             counters_on_schedule,  # report only: a missed week is not caught up
+        ),
+        JobSpec(
+            WEBHOOKS_JOB,
+            IntervalTrigger(seconds=settings.scheduler_poll_seconds, timezone=UTC),
+            webhooks_on_schedule,
+            misfire_grace_seconds=None,
         ),
         JobSpec(
             "queued-runs",

@@ -160,6 +160,12 @@ class Metrics:
             ["code"],
             registry=registry,
         )
+        self.webhook_deliveries = Counter(
+            "ontology_webhook_deliveries",
+            "Webhook delivery attempts by outcome (delivered, retried, failed).",
+            ["outcome"],
+            registry=registry,
+        )
         # The latest counter check (``ontology.jobs.counters``).
         self.counter_drift_groups = Gauge(
             "ontology_counter_drift_groups",

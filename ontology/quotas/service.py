@@ -18,6 +18,8 @@ from ontology.groups.repository import GroupRepository
 from ontology.kit.clock import utcnow
 from ontology.kit.errors import ErrorCode, ForbiddenError, ItemError, RejectedError
 from ontology.kit.metrics import Metrics
+from ontology.quotas.alerts import PROJECTION as ALERT_PROJECTION
+from ontology.quotas.alerts import QuotaAlerts
 from ontology.quotas.meter import ApiCallMeter
 from ontology.quotas.models import (
     COUNTER_FIELDS,
@@ -104,6 +106,7 @@ class QuotaService:
         self.usage = usage
         self.meter = meter
         self.metrics = metrics
+        self.alerts: QuotaAlerts | None = None  # set by the runtime
 
     # -- enforcement -------------------------------------------------------
 
@@ -125,11 +128,30 @@ class QuotaService:
         guarded = enforce and any(
             amount > 0 and field in METRIC_OF_COUNTER for field, amount in delta.fields.items()
         )
+        # With alerts, an update of a quota counter returns the group as it was (the same
+        # one command), so the crossings are known without a read (``quotas/alerts.py``).
+        alerts = self.alerts
+        watched = alerts is not None and any(
+            amount and field in METRIC_OF_COUNTER for field, amount in delta.fields.items()
+        )
         if not guarded:
-            await self.groups.apply_counts(group_id, delta, session)
+            if alerts is not None and watched:
+                before = await self.groups.apply_counts_returning(
+                    group_id, delta, ALERT_PROJECTION, session
+                )
+                await alerts.record(group_id, before, delta.fields, session)
+            else:
+                await self.groups.apply_counts(group_id, delta, session)
             return
         pipeline = reservation_pipeline(delta.fields, delta.newest, delta.oldest)
-        if await self.groups.update_with_pipeline(group_id, pipeline, session):
+        if alerts is not None:
+            before = await self.groups.update_with_pipeline_returning(
+                group_id, pipeline, ALERT_PROJECTION, session
+            )
+            if before is not None and _reserved(before, delta.fields):
+                await alerts.record(group_id, before, delta.fields, session)
+                return
+        elif await self.groups.update_with_pipeline(group_id, pipeline, session):
             return
         # Refused: read (in the same snapshot) which limit, to say so precisely.
         group = await self.groups.by_id(group_id, session)
@@ -327,3 +349,17 @@ def _dotted(doc: dict[str, Any], path: str) -> int:
     for part in path.split("."):
         value = value.get(part, 0) if isinstance(value, dict) else 0
     return int(value or 0)
+
+
+def _reserved(before: dict[str, Any], increments: dict[str, int]) -> bool:
+    """Whether ``reservation_pipeline`` applied ``increments`` to the document ``before``
+    (its checks, on the same values: ``$quota`` missing or negative passes)."""
+    quota = before.get("quota") or {}
+    for field, amount in increments.items():
+        metric = METRIC_OF_COUNTER.get(field)
+        if metric is None or amount <= 0:
+            continue
+        limit = quota.get(metric.value)
+        if limit is not None and limit >= 0 and _dotted(before, field) + amount > limit:
+            return False
+    return True

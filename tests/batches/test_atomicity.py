@@ -130,17 +130,18 @@ async def test_a_failed_commit_leaves_nothing(api: Api) -> None:
 
 async def test_a_failure_releases_the_idempotency_key_for_a_retry(api: Api) -> None:
     # given a tenant, and a fail point on the key's completion inside the transaction
-    # (the third update: the first is the quota reservation, the second the counters)
+    # (the second update: the first is the metric counters; the quota reservation is a
+    # findAndModify)
     tenant, _ = await tenant_with_things(api)
     before = await snapshot(api.runtime, tenant.id)
     items = [thing(name="New")]
 
     # when a batch is sent with a key
-    async with fail_point(api.runtime, ["update"], skip=2):
+    async with fail_point(api.runtime, ["update"], skip=1):
         body = await masked_failure(api, tenant.user, INSERT, items, key="import-7")
 
-    # then nothing was written and the claim was released: claim (insert), update, insert,
-    # insert, update (counters), update (fails), abortTransaction, release (delete)
+    # then nothing was written and the claim was released: claim (insert), findAndModify,
+    # insert, insert, update (counters), update (fails), abortTransaction, release (delete)
     assert db_commands(body) == 8
     assert await snapshot(api.runtime, tenant.id) == before
 
@@ -157,12 +158,12 @@ async def test_a_failure_releases_the_idempotency_key_for_a_retry(api: Api) -> N
 @pytest.mark.parametrize(
     ("commands_failed", "skip", "commands"),
     [
-        # find (things), find (stored connections), update (reservation), insert
+        # find (things), find (stored connections), findAndModify (reservation), insert
         # (connections), update (thing counts), aggregate (the targets' types and counts),
         # update (the group's inboundByType), insert (event: fails), abortTransaction
         (["insert"], 1, 9),
         # ... update (thing counts: fails), abortTransaction
-        (["update"], 1, 6),
+        (["update"], 0, 6),
     ],
     ids=["event-insert-fails", "thing-counts-update-fails"],
 )

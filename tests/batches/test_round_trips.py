@@ -40,15 +40,15 @@ from tests.batches.support import (
 )
 from tests.factories import Api, make_tenant
 
-# batchInsertThings: update (the quota reservation and counters, one pipeline update of
-# the group), insert (every thing: one insert per ``write_chunk_size`` things, 50 by
+# batchInsertThings: findAndModify (the quota reservation and counters, one pipeline
+# update of the group, returning it as it was for quota alerts), insert (every thing: one insert per ``write_chunk_size`` things, 50 by
 # default, so that other tenants' writes interleave), insert (the batch_imported event),
 # commitTransaction.
 # Every event insert is followed by one update of the metric counters (one bulk write).
-INSERT_COMMANDS = ["update", "insert", "insert", "update", "commitTransaction"]
+INSERT_COMMANDS = ["findAndModify", "insert", "insert", "update", "commitTransaction"]
 # batchCreateConnections: aggregate (both ends of every item: one $documents + $lookup
 # of all the ids), aggregate (the stored connections leaving those things, likewise),
-# update (reservation), insert (every connection), update (every thing's connection
+# findAndModify (reservation), insert (every connection), update (every thing's connection
 # counts, one bulk write), aggregate (the targets' types and new inbound counts, one
 # $documents + $lookup), update (the group's inboundByType; a target that is content adds
 # a find of the group's engagement board before it), insert (the event),
@@ -56,7 +56,7 @@ INSERT_COMMANDS = ["update", "insert", "insert", "update", "commitTransaction"]
 CONNECT_COMMANDS = [
     "aggregate",
     "aggregate",
-    "update",
+    "findAndModify",
     "insert",
     "update",
     "aggregate",
@@ -65,10 +65,17 @@ CONNECT_COMMANDS = [
     "update",
     "commitTransaction",
 ]
-# batchUpdateThings: aggregate (every thing by id, one $documents + $lookup), update
-# (reservation), update (every thing at its version, one bulk write), insert (the
+# batchUpdateThings: aggregate (every thing by id, one $documents + $lookup),
+# findAndModify (reservation), update (every thing at its version, one bulk write), insert (the
 # thing_updated events and the summary event, one insert_many), commitTransaction.
-UPDATE_COMMANDS = ["aggregate", "update", "update", "insert", "update", "commitTransaction"]
+UPDATE_COMMANDS = [
+    "aggregate",
+    "findAndModify",
+    "update",
+    "insert",
+    "update",
+    "commitTransaction",
+]
 
 
 async def seed_things(runtime: Runtime, group_id: ObjectId, count: int) -> list[ObjectId]:
@@ -117,9 +124,15 @@ async def test_10000_things_over_http_take_one_more_command_per_chunk_of_50(api:
     items = [thing(name=f"T{i:05d}", properties={"i": i}) for i in range(10_000)]
     body = await run_batch(api, tenant.user, INSERT, items)
 
-    # then both send the same 4 commands besides the inserts of the things, 2 and 200
-    assert (db_commands(body_100), db_commands(body)) == (4 + chunks(100), 4 + chunks(10_000))
-    assert (db_commands(body_100), db_commands(body)) == (6, 204)
+    # then both send the same 4 commands besides the inserts of the things, 2 and 200,
+    # and the batch that reaches the limit (10,000 of 10,000) 4 more for its quota alert
+    # (insert the event, its metric counters, the group's counts, find the webhooks)
+    alert = 4
+    assert (db_commands(body_100), db_commands(body)) == (
+        4 + chunks(100),
+        4 + chunks(10_000) + alert,
+    )
+    assert (db_commands(body_100), db_commands(body)) == (6, 208)
 
     # and every item is CREATED, in order, with its own id
     result = body["data"]["batchInsertThings"]

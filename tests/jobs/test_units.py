@@ -71,6 +71,7 @@ def test_the_command_line_runs_every_job_of_the_registry() -> None:
             "snapshots",
             "queued-runs",
             "counters",
+            "webhooks",
         }
     )
 
@@ -81,6 +82,7 @@ def test_the_crontab_schedules_every_job_as_the_scheduler_does() -> None:
         "snapshots": "5 * * * *",
         "queued-runs": "* * * * *",
         "counters": "0 3 * * 0",
+        "webhooks": "* * * * *",
     }
     assert set(crontab_entries()) == registry()
 
@@ -94,6 +96,7 @@ def test_the_systemd_units_run_every_job() -> None:
     assert timers["snapshots"]["OnCalendar"] == "*-*-* *:05:00 UTC"
     assert timers["queued-runs"]["OnUnitInactiveSec"] == "10s"
     assert timers["counters"]["OnCalendar"] == "Sun *-*-* 03:00:00 UTC"
+    assert timers["webhooks"]["OnUnitInactiveSec"] == "10s"
 
 
 def test_the_kubernetes_cronjobs_run_every_job_one_at_a_time() -> None:
@@ -104,6 +107,7 @@ def test_the_kubernetes_cronjobs_run_every_job_one_at_a_time() -> None:
         "snapshots": "5 * * * *",
         "queued-runs": "* * * * *",
         "counters": "0 3 * * 0",
+        "webhooks": "* * * * *",
     }
     assert {job["spec"]["concurrencyPolicy"] for job in found.values()} == {"Forbid"}
 
