@@ -215,7 +215,7 @@ class Services:
                 backoff=backoff,
             ),
             runs=JobRuns(repos.job_runs),
-            counter_check=CounterCheckService(database, CounterCheckRepository(database)),
+            counter_check=CounterCheckService(database, CounterCheckRepository(database), plans),
             webhooks=WebhookService(
                 repos.webhooks, repos.deliveries, allow_private=settings.webhooks_allow_private
             ),

@@ -22,7 +22,11 @@ from ontology.db.writes import bulk_write_chunked
 # what a recount reads of each collection, and the index that serves the group's range
 STREAMS: dict[str, tuple[dict[str, Any], dict[str, int], str]] = {
     "connections": ({}, {"type": 1, "sizeBytes": 1}, "connections_group"),
-    "events": ({}, {"type": 1, "sizeBytes": 1, "sortKey": 1}, "events_id"),
+    "events": (
+        {},
+        {"type": 1, "sizeBytes": 1, "sortKey": 1, "timestamp": 1, "metadata.amount": 1},
+        "events_id",
+    ),
     "knowledge": ({}, {"sizeBytes": 1}, "knowledge_group"),
     "thing_knowledge": ({}, {"sizeBytes": 1}, "thing_knowledge_thing"),
     "people": ({}, {"_id": 1}, "people_group"),
@@ -46,7 +50,33 @@ class CounterCheckRepository:
 
     async def group(self, group_id: ObjectId, session: AsyncClientSession) -> Document | None:
         return await self.groups.find_one(
-            {"_id": group_id}, {"slug": 1, "counts": 1, "newest": 1, "oldest": 1}, session=session
+            {"_id": group_id},
+            {"slug": 1, "plan": 1, "limits": 1, "counts": 1, "newest": 1, "oldest": 1},
+            session=session,
+        )
+
+    async def group_buckets(
+        self, group_id: ObjectId, since: datetime | None, session: AsyncClientSession
+    ) -> list[Document]:
+        """The group's own metric buckets (not its things' totals) starting at or after
+        ``since``: a bounded number (each period's buckets expire)."""
+        query: dict[str, Any] = {"groupId": group_id, "thingId": None}
+        if since is not None:
+            query["start"] = {"$gte": since}
+        cursor = self.database.collection("counters").find(
+            query,
+            {"period": 1, "start": 1, "events": 1, "byType": 1, "revenue": 1, "payments": 1},
+            hint="counters_key",
+            session=session,
+        )
+        return [doc async for doc in cursor]
+
+    async def correct_buckets(
+        self, updates: dict[ObjectId, dict[str, Any]], session: AsyncClientSession
+    ) -> None:
+        operations = [UpdateOne({"_id": i}, update) for i, update in updates.items()]
+        await bulk_write_chunked(
+            self.database.collection("counters"), operations, session, self.chunk
         )
 
     def group_ids(self, slug: str | None) -> AsyncIterator[Document]:

@@ -14,9 +14,13 @@ What is recounted, from the collections (``recount``):
   newest thing was deleted) is fine, below it is a drift (a first page would
   miss the newest items); likewise an oldest key above the true oldest.
 
-Time-bucketed metric counters (``counters``) are not recounted: their buckets
-outlive the events they count (a month bucket is kept 400 days, archival moves
-events after the group's retention), so the hot events are not their truth.
+* the group's time-bucketed metric counters (``counters``: events, events by type,
+  revenue and payments of each minute, hour, day and month bucket) that still exist
+  and start after the group's archival cutoff (now minus its
+  ``events_retention_days``): older buckets may count events archival has moved
+  out, so the hot events are not their truth; distinct actors (a set, only ever
+  added to) and the things' running totals (they outlive archived events) are not
+  checked.
 
 How a recount stays bounded: every collection is read through one cursor per
 collection with a ``batch_size`` (``CounterCheckRepository``), things in batches
@@ -57,9 +61,11 @@ group too large to recount in that time needs that limit raised for the run.
 from __future__ import annotations
 
 import logging
+import math
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from bson import ObjectId
@@ -68,6 +74,8 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from ontology.counters.repository import CounterCheckRepository
 from ontology.db.client import Database, Document
 from ontology.kit.clock import utcnow
+from ontology.metrics.buckets import COUNTER_RETENTION, BucketDelta, Period, counter_deltas
+from ontology.quotas.models import Metric, PlanBook
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +127,8 @@ class Recount:
     oldest: dict[str, Any] = field(default_factory=dict)
     # per live thing: (thing id, field, stored, true, operator "$inc" | "$max")
     things: list[tuple[ObjectId, str, Any, Any, str]] = field(default_factory=list)
+    # the group's metric buckets by (period, start): what its hot events add up to
+    buckets: dict[tuple[str, datetime], BucketDelta] = field(default_factory=dict)
     documents: int = 0
 
     def saw(self, name: str, key: Any) -> None:
@@ -134,8 +144,10 @@ async def recount(
     session: AsyncClientSession,
     batch_size: int,
     progress: Progress | None = None,
+    now: datetime | None = None,
 ) -> Recount:
-    """Recount every counter of the group, as ``session``'s snapshot sees the data."""
+    """Recount every counter of the group, as ``session``'s snapshot sees the data (and
+    the metric buckets as of ``now``, when given)."""
     truth = Recount()
     scalars: dict[str, int] = dict.fromkeys(SCALARS, 0)
     maps: dict[str, dict[str, int]] = {name: defaultdict(int) for name in MAPS}
@@ -168,6 +180,10 @@ async def recount(
             advance(pending)
             pending = 0
     async for doc in repo.stream("events", group_id, batch_size, session):
+        if now is not None:
+            for (thing_id, period, start), add in counter_deltas([doc], now).items():
+                if thing_id is None and start is not None:
+                    truth.buckets.setdefault((period.value, start), BucketDelta()).merge(add)
         scalars["events"] += 1
         scalars["storageBytes"] += int(doc.get("sizeBytes", 0))
         truth.saw("events", doc["sortKey"])
@@ -278,6 +294,42 @@ def compare(group: Document, truth: Recount) -> tuple[list[Drift], dict[str, Any
     return drifts, update
 
 
+def bucket_corrections(
+    stored: list[Document], truth: Recount, now: datetime
+) -> tuple[list[Drift], dict[ObjectId, dict[str, Any]]]:
+    """The drifts of the stored buckets from what the hot events add up to, and the
+    ``$inc`` of each bucket fixing them (a bucket past its retention, which the TTL
+    monitor has not removed yet, is left out: no event adds to it any more)."""
+    drifts: list[Drift] = []
+    updates: dict[ObjectId, dict[str, Any]] = {}
+    for doc in sorted(stored, key=lambda d: (d["period"], d["start"])):
+        if doc["start"] + COUNTER_RETENTION[Period(doc["period"])] <= now:
+            continue
+        want = truth.buckets.get((doc["period"], doc["start"])) or BucketDelta()
+        name = f"bucket {doc['period']} {doc['start'].isoformat()}"
+        inc: dict[str, Any] = {}
+        pairs: list[tuple[str, Any, Any]] = [
+            ("events", int(doc.get("events", 0)), want.events),
+            ("payments", int(doc.get("payments", 0)), want.payments),
+        ]
+        have_types = doc.get("byType") or {}
+        for kind in sorted(set(have_types) | set(want.by_type)):
+            pairs.append(
+                (f"byType.{kind}", int(have_types.get(kind, 0)), want.by_type.get(kind, 0))
+            )
+        for key, have, true in pairs:
+            if have != true:
+                drifts.append(Drift(f"{name} {key}", have, true))
+                inc[key] = true - have
+        revenue = float(doc.get("revenue", 0.0))
+        if not math.isclose(revenue, want.revenue, rel_tol=1e-9, abs_tol=1e-6):
+            drifts.append(Drift(f"{name} revenue", revenue, want.revenue))
+            inc["revenue"] = want.revenue - revenue
+        if inc:
+            updates[doc["_id"]] = {"$inc": inc}
+    return drifts, updates
+
+
 def thing_corrections(
     truth: Recount,
 ) -> tuple[list[Drift], dict[ObjectId, dict[str, Any]]]:
@@ -292,10 +344,15 @@ def thing_corrections(
 
 class CounterCheckService:
     def __init__(
-        self, database: Database, repo: CounterCheckRepository, batch_size: int = 1000
+        self,
+        database: Database,
+        repo: CounterCheckRepository,
+        book: PlanBook,
+        batch_size: int = 1000,
     ) -> None:
         self.database = database
         self.repo = repo
+        self.book = book
         self.batch_size = batch_size
 
     async def true_counts(self, group_id: ObjectId) -> dict[str, Any]:
@@ -323,14 +380,20 @@ class CounterCheckService:
             group = await self.repo.group(group_id, session)
             if group is None:
                 return GroupCheck(group_id, "")
-            truth = await recount(self.repo, group_id, session, self.batch_size, progress)
+            now = utcnow()
+            truth = await recount(self.repo, group_id, session, self.batch_size, progress, now)
             drifts, update = compare(group, truth)
             thing_drifts, thing_updates = thing_corrections(truth)
-            check = GroupCheck(group_id, group["slug"], drifts + thing_drifts)
+            days = self.book.limit(group, Metric.EVENTS_RETENTION_DAYS)
+            since = now - timedelta(days=days) if days is not None else None
+            stored_buckets = await self.repo.group_buckets(group_id, since, session)
+            bucket_drifts, bucket_updates = bucket_corrections(stored_buckets, truth, now)
+            check = GroupCheck(group_id, group["slug"], drifts + thing_drifts + bucket_drifts)
             check.documents = truth.documents
             if repair and check.drifts:
                 await self.repo.correct_group(group_id, update, session)
                 await self.repo.correct_things(group_id, thing_updates, session)
+                await self.repo.correct_buckets(bucket_updates, session)
                 check.repaired = True
             return check
 

@@ -251,8 +251,50 @@ async def test_a_recount_sends_commands_by_batch_not_by_document(api: Api) -> No
         "find",  # knowledge
         "find",  # thing_knowledge
         "find",  # people
+        "find",  # the group's metric buckets
         "commitTransaction",
     ]
     # with batches of 2: a getMore per further batch, two lookups per batch of things
     assert small.count("getMore") > 0
     assert small.count("find") == large.count("find") + 2
+
+
+async def test_metric_buckets_that_still_exist_are_recounted(api: Api) -> None:
+    # given a group whose day bucket of today is corrupted (and one of an hour)
+    tenant = await make_tenant(api.runtime, "acme")
+    await small_graph(api, tenant)
+    counters = api.runtime.database.collection("counters")
+    day = await counters.find_one({"groupId": tenant.id, "thingId": None, "period": "day"})
+    hour = await counters.find_one({"groupId": tenant.id, "thingId": None, "period": "hour"})
+    assert day is not None and hour is not None
+    await counters.update_one(
+        {"_id": day["_id"]},
+        {"$inc": {"events": 2, "byType.thing_created": -1, "byType.ghost": 4, "revenue": 9.5}},
+    )
+    await counters.update_one({"_id": hour["_id"]}, {"$unset": {"byType.connection_created": ""}})
+    service = api.runtime.services.counter_check
+
+    # when checked, then repaired
+    [checked] = await service.check("acme")
+    [repaired] = await service.check("acme", repair=True)
+
+    # then each drift is reported, then fixed
+    events, created = day["events"], day["byType"]["thing_created"]
+    linked = hour["byType"]["connection_created"]
+    at_day, at_hour = day["start"].isoformat(), hour["start"].isoformat()
+    assert checked.drifts == [
+        Drift(f"bucket day {at_day} events", events + 2, events),
+        Drift(f"bucket day {at_day} byType.ghost", 4, 0),
+        Drift(f"bucket day {at_day} byType.thing_created", created - 1, created),
+        Drift(f"bucket day {at_day} revenue", 9.5, 0.0),
+        Drift(f"bucket hour {at_hour} byType.connection_created", 0, linked),
+    ]
+    assert repaired.repaired and len(repaired.drifts) == 5
+    after = await counters.find_one({"_id": day["_id"]})
+    assert after is not None
+    assert (after["events"], after["byType"]["thing_created"], after["revenue"]) == (
+        events,
+        created,
+        0.0,
+    )
+    assert [c.drifts for c in await service.check()] == [[]]
