@@ -33,10 +33,10 @@ def counters_check(
 ) -> None:
     """Recount every counter of each group (things by type and status, connections,
     per-thing connection counts, events, people, knowledge, storage bytes, list keys,
-    metric buckets after the archival cutoff) and report each drift: what, stored, true. Safe while the API runs: each group
-    is recounted in one snapshot transaction; --repair applies the differences in
-    it, holding the group's writes back meanwhile, so none is lost. Exit 1 when a
-    drift was found and not repaired.
+    metric buckets after the archival cutoff) and report each drift: what, stored,
+    true. Safe while the API runs: each group is recounted in one snapshot
+    transaction; --repair applies the differences in it, holding the group's writes
+    back meanwhile, so none is lost. Exit 1 when a drift was found and not repaired.
 
     Examples:
 

@@ -41,9 +41,9 @@ from tests.batches.support import (
 from tests.factories import Api, make_tenant
 
 # batchInsertThings: findAndModify (the quota reservation and counters, one pipeline
-# update of the group, returning it as it was for quota alerts), insert (every thing: one insert per ``write_chunk_size`` things, 50 by
-# default, so that other tenants' writes interleave), insert (the batch_imported event),
-# commitTransaction.
+# update of the group, returning it as it was for quota alerts), insert (every thing:
+# one insert per ``write_chunk_size`` things, 50 by default, so that other tenants'
+# writes interleave), insert (the batch_imported event), commitTransaction.
 # Every event insert is followed by one update of the metric counters (one bulk write).
 INSERT_COMMANDS = ["findAndModify", "insert", "insert", "update", "commitTransaction"]
 # batchCreateConnections: aggregate (both ends of every item: one $documents + $lookup
