@@ -11,9 +11,13 @@ nothing more. Writes of a group are serialized on its document, so each crossing
 is seen by exactly one write: one event per crossing, and since the outbox entry
 commits with it, a process dying after the write loses no delivery.
 
+A plan change or a limit override moves the levels too: ``record_limits``
+compares each metric's level under the old and the new limits, in the change's
+transaction (``UNLIMITED`` counts as ``OK``: moving to an unlimited plan from
+``EXCEEDED`` is a crossing down).
+
 Not covered: ``api_calls_per_month`` (counted in buffered increments, not in a
-write's transaction) and plan or limit changes (which move the levels without a
-write to the counters).
+write's transaction).
 """
 
 from __future__ import annotations
@@ -35,15 +39,15 @@ from ontology.webhooks.repository import DeliveryRepository, WebhookRepository
 QUOTA_ALERT = "quota_alert"
 # what the update returns of the group document: the limits and the watched counters
 PROJECTION = {"quota": 1, **dict.fromkeys(METRIC_OF_COUNTER, 1)}
+# (metric, level before, level after, value after, limit after: None = unlimited)
+Crossing = tuple[Metric, QuotaLevel, QuotaLevel, int, int | None]
 
 
-def crossings(
-    before: dict[str, Any], increments: dict[str, int]
-) -> list[tuple[Metric, QuotaLevel, QuotaLevel, int, int]]:
+def crossings(before: dict[str, Any], increments: dict[str, int]) -> list[Crossing]:
     """(metric, level before, level after, value after, limit) of each metric whose level
     the increments change, from the group document before them."""
     quota = before.get("quota") or {}
-    found = []
+    found: list[Crossing] = []
     for field, amount in increments.items():
         metric = METRIC_OF_COUNTER.get(field)
         if metric is None or not amount or metric.value not in quota:
@@ -56,6 +60,28 @@ def crossings(
         _, new = quota_level(value + amount, limit)
         if old is not new:
             found.append((metric, old, new, value + amount, limit))
+    return found
+
+
+def _level(value: int, limit: int | None) -> QuotaLevel:
+    level = quota_level(value, limit)[1]
+    return QuotaLevel.OK if level is QuotaLevel.UNLIMITED else level
+
+
+def limit_crossings(
+    group: dict[str, Any], old_quota: dict[str, int], new_quota: dict[str, int]
+) -> list[Crossing]:
+    """The crossings of moving the group (its counters) from one set of enforced limits
+    (counter units, ``-1`` unlimited) to another."""
+    found: list[Crossing] = []
+    for field, metric in METRIC_OF_COUNTER.items():
+        value = _dotted(group, field)
+        old_limit, new_limit = old_quota.get(metric.value), new_quota.get(metric.value)
+        before = _level(value, None if old_limit is None or old_limit < 0 else old_limit)
+        limit = None if new_limit is None or new_limit < 0 else new_limit
+        after = _level(value, limit)
+        if before is not after:
+            found.append((metric, before, after, value, limit))
     return found
 
 
@@ -80,7 +106,22 @@ class QuotaAlerts:
         session: AsyncClientSession,
     ) -> None:
         """Log the crossings of a write that applied ``increments`` on ``before``."""
-        crossed = crossings(before or {}, increments)
+        await self.write(group_id, list(crossings(before or {}, increments)), session)
+
+    async def record_limits(
+        self,
+        group: dict[str, Any],
+        new_quota: dict[str, int],
+        session: AsyncClientSession,
+    ) -> None:
+        """Log the crossings of a plan change or limit override of ``group`` (as read in
+        the change's transaction) to ``new_quota``."""
+        crossed = limit_crossings(group, group.get("quota") or {}, new_quota)
+        await self.write(group["_id"], crossed, session)
+
+    async def write(
+        self, group_id: ObjectId, crossed: list[Crossing], session: AsyncClientSession
+    ) -> None:
         if not crossed:
             return
         now = utcnow()
@@ -97,8 +138,10 @@ class QuotaAlerts:
                         "from": old.value,
                         "to": new.value,
                         "current": value / GIB if storage else value,
-                        "limit": limit / GIB if storage else limit,
-                        "percentUsed": round(quota_level(value, limit)[0] or 0.0, 2),
+                        "limit": None if limit is None else (limit / GIB if storage else limit),
+                        "percentUsed": None
+                        if limit is None
+                        else round(quota_level(value, limit)[0] or 0.0, 2),
                     },
                 )
             )

@@ -226,6 +226,8 @@ class QuotaService:
             else:
                 limits[metric.value] = value
             quota = self.book.enforced_limits({**group, "limits": limits})
+            if self.alerts is not None:
+                await self.alerts.record_limits(group, quota, session)
             return await self.groups.set_limits(group_id, limits, quota, session)
 
         return await self.database.in_transaction(work, serialize_on=group_id)
@@ -330,6 +332,8 @@ class QuotaService:
                     "only a platform_owner can change it."
                 )
             quota = self.book.enforced_limits({**current, "plan": plan})
+            if self.alerts is not None:
+                await self.alerts.record_limits(current, quota, session)
             await self.events.insert_many(group["_id"], [event], session)
             await self.groups.apply_counts(group["_id"], CountDelta().logged([event]), session)
             return await self.groups.set_plan(group["_id"], plan, quota, now, session)

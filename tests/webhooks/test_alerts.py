@@ -14,6 +14,7 @@ from ontology.config import Settings
 from ontology.jobs.webhooks import deliver_webhooks
 from ontology.kit.errors import RejectedError
 from ontology.kit.pagination import PageRequest
+from ontology.people.service import NewPerson
 from ontology.quotas.models import Metric
 from ontology.runtime import open_runtime
 from ontology.things.models import NewThing
@@ -373,3 +374,55 @@ async def test_the_outbox_reads_are_index_scans(api: Api, receiver: Receiver) ->
     # then
     assert_index_scan(page, "webhook_deliveries_group")
     assert_index_scan(due, "webhook_deliveries_due")
+
+
+async def test_a_limit_or_plan_change_that_moves_a_level_writes_an_alert(api: Api) -> None:
+    # given a pro group holding 16 things
+    tenant = await make_tenant(api.runtime, "acme")
+    await create(api, tenant.id, 16)
+
+    # when its limit drops to 20 (80 %), then to 16 (100 %), then back to the plan's
+    await set_limit(api.runtime, tenant.id, Metric.ENTITIES_TOTAL, 20)
+    await set_limit(api.runtime, tenant.id, Metric.ENTITIES_TOTAL, 16)
+    await set_limit(api.runtime, tenant.id, Metric.ENTITIES_TOTAL, 100)
+    await set_limit(api.runtime, tenant.id, Metric.ENTITIES_TOTAL, None)
+    # and the cap is lifted to unlimited
+    await set_limit(api.runtime, tenant.id, Metric.ENTITIES_TOTAL, 10)
+    await set_limit(api.runtime, tenant.id, Metric.ENTITIES_TOTAL, -1)
+
+    # then
+    alerts = await events_of_type(api.runtime, tenant.id, "quota_alert")
+    assert [
+        (a["metadata"]["from"], a["metadata"]["to"], a["metadata"]["limit"]) for a in alerts
+    ] == [
+        ("OK", "WARNING", 20),
+        ("WARNING", "EXCEEDED", 16),
+        ("EXCEEDED", "OK", 100),
+        ("OK", "EXCEEDED", 10),
+        ("EXCEEDED", "OK", None),
+    ]
+
+
+async def test_a_plan_change_that_moves_a_level_writes_an_alert(api: Api) -> None:
+    # given a pro group (50 users) with 4 people
+    tenant = await make_tenant(api.runtime, "acme")
+    for i in range(4):
+        await api.runtime.services.people.create(
+            tenant.id, NewPerson(email=f"p{i}@example.com", name=f"P{i}")
+        )
+
+    # when it moves to starter (5 users: 80 %), then back
+    group = await api.runtime.repos.groups.by_id(tenant.id)
+    assert group is not None
+    moved, over = await api.runtime.services.quotas.change_plan(group, "starter")
+    await api.runtime.services.quotas.change_plan(moved, "pro")
+
+    # then one alert each way, in the plan change's transaction
+    alerts = await events_of_type(api.runtime, tenant.id, "quota_alert")
+    assert over == []
+    assert [
+        (a["metadata"]["metric"], a["metadata"]["from"], a["metadata"]["to"]) for a in alerts
+    ] == [
+        ("users", "OK", "WARNING"),
+        ("users", "WARNING", "OK"),
+    ]
