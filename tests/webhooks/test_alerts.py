@@ -426,3 +426,31 @@ async def test_a_plan_change_that_moves_a_level_writes_an_alert(api: Api) -> Non
         ("users", "OK", "WARNING"),
         ("users", "WARNING", "OK"),
     ]
+
+
+async def test_each_group_lists_only_its_own_deliveries(api: Api, receiver: Receiver) -> None:
+    # given two tenants whose writes each cross 80 %, each with a webhook
+    tenants = [await make_tenant(api.runtime, slug) for slug in ("acme", "other")]
+    for tenant in tenants:
+        await set_limit(api.runtime, tenant.id, Metric.ENTITIES_TOTAL, 5)
+        await add_webhook(api, tenant, receiver.url)
+    await create(api, tenants[0].id, 4)
+    await create(api, tenants[1].id, 5)
+
+    # when each owner lists its deliveries
+    listed = [
+        [
+            e["node"]["eventType"]
+            for e in (await api.data(t.owner, DELIVERIES))["webhookDeliveries"]["edges"]
+        ]
+        for t in tenants
+    ]
+
+    # then each sees its own: one crossing, and two
+    assert listed == [["quota_alert"], ["quota_alert", "quota_alert"]]
+    stored = api.runtime.database.collection("webhook_deliveries")
+    assert [d["groupId"] async for d in stored.find({}).sort("_id", 1)] == [
+        tenants[0].id,
+        tenants[1].id,
+        tenants[1].id,
+    ]
