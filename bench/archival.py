@@ -41,9 +41,10 @@ from ontology.archival.models import encode_events, object_key
 from ontology.archival.sinks import FileSink, S3Sink, Sink, s3_client
 from ontology.config import Settings
 from ontology.db.embedded import EmbeddedServer, free_port
-from ontology.events.models import new_event
-from ontology.groups.models import CountDelta, Plan
+from ontology.groups.models import Plan
 from ontology.kit.clock import utcnow
+from ontology.ledger.counters import CountDelta
+from ontology.ledger.events import new_event
 from ontology.runtime import Runtime, open_runtime
 
 ONTOLOGY = str(Path(sys.executable).parent / "ontology")
@@ -67,7 +68,7 @@ async def seed(runtime: Runtime, events: int, slug: str = "bench") -> Any:
         ]
         await events_collection.insert_many(chunk, ordered=False)
         delta = CountDelta().logged(chunk)
-        await runtime.repos.groups.apply_counts(group["_id"], delta)
+        await runtime.repos.accounts.apply_counts(group["_id"], delta)
     return group
 
 

@@ -19,37 +19,42 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._harness import Bench, bench_app, median_ms, timed
-from ontology.groups.models import CountDelta, Plan
+from ontology.groups.models import Plan
 from ontology.keys.models import Role
-from ontology.quotas.service import QuotaService
+from ontology.ledger.counters import CountDelta
+from ontology.ledger.ledger import Ledger
 from ontology.things.models import NewThing, new_thing_document
 from ontology.things.service import ThingService
 
 GROUP_QUOTAS = "{ groupQuotas { plan quotas { metric current limit percentUsed status } } }"
 
 
-class UnenforcedQuotas(QuotaService):
+class UnenforcedLedger(Ledger):
     """The baseline: the same counter update as a plain ``$inc``, no limit check."""
 
-    async def apply(self, group_id, delta, session):  # type: ignore[no-untyped-def]
-        await self.groups.apply_counts(group_id, delta, session)
+    async def reserve(self, group_id, delta, session, *, enforce=True):  # type: ignore[no-untyped-def]
+        await self.accounts.apply_counts(group_id, delta, session)
 
 
 async def create_cost(bench: Bench, creates: int) -> tuple[float, float]:
     runtime = bench.runtime
     group = await runtime.services.groups.create(slug="bench-create", name="B", plan=Plan.PRO)
     enforced = runtime.services.things
-    quotas = runtime.services.quotas
+    ledger = runtime.services.ledger
     plain = ThingService(
         runtime.repos.things,
-        runtime.repos.connections,
-        runtime.repos.events,
-        UnenforcedQuotas(
-            quotas.database, quotas.book, quotas.groups, quotas.events, quotas.usage, quotas.meter
+        UnenforcedLedger(
+            ledger.database,
+            ledger.book,
+            ledger.accounts,
+            ledger.log,
+            ledger.usage,
+            ledger.metrics,
+            ledger.reservations,
         ),
         runtime.vocabulary,
         runtime.limits,
-        enforced.engagement,
+        enforced.detach,
     )
     thing = NewThing(type="creator", name="Bench creator", properties={"n": 1})
     with_quota: list[float] = []
@@ -75,7 +80,7 @@ async def seed_things(bench: Bench, slug: str, count: int) -> str:
     await runtime.database.collection("things").insert_many(docs)
     delta = CountDelta().things("creator", count, sum(d["sizeBytes"] for d in docs))
     delta.created("things", docs)
-    await runtime.repos.groups.apply_counts(group["_id"], delta)
+    await runtime.repos.accounts.apply_counts(group["_id"], delta)
     _, secret = await runtime.services.keys.create(group["_id"], Role.CUSTOMER)
     return secret
 

@@ -62,12 +62,13 @@ from ontology.batches.models import ErrorPolicy
 from ontology.config import Settings
 from ontology.connections.models import NewConnection
 from ontology.db.embedded import EmbeddedServer, free_port, port_accepts
-from ontology.events.models import new_event
-from ontology.groups.models import CountDelta, Plan
+from ontology.groups.models import Plan
 from ontology.keys.models import Role
 from ontology.kit.clock import utcnow
 from ontology.kit.ids import to_global_id
 from ontology.knowledge.service import KnowledgeKind, NewKnowledge
+from ontology.ledger.counters import CountDelta
+from ontology.ledger.events import new_event
 from ontology.people.service import NewPerson
 from ontology.runtime import Runtime, open_runtime
 from ontology.things.models import NewThing
@@ -209,8 +210,8 @@ async def write_events(runtime: Runtime, group_id: ObjectId, docs: list[Any]) ->
         delta = CountDelta().logged(chunk)
 
         async def write(session: Any, chunk: list[Any] = chunk, delta: CountDelta = delta) -> None:
-            await runtime.repos.groups.apply_counts(group_id, delta, session)
-            await runtime.repos.events.insert_many(group_id, chunk, session)
+            await runtime.repos.accounts.apply_counts(group_id, delta, session)
+            await runtime.repos.log.append(group_id, chunk, session)
 
         await runtime.database.in_transaction(write)
 

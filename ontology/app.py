@@ -10,20 +10,24 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from ontology.api.documents import TrustedDocuments
 from ontology.api.endpoint import GraphQLEndpoint
 from ontology.api.graphiql import load_examples, operation_names, render_page, static_mount
+from ontology.api.http_tracing import TracingMiddleware
 from ontology.api.rate_limits import RequestRateLimiter
 from ontology.api.schema import create_schema
 from ontology.config import Settings
 from ontology.jobs.archival import refresh_failed_groups_metric
 from ontology.jobs.scheduler import Scheduler
 from ontology.keys.service import bearer_token
+from ontology.kit import tracing
 from ontology.kit.logs import configure_logging
-from ontology.kit.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from ontology.runtime import Runtime, open_runtime
 
 READY_TIMEOUT_SECONDS = 2.0
@@ -42,6 +46,16 @@ def bearer_matches(authorization: str | None, token: str) -> bool:
     return hmac.compare_digest(digest, hashlib.sha256(token.encode()).digest())
 
 
+class ASGIEndpoint:
+    """An ASGI function as a route's app (Starlette calls plain functions with a request)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+
+
 def create_app(
     settings: Settings | None = None,
     on_ready: OnReady | None = None,
@@ -53,6 +67,7 @@ def create_app(
     ``--no-scheduler``), under the same lease as ``ontology scheduler``."""
     settings = settings or Settings()
     configure_logging(settings.log_level)
+    tracing.configure_from_env()  # OTEL_TRACES_EXPORTER: off unless set
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -62,6 +77,7 @@ def create_app(
             if on_ready is not None:
                 await on_ready(runtime)
             flusher = asyncio.create_task(runtime.services.quotas.meter.run())
+            sweeper = asyncio.create_task(runtime.services.ledger.release_expired_forever())
             scheduler = Scheduler(runtime) if run_scheduler else None
             if scheduler is not None:
                 await scheduler.start()
@@ -70,9 +86,10 @@ def create_app(
             finally:
                 if scheduler is not None:
                     await scheduler.stop()
-                flusher.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await flusher
+                for task in (flusher, sweeper):
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
 
     async def healthz(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
@@ -87,19 +104,24 @@ def create_app(
             )
         return JSONResponse({"status": "ready"})
 
-    async def metrics(request: Request) -> Response:
+    async def metrics(scope: Scope, receive: Receive, send: Send) -> None:
+        """``GET /metrics``: prometheus-client's ASGI app (text or OpenMetrics by
+        ``Accept``, gzip by ``Accept-Encoding``), behind the bearer token if one is set."""
+        request = Request(scope, receive)
         runtime: Runtime = request.app.state.runtime
         token = settings.metrics_token
         if token is not None and not bearer_matches(
             request.headers.get("authorization"), token.get_secret_value()
         ):
-            return JSONResponse(
+            refused = JSONResponse(
                 {"error": "GET /metrics needs `Authorization: Bearer <ONTOLOGY_METRICS_TOKEN>`."},
                 status_code=401,
                 headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
             )
+            await refused(scope, receive, send)
+            return
         await refresh_failed_groups_metric(runtime)
-        return Response(runtime.metrics.render(), media_type=METRICS_CONTENT_TYPE)
+        await runtime.metrics.asgi_app(scope, receive, send)
 
     graphql = GraphQLEndpoint(
         create_schema(settings),
@@ -107,6 +129,8 @@ def create_app(
         max_json_depth=settings.max_json_depth,
         max_body_bytes=settings.max_body_bytes,
         rate_limiter=RequestRateLimiter.from_settings(settings),
+        trusted_documents=TrustedDocuments.from_mode(settings.trusted_documents_mode),
+        document_max_age=settings.trusted_documents_max_age,
     )
     examples = load_examples()
     graphql.graphiql_page = render_page(examples)
@@ -116,8 +140,9 @@ def create_app(
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
-            Route("/metrics", metrics),
+            Route("/metrics", ASGIEndpoint(metrics), methods=["GET"]),
             static_mount(),
         ],
         lifespan=lifespan,
+        middleware=[Middleware(TracingMiddleware)],
     )

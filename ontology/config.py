@@ -72,6 +72,18 @@ class Settings(BaseSettings):
         ge=1,
         description="Documents per bulk write command (batches, deletes, restores, roll-ups)",
     )
+    group_commit_max: int = Field(
+        default=64,
+        ge=1,
+        description="Most single writes of one group committed in one transaction while "
+        "the group's previous transaction runs (group commit; 1: each write alone)",
+    )
+    reservation_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="How long a batch may write after reserving its counts; then a process "
+        "that died mid-batch has its reservation released (checked every minute)",
+    )
     max_body_bytes: int = Field(
         default=32 * 1024 * 1024, ge=1, description="Largest request body (larger: HTTP 413)"
     )
@@ -89,6 +101,16 @@ class Settings(BaseSettings):
     )
     graphiql: bool | None = Field(
         default=None, description="Serve GraphiQL on GET /graphql; unset: on except in production"
+    )
+    trusted_documents: Literal["off", "allowed", "required"] | None = Field(
+        default=None,
+        description="Document ids and raw documents: off (raw only), allowed (both), "
+        "required (only the manifest's documents); unset: required in production, else off",
+    )
+    trusted_documents_max_age: int = Field(
+        default=0,
+        ge=0,
+        description="Cache-Control max-age (private) of a successful GET with a documentId",
     )
     rate_limit_per_key: float = Field(
         default=50.0,
@@ -202,6 +224,12 @@ class Settings(BaseSettings):
     @property
     def graphiql_enabled(self) -> bool:
         return self.graphiql if self.graphiql is not None else not self.is_production
+
+    @property
+    def trusted_documents_mode(self) -> str:
+        if self.trusted_documents is not None:
+            return self.trusted_documents
+        return "required" if self.is_production else "off"
 
     @property
     def resolved_archive_url(self) -> str:

@@ -31,8 +31,6 @@ from ontology.events.repository import EventRepository
 from ontology.events.service import EventService
 from ontology.groups.repository import GroupRepository
 from ontology.groups.service import GroupService
-from ontology.jobs.repository import JobRunRepository, LeaseRepository
-from ontology.jobs.runs import JobRuns
 from ontology.keys.repository import ApiKeyRepository
 from ontology.keys.service import ApiKeyService
 from ontology.kit.concurrency import ConcurrencySlots
@@ -41,19 +39,25 @@ from ontology.kit.metrics import Metrics
 from ontology.kit.retry import Backoff
 from ontology.knowledge.repository import KnowledgeRepository
 from ontology.knowledge.service import KnowledgeService
+from ontology.ledger.accounts import GroupAccounts
+from ontology.ledger.ledger import Ledger
+from ontology.ledger.log import EventLog
+from ontology.ledger.meter import ApiCallMeter
+from ontology.ledger.plans import PlanBook, load_plans
+from ontology.ledger.reservations import ReservationRepository
+from ontology.ledger.usage import UsageRepository
 from ontology.metrics.repository import CounterRepository, SnapshotRepository
 from ontology.metrics.service import MetricsService
 from ontology.people.repository import PersonRepository
 from ontology.people.service import PersonService
-from ontology.quotas.alerts import QuotaAlerts
-from ontology.quotas.meter import ApiCallMeter
-from ontology.quotas.models import PlanBook, load_plans
-from ontology.quotas.repository import UsageRepository
 from ontology.quotas.service import QuotaService
+from ontology.runs.repository import JobRunRepository, LeaseRepository
+from ontology.runs.service import JobRuns
 from ontology.things.engagement import EngagementLedger
 from ontology.things.repository import ThingRepository
 from ontology.things.service import ThingService
 from ontology.vocabulary import Vocabulary, load_vocabulary
+from ontology.webhooks.outbox import WebhookOutbox
 from ontology.webhooks.repository import DeliveryRepository, WebhookRepository
 from ontology.webhooks.service import WebhookService
 
@@ -61,11 +65,13 @@ from ontology.webhooks.service import WebhookService
 @dataclass(frozen=True)
 class Repositories:
     groups: GroupRepository
+    accounts: GroupAccounts
     keys: ApiKeyRepository
     people: PersonRepository
     things: ThingRepository
     connections: ConnectionRepository
     events: EventRepository
+    log: EventLog
     knowledge: KnowledgeRepository
     usage: UsageRepository
     idempotency: IdempotencyRepository
@@ -80,18 +86,19 @@ class Repositories:
 
     @classmethod
     def build(cls, database: Database) -> Repositories:
-        counters = CounterRepository(database)
         return cls(
             groups=GroupRepository(database),
+            accounts=GroupAccounts(database),
             keys=ApiKeyRepository(database),
             people=PersonRepository(database),
             things=ThingRepository(database),
             connections=ConnectionRepository(database),
-            events=EventRepository(database, counters),
+            events=EventRepository(database),
+            log=EventLog(database),
             knowledge=KnowledgeRepository(database),
             usage=UsageRepository(database),
             idempotency=IdempotencyRepository(database),
-            counters=counters,
+            counters=CounterRepository(database),
             snapshots=SnapshotRepository(database),
             manifests=ManifestRepository(database),
             archival_progress=ArchivalProgressRepository(database),
@@ -104,6 +111,7 @@ class Repositories:
 
 @dataclass(frozen=True)
 class Services:
+    ledger: Ledger
     groups: GroupService
     keys: ApiKeyService
     people: PersonService
@@ -131,53 +139,43 @@ class Services:
         metrics: Metrics,
         settings: Settings,
     ) -> Services:
-        quotas = QuotaService(
+        ledger = Ledger(
             database,
             plans,
-            repos.groups,
-            repos.events,
+            repos.accounts,
+            repos.log,
             repos.usage,
-            ApiCallMeter(repos.usage),
             metrics,
+            ReservationRepository(database),
+            coalesce=settings.group_commit_max,
+            reservation_seconds=settings.reservation_seconds,
         )
+        quotas = QuotaService(ledger, plans, repos.groups, ApiCallMeter(repos.usage))
         sink = _sink_opener(settings)
         backoff = Backoff(
             base_seconds=settings.archive_retry_base_ms / 1000,
             cap_seconds=settings.archive_retry_cap_seconds,
             retries=settings.archive_retries,
         )
-        engagement = EngagementLedger(database, repos.things, repos.groups, vocabulary)
-        quotas.alerts = QuotaAlerts(repos.groups, repos.events, repos.webhooks, repos.deliveries)
+        engagement = EngagementLedger(database, repos.things, repos.accounts, vocabulary)
+        connections = ConnectionService(
+            repos.connections, repos.things, ledger, vocabulary, limits, engagement
+        )
+        ledger.alert_subscribers.append(WebhookOutbox(repos.webhooks, repos.deliveries).enqueue)
         return cls(
+            ledger=ledger,
             groups=GroupService(repos.groups, plans),
             keys=ApiKeyService(repos.keys, repos.groups),
-            people=PersonService(repos.people, quotas),
-            things=ThingService(
-                repos.things,
-                repos.connections,
-                repos.events,
-                quotas,
-                vocabulary,
-                limits,
-                engagement,
-            ),
-            connections=ConnectionService(
-                repos.connections,
-                repos.things,
-                repos.events,
-                quotas,
-                vocabulary,
-                limits,
-                engagement,
-            ),
-            events=EventService(repos.events, repos.things, quotas, vocabulary, limits),
-            knowledge=KnowledgeService(repos.knowledge, repos.things, quotas, limits),
+            people=PersonService(repos.people, ledger),
+            things=ThingService(repos.things, ledger, vocabulary, limits, connections.detach),
+            connections=connections,
+            events=EventService(ledger, repos.things, vocabulary, limits),
+            knowledge=KnowledgeService(repos.knowledge, repos.things, ledger, limits),
             quotas=quotas,
             batches=BatchService(
                 repos.things,
                 repos.connections,
-                repos.events,
-                quotas,
+                ledger,
                 repos.idempotency,
                 vocabulary,
                 limits,
@@ -198,7 +196,7 @@ class Services:
                 events=repos.events,
                 manifests=repos.manifests,
                 progress=repos.archival_progress,
-                quotas=quotas,
+                ledger=ledger,
                 sink_factory=sink,
                 cron=settings.archive_cron,
                 batch_size=settings.archive_batch_size,
@@ -210,7 +208,7 @@ class Services:
                 events=repos.events,
                 manifests=repos.manifests,
                 progress=repos.archival_progress,
-                quotas=quotas,
+                ledger=ledger,
                 sink_factory=sink,
                 backoff=backoff,
             ),

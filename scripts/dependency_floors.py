@@ -19,8 +19,9 @@ import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-# The extras a development install pulls in ("bench" is not tested at its floors).
-EXTRAS = ("embedded", "dev")
+# The extras a development install pulls in ("bench" and "server" are not tested at
+# their floors; "server" only adds uvicorn's own [standard] extra).
+EXTRAS = ("embedded", "otel", "dev")
 REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*(.*?)\s*(;.*)?$")
 
 

@@ -16,6 +16,7 @@ import httpx
 from pymongo import MongoClient
 
 from ontology.api.schema import export_sdl
+from ontology.config import Settings
 from ontology.db.embedded import EmbeddedServer, free_port
 from ontology.keys.models import hash_secret
 
@@ -97,11 +98,15 @@ def test_serve_demo_starts_the_embedded_database_seeds_and_stops_cleanly(tmp_pat
     ):
         try:
             key = None
+            link = None
             assert process.stdout is not None
             deadline = time.monotonic() + 90
-            while key is None and time.monotonic() < deadline:
-                found = re.search(r"(ont_[A-Za-z0-9_-]+)", process.stdout.readline())
-                key = found.group(1) if found else None
+            while link is None and time.monotonic() < deadline:
+                line = process.stdout.readline()
+                found = re.search(r"(ont_[A-Za-z0-9_-]+)", line)
+                key = key or (found.group(1) if found else None)
+                if line.startswith("GraphiQL"):
+                    link = line.strip()
             assert key is not None, "serve --demo printed no key"
             state = json.loads((tmp_path / "data" / "embedded.json").read_text())
 
@@ -117,6 +122,10 @@ def test_serve_demo_starts_the_embedded_database_seeds_and_stops_cleanly(tmp_pat
             process.send_signal(signal.SIGINT)
             process.wait(timeout=60)
 
+    # the link hands the key to GraphiQL in its fragment (never sent to the server)
+    assert link == (
+        f"GraphiQL, with the key for your browser: http://127.0.0.1:{port}/graphql#key={key}"
+    )
     assert response.status_code == 200
     assert response.json()["data"] == {
         "viewer": {
@@ -181,4 +190,25 @@ def test_import_reports_bad_rows_and_never_imports_twice(
     assert things == [
         ("Ada", "creator", {"city": "London", "followers": 10}),
         ("Grace", "audience_member", {"city": "New York"}),
+    ]
+
+
+def test_the_demo_hints_fit_the_mode_the_server_runs_in() -> None:
+    from ontology.api.documents import document_hash
+    from ontology.cli.serve import demo_hints
+
+    base = "http://127.0.0.1:8000"
+    root = Path(__file__).resolve().parent.parent
+    viewer = document_hash((root / "graphql" / "Viewer.graphql").read_text())
+
+    assert demo_hints(Settings(env="development"), base, "ont_k").splitlines() == [
+        f"GraphiQL, with the key for your browser: {base}/graphql#key=ont_k",
+        f"Try: curl -s {base}/graphql -H 'Authorization: Bearer ont_k' "
+        "-H 'Content-Type: application/json' "
+        '-d \'{"query": "{ viewer { role group { slug counts { things } } } }"}\'',
+    ]
+    # production: no GraphiQL, and only trusted documents run
+    assert demo_hints(Settings(env="production"), base, "ont_k").splitlines() == [
+        f"Try: curl -s '{base}/graphql?documentId=sha256:{viewer}' "
+        "-H 'Authorization: Bearer ont_k'",
     ]

@@ -77,20 +77,27 @@ def test_every_distribution_the_package_imports_is_a_runtime_dependency() -> Non
     runtime = declared()
     # mypy-boto3-s3 is imported for type checking only (under TYPE_CHECKING)
     used = imported_distributions("ontology") - {"boto3-stubs"}
+    # `opentelemetry` is a namespace package of several distributions: the otel extra's
+    # (ontology.kit.tracing imports it only while tracing is on; tests/api/test_tracing.py
+    # checks that everything else works without it)
+    otel = {name for name in used if name.startswith("opentelemetry-")}
 
-    assert used - set(runtime) == set()
+    assert otel - {"opentelemetry-semantic-conventions"} == set(declared("otel")) - set(runtime)
+    assert used - otel - set(runtime) == set()
     assert {"cross-web", "graphql-core", "botocore", "pydantic-core"} <= used
 
 
 def test_every_distribution_the_tests_import_is_declared_for_development() -> None:
-    development = declared("embedded", "dev")
+    development = declared("embedded", "otel", "dev")
+    # the namespace package `opentelemetry` also maps to the SDK's own dependency
+    provided = {"opentelemetry-semantic-conventions"}
 
-    assert imported_distributions("tests") - set(development) == set()
+    assert imported_distributions("tests") - set(development) - provided == set()
 
 
 def test_every_declaration_has_one_floor_and_internals_have_a_ceiling() -> None:
     floors = floors_script().floors(floors_script().declared())
-    everything = declared("embedded", "dev")
+    everything = declared("embedded", "otel", "dev")
 
     assert set(floors) == set(everything)
     assert {name: floors[name] for name in ("strawberry-graphql", "graphql-core", "moto")} == {
@@ -132,7 +139,7 @@ def test_the_lowest_lock_must_hold_every_floor() -> None:
 def test_constraints_pin_every_declared_distribution_within_its_range() -> None:
     pins = floors_script().pins((ROOT / "constraints.txt").read_text())
 
-    for name, requirement in declared("embedded", "dev").items():
+    for name, requirement in declared("embedded", "otel", "dev", "server").items():
         assert name in pins, f"constraints.txt does not pin {name}: run scripts/lock.sh"
         assert requirement.specifier.contains(pins[name], prereleases=True), (
             f"constraints.txt pins {name}=={pins[name]}, outside {requirement.specifier}: "
@@ -146,4 +153,4 @@ def test_ci_and_the_image_install_from_the_constraints() -> None:
 
     assert ".venv/bin/pip install --quiet -c constraints.txt -e '.[dev]'" in ci
     assert "COPY pyproject.toml README.md LICENSE constraints.txt ./" in dockerfile
-    assert "/opt/ontology/bin/pip install -c constraints.txt ." in dockerfile
+    assert "/opt/ontology/bin/pip install -c constraints.txt '.[server,otel]'" in dockerfile

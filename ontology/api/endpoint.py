@@ -27,6 +27,7 @@ error body is JSON: ``{"errors": [{message, extensions: {code}}]}``.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -41,15 +42,17 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData, process_result
+from strawberry.http.base import BaseRequestProtocol
 from strawberry.http.parse_content_type import parse_content_type
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
 
+from ontology.api.context import Context, Loaders
+from ontology.api.documents import DocumentRefused, TrustedDocuments, TrustedDocumentsMode
 from ontology.api.extensions import TIMEOUT_MESSAGE
 from ontology.api.media_types import GRAPHQL_RESPONSE_JSON, JSON, negotiate
 from ontology.api.rate_limits import RateRefusal, RequestRateLimiter
-from ontology.context import Context, Loaders
 from ontology.db.deadline import deadline, is_timeout
 from ontology.keys.service import GROUP_HEADER, presented_key_hash
 from ontology.kit.errors import AuthenticationError, ForbiddenError, RequestErrorCode
@@ -114,16 +117,67 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         max_json_depth: int = 32,
         max_body_bytes: int = 32 * 1024 * 1024,
         rate_limiter: RequestRateLimiter | None = None,
+        trusted_documents: TrustedDocuments | None = None,
+        document_max_age: int = 0,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.max_json_depth = max_json_depth
         self.max_body_bytes = max_body_bytes
         self.rate_limiter = rate_limiter or RequestRateLimiter(None, None)
+        self.trusted_documents = trusted_documents or TrustedDocuments(TrustedDocumentsMode.OFF)
+        self.document_max_age = document_max_age
 
     @property
     def graphql_ide_html(self) -> str:
         return self.graphiql_page or super().graphql_ide_html
+
+    def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
+        """A browser's GET without a document or a document id gets the page."""
+        params = request.query_params
+        return (
+            "documentId" not in params
+            and "extensions" not in params
+            and super().should_render_graphql_ide(request)
+        )
+
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        """The request's operations, each document looked up by its id if it names one.
+
+        ``_admit`` let only GET and ``application/json`` POST requests through.
+        """
+        transport = self._get_stream_transport_from_headers(request.headers)
+        protocol = transport.protocol if transport else "http"
+        if request.method == "GET":
+            data = self.parse_query_params(request.query_params)
+        else:
+            data = self.parse_json(await request.get_body())
+        if isinstance(data, list):
+            self._validate_batch_request(data, protocol=protocol)
+            return [self._operation(item, protocol) for item in data]
+        if not isinstance(data, dict):
+            raise HTTPException(400, "The request body must be a JSON object.")
+        return self._operation(data, protocol)
+
+    def _operation(self, item: object, protocol: Any) -> GraphQLRequestData:
+        if not isinstance(item, dict):
+            raise HTTPException(400, "Each operation of a batch must be a JSON object.")
+        resolved = self.trusted_documents.resolve(item)
+        for key, kind in (("query", str), ("variables", dict), ("extensions", dict)):
+            if not isinstance(resolved.get(key), kind | None):
+                noun = "a string" if kind is str else "an object"
+                raise HTTPException(
+                    400, f"The GraphQL operation's `{key}` must be {noun} or null, if provided."
+                )
+        return GraphQLRequestData(
+            query=resolved.get("query"),
+            variables=resolved.get("variables"),
+            operation_name=resolved.get("operationName"),
+            extensions=resolved.get("extensions"),
+            protocol=protocol,
+        )
 
     def decode_json(self, data: str | bytes) -> object:
         """Parse a request body (or GET ``variables``), refusing hostile nesting with a 400.
@@ -172,6 +226,12 @@ class GraphQLEndpoint(GraphQL[Context, None]):
                 refused.headers,
                 refused.extensions,
             )
+        except DocumentRefused as refused:
+            # like a document that cannot run: 400, or 200 for legacy JSON clients
+            legacy = media_type == JSON and refused.code != RequestErrorCode.BAD_REQUEST
+            response = _error_response(
+                refused.message, refused.code, 200 if legacy else 400, media_type
+            )
         except AuthenticationError as error:
             response = _error_response(
                 str(error), error.code, 401, media_type, {"WWW-Authenticate": "Bearer"}
@@ -192,6 +252,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             )
         else:
             self._negotiated(request, response, media_type)
+            response = self._cacheable(request, response)
         # every answer carries the request's id, refusals before GraphQL runs included
         response.headers[REQUEST_ID_HEADER] = request_id_of(request)
         await response(scope, receive, send)
@@ -253,6 +314,28 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         if chosen == GRAPHQL_RESPONSE_JSON and response.status_code == 200 and outcome:
             response.status_code = 500 if outcome == "internal" else 400
 
+    def _cacheable(self, request: Request, response: Response) -> Response:
+        """A query named by its document id over GET, answered without errors, may be
+        cached by the caller's browser (private: the answer is the caller's), and is
+        revalidated by its ETag: an unchanged answer is a 304 without a body."""
+        params = request.query_params
+        named = "documentId" in params or "persistedQuery" in params.get("extensions", "")
+        if not (request.method == "GET" and named and response.status_code == 200):
+            return response
+        if getattr(request.state, "graphql_errors", True):
+            return response
+        etag = f'W/"{hashlib.sha256(response.body).hexdigest()[:32]}"'
+        headers = {
+            "Cache-Control": f"private, max-age={self.document_max_age}",
+            "Vary": f"Accept, Authorization, {GROUP_HEADER}",
+            "ETag": etag,
+        }
+        presented = {tag.strip() for tag in request.headers.get("if-none-match", "").split(",")}
+        if etag in presented:
+            return Response(status_code=304, headers=headers)
+        response.headers.update(headers)
+        return response
+
     async def execute_single(
         self,
         request: Request,
@@ -282,6 +365,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
     ) -> GraphQLHTTPResponse:
         """A document that never ran has no ``data`` for clients of the newer media type."""
         response = process_result(result)
+        request.state.graphql_errors = bool(result.errors)
         if isinstance(result, PreExecutionError) and result.errors:
             codes = {(e.extensions or {}).get("code") for e in result.errors}
             internal = RequestErrorCode.INTERNAL in codes
@@ -313,7 +397,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         return Context(
             runtime=runtime,
             caller=caller,
-            loaders=Loaders.for_group(runtime, caller.group_id),
+            loaders=Loaders(runtime, caller.group_id),
             request=request,
             response=response,
             request_id=request_id,

@@ -28,9 +28,9 @@ from ontology.db.cost import CommandCost, current_cost
 from ontology.db.deadline import is_timeout
 from ontology.kit.clock import utcnow
 from ontology.kit.errors import ClientError, RequestErrorCode
-from ontology.quotas.models import Metric
-from ontology.quotas.periods import next_month_start, seconds_until
-from ontology.quotas.service import QuotaExceededError
+from ontology.ledger.ledger import QuotaExceededError
+from ontology.ledger.periods import next_month_start, seconds_until
+from ontology.ledger.plans import Metric
 
 log = logging.getLogger("ontology.graphql")
 
@@ -245,7 +245,7 @@ class ApiCallQuotaExtension(SchemaExtension):
             # no caller, or refused by an earlier extension: not an API call
             yield
             return
-        quotas = context.runtime.services.quotas
+        quotas = context.services.quotas
         limit = quotas.book.limit(caller.group, Metric.API_CALLS_PER_MONTH)
         if limit is not None and not self._exempt():
             token = current_cost.set(None)
@@ -278,7 +278,7 @@ class ApiCallQuotaExtension(SchemaExtension):
         now = utcnow()
         retry_after = seconds_until(next_month_start(now), now)
         refused = QuotaExceededError(Metric.API_CALLS_PER_MONTH, used, 1, limit)
-        await context.runtime.services.quotas.record_refusal(group_id, refused)
+        await context.services.ledger.record_refusal(group_id, refused)
         if context.response is not None:
             context.response.status_code = 429
             context.response.headers["Retry-After"] = str(retry_after)

@@ -11,16 +11,21 @@ from typing import Any
 
 import strawberry
 
-from ontology.connections.types import ConnectionType
-from ontology.context import Context
-from ontology.events.types import EventType
-from ontology.groups.types import GroupType
+from ontology.api.base import Node
+from ontology.api.connections.loaders import ConnectionsByIdLoader
+from ontology.api.connections.types import ConnectionType
+from ontology.api.context import Context
+from ontology.api.events.loaders import EventsByIdLoader
+from ontology.api.events.types import EventType
+from ontology.api.groups.types import GroupType
+from ontology.api.knowledge.loaders import KnowledgeByIdLoader
+from ontology.api.knowledge.types import KnowledgeType
+from ontology.api.people.loaders import PeopleByIdLoader
+from ontology.api.people.types import PersonType
+from ontology.api.things.loaders import ThingsByIdLoader
+from ontology.api.things.types import ThingType
 from ontology.kit.errors import ClientError
-from ontology.kit.graphql import Node
 from ontology.kit.ids import from_global_id
-from ontology.knowledge.types import KnowledgeType
-from ontology.people.types import PersonType
-from ontology.things.types import ThingType
 
 Info = strawberry.Info[Context, None]
 MAX_NODES = 100
@@ -31,21 +36,20 @@ async def _resolve(context: Context, global_id: str) -> Node | None:
     if decoded is None:
         return None
     type_name, object_id = decoded
-    loaders = context.loaders
     builders: dict[str, tuple[Any, Any]] = {
-        "Thing": (loaders.things_by_id, ThingType.from_doc),
-        "Connection": (loaders.connections_by_id, ConnectionType.from_doc),
-        "Event": (loaders.events_by_id, EventType.from_doc),
-        "Person": (loaders.people_by_id, PersonType.from_doc),
-        "Knowledge": (loaders.knowledge_by_id, KnowledgeType.from_doc),
+        "Thing": (ThingsByIdLoader, ThingType.from_doc),
+        "Connection": (ConnectionsByIdLoader, ConnectionType.from_doc),
+        "Event": (EventsByIdLoader, EventType.from_doc),
+        "Person": (PeopleByIdLoader, PersonType.from_doc),
+        "Knowledge": (KnowledgeByIdLoader, KnowledgeType.from_doc),
     }
     if type_name == "Group":
         group = context.caller.group
         return GroupType.from_doc(group) if object_id == group["_id"] else None
     if type_name not in builders:
         return None
-    loader, build = builders[type_name]
-    doc = await loader.load(object_id)
+    kind, build = builders[type_name]
+    doc = await context.loaders.get(kind).load(object_id)
     node: Node | None = build(doc) if doc else None
     return node
 

@@ -16,34 +16,35 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
+from ontology.api.archival.mutations import ArchivalMutations
+from ontology.api.archival.queries import ArchivalQueries
 from ontology.api.batch_slots import BatchConcurrencyExtension
+from ontology.api.batches.mutations import BatchMutations
+from ontology.api.connections.mutations import ConnectionMutations
+from ontology.api.connections.queries import ConnectionQueries
 from ontology.api.deadline import DatabaseDeadlineExtension
+from ontology.api.events.mutations import EventMutations
+from ontology.api.events.queries import EventQueries
 from ontology.api.executor import OntologyExecutor
 from ontology.api.extensions import ApiCallQuotaExtension, CostExtension, ErrorExtension
+from ontology.api.groups.queries import GroupQueries
+from ontology.api.groups.types import GroupType
+from ontology.api.knowledge.mutations import KnowledgeMutations
+from ontology.api.knowledge.queries import KnowledgeQueries
+from ontology.api.metrics.queries import MetricsQueries
 from ontology.api.node import NodeQueries
+from ontology.api.people.mutations import PersonMutations
+from ontology.api.people.queries import PersonQueries
+from ontology.api.quotas.mutations import QuotaMutations
+from ontology.api.quotas.queries import QuotaQueries
 from ontology.api.scalars import SCALAR_OVERRIDES
+from ontology.api.things.mutations import ThingMutations
+from ontology.api.things.queries import ThingQueries
 from ontology.api.validation import RequestLimits, ValidationExtension
-from ontology.archival.mutations import ArchivalMutations
-from ontology.archival.queries import ArchivalQueries
-from ontology.batches.mutations import BatchMutations
+from ontology.api.webhooks.mutations import WebhookMutations
+from ontology.api.webhooks.queries import WebhookQueries
 from ontology.config import Settings
-from ontology.connections.mutations import ConnectionMutations
-from ontology.connections.queries import ConnectionQueries
-from ontology.events.mutations import EventMutations
-from ontology.events.queries import EventQueries
-from ontology.groups.queries import GroupQueries
-from ontology.groups.types import GroupType
-from ontology.knowledge.mutations import KnowledgeMutations
-from ontology.knowledge.queries import KnowledgeQueries
-from ontology.metrics.queries import MetricsQueries
-from ontology.people.mutations import PersonMutations
-from ontology.people.queries import PersonQueries
-from ontology.quotas.mutations import QuotaMutations
-from ontology.quotas.queries import QuotaQueries
-from ontology.things.mutations import ThingMutations
-from ontology.things.queries import ThingQueries
-from ontology.webhooks.mutations import WebhookMutations
-from ontology.webhooks.queries import WebhookQueries
+from ontology.kit import tracing
 
 Query = merge_types(
     "Query",
@@ -84,6 +85,16 @@ class OntologySchema(strawberry.Schema):
         """Unexpected errors are logged once, with the request id, by ``ErrorExtension``."""
 
 
+def _tracing_extensions() -> list[Any]:
+    """The operation and resolver spans, only while tracing is on (``ontology.kit.tracing``)."""
+    tracer = tracing.tracer()
+    if tracer is None:
+        return []
+    from ontology.api.tracing import TracingExtension
+
+    return [lambda: TracingExtension(tracer)]
+
+
 def create_schema(settings: Settings | None = None) -> strawberry.Schema:
     """The schema, with the request limits of ``settings`` (checked before any database work).
 
@@ -99,6 +110,7 @@ def create_schema(settings: Settings | None = None) -> strawberry.Schema:
         hide_suggestions=hide_suggestions,
     )
     extensions: list[Any] = [
+        *_tracing_extensions(),
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
         lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),

@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from bson import ObjectId
-from pymongo.asynchronous.client_session import AsyncClientSession
 
 from ontology.archival.models import ManifestStatus, decode_events
 from ontology.archival.repository import ArchivalProgressRepository, ManifestRepository
@@ -36,12 +35,12 @@ from ontology.archival.service import VerificationError, is_transient
 from ontology.archival.sinks import Sink, sha256_hex
 from ontology.db.client import Database, Document
 from ontology.events.repository import EventRepository
-from ontology.groups.models import CountDelta
 from ontology.kit.clock import utcnow
 from ontology.kit.errors import ClientError
 from ontology.kit.pagination import decode_cursor, encode_cursor
 from ontology.kit.retry import Backoff
-from ontology.quotas.service import QuotaService
+from ontology.ledger.counters import CountDelta
+from ontology.ledger.ledger import Ledger, TenantWrite
 
 MANIFESTS_PER_READ = 20
 
@@ -77,7 +76,7 @@ class ArchivedEventsService:
     events: EventRepository
     manifests: ManifestRepository
     progress: ArchivalProgressRepository
-    quotas: QuotaService
+    ledger: Ledger
     sink_factory: Callable[[], Sink]
     backoff: Backoff = field(default_factory=Backoff)
 
@@ -154,7 +153,8 @@ class ArchivedEventsService:
         if not manifests:
             return RestoreResult()
 
-        async def work(session: AsyncClientSession) -> RestoreResult:
+        async def work(w: TenantWrite) -> RestoreResult:
+            session = w.session
             result = RestoreResult()
             delta = CountDelta()
             for manifest in manifests:
@@ -172,7 +172,7 @@ class ArchivedEventsService:
                     group_id, [e["_id"] for e in events], session
                 )
                 missing = [e for e in events if e["_id"] not in present]
-                await self.events.insert_many(group_id, missing, session)
+                w.append(missing)
                 delta.events(len(missing), sum(int(e.get("sizeBytes", 0)) for e in missing))
                 delta.saw_events(missing)  # restored history lowers oldest.events
                 await self.progress.record_restore(group_id, manifest, session)
@@ -184,10 +184,10 @@ class ArchivedEventsService:
                         result.days.append(manifest["date"])
             # One reservation for the whole range: it all fits, or the transaction
             # aborts and nothing is restored.
-            await self.quotas.apply(group_id, delta, session, enforce=not force)
+            await w.count(delta, enforce=not force)
             return result
 
         restored: RestoreResult = await self.backoff.run(
-            functools.partial(self.quotas.write, group_id, work), "restore", is_transient
+            functools.partial(self.ledger.write, group_id, work), "restore", is_transient
         )
         return restored

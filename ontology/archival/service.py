@@ -36,7 +36,6 @@ from typing import Any, Protocol
 
 from apscheduler.triggers.cron import CronTrigger
 from bson import ObjectId
-from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import ConnectionFailure, DuplicateKeyError, OperationFailure, PyMongoError
 
 from ontology.archival.models import (
@@ -56,13 +55,13 @@ from ontology.archival.sinks import (
 )
 from ontology.db.client import Database, Document
 from ontology.events.repository import EventRepository
-from ontology.groups.models import CountDelta
 from ontology.groups.repository import GroupRepository
 from ontology.kit.clock import EPOCH, utcnow
 from ontology.kit.errors import RunErrorCode
 from ontology.kit.retry import Backoff
-from ontology.quotas.models import Metric, PlanBook
-from ontology.quotas.service import QuotaService
+from ontology.ledger.counters import CountDelta
+from ontology.ledger.ledger import Ledger, TenantWrite
+from ontology.ledger.plans import Metric, PlanBook
 
 log = logging.getLogger("ontology.archival")
 
@@ -159,7 +158,7 @@ class ArchivalService:
     events: EventRepository
     manifests: ManifestRepository
     progress: ArchivalProgressRepository
-    quotas: QuotaService
+    ledger: Ledger
     sink_factory: Callable[[], Sink]
     cron: str = "0 2 * * *"
     batch_size: int = 1000
@@ -436,7 +435,8 @@ class ArchivalService:
         """
         ids: list[ObjectId] = manifest["ids"]
 
-        async def work(session: AsyncClientSession) -> None:
+        async def work(w: TenantWrite) -> None:
+            session = w.session
             now = utcnow()
             if not await self.manifests.change_status(
                 group_id,
@@ -455,11 +455,11 @@ class ArchivalService:
                 # Some were archived meanwhile (a concurrent run): abort, count nothing.
                 raise _StaleManifestError
             delta = CountDelta().events(-deleted, -manifest["eventBytes"])
-            await self.quotas.apply(group_id, delta, session, enforce=False)
+            await w.count(delta, enforce=False)
             await self.progress.record_batch(group_id, manifest, now, session)
 
         try:
-            await self._retry(lambda: self.database.in_transaction(work), "commit")
+            await self._retry(lambda: self.ledger.write(group_id, work), "commit")
         except _ManifestNotPendingError:
             return False
         except _StaleManifestError:

@@ -39,6 +39,7 @@ from botocore.exceptions import (
 )
 
 from ontology.config import Settings
+from ontology.kit.tracing import instrument_s3
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -430,6 +431,7 @@ def s3_client(settings: Settings) -> S3Client:
     client: S3Client = boto3.session.Session().client(
         "s3", endpoint_url=settings.s3_endpoint_url, config=config
     )
+    instrument_s3(client)  # a span per call while tracing is on
     return client
 
 

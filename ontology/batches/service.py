@@ -19,7 +19,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from bson import ObjectId
-from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import BulkWriteError
 
 from ontology.batches.idempotency import MAX_KEY_LENGTH, IdempotencyRepository
@@ -38,16 +37,15 @@ from ontology.connections.models import (
 )
 from ontology.connections.repository import ConnectionRepository
 from ontology.db.client import Document
-from ontology.events.models import new_event
-from ontology.events.repository import EventRepository
-from ontology.groups.models import CountDelta
 from ontology.kit.clock import utcnow
 from ontology.kit.errors import ErrorCode, ItemError, RejectedError
 from ontology.kit.ids import to_global_id
 from ontology.kit.limits import WriteLimits
 from ontology.kit.metrics import Metrics
 from ontology.kit.turns import in_turns
-from ontology.quotas.service import QuotaService
+from ontology.ledger.counters import CountDelta, document_size
+from ontology.ledger.events import new_event
+from ontology.ledger.ledger import Ledger, TenantWrite
 from ontology.things.engagement import EngagementLedger
 from ontology.things.models import (
     NewThing,
@@ -55,7 +53,6 @@ from ontology.things.models import (
     changed_fields,
     check_changes,
     check_new_thing,
-    document_size,
     new_thing_document,
 )
 from ontology.things.repository import ThingRepository
@@ -82,8 +79,7 @@ class BatchService:
         self,
         things: ThingRepository,
         connections: ConnectionRepository,
-        events: EventRepository,
-        quotas: QuotaService,
+        ledger: Ledger,
         idempotency: IdempotencyRepository,
         vocabulary: Vocabulary,
         limits: WriteLimits,
@@ -93,8 +89,7 @@ class BatchService:
         self.things = things
         self.engagement = engagement
         self.connections = connections
-        self.events = events
-        self.quotas = quotas
+        self.ledger = ledger
         self.idempotency = idempotency
         self.vocabulary = vocabulary
         self.limits = limits
@@ -218,16 +213,23 @@ class BatchService:
         group_id: ObjectId,
         key: str | None,
         result: BatchResult,
-        write: Callable[[AsyncClientSession], Awaitable[None]],
+        write: Callable[[TenantWrite], Awaitable[None]],
+        counts: tuple[CountDelta, list[Document]] | None = None,
     ) -> None:
-        """Run ``write`` and complete the idempotency key in one transaction."""
+        """Run ``write`` and complete the idempotency key in one transaction; with
+        ``counts`` (its delta and events), reserved first in a short transaction of their
+        own, so the group's other writes go on while the batch writes
+        (``Ledger.write_reserved``)."""
 
-        async def work(session: AsyncClientSession) -> None:
-            await write(session)
+        async def work(w: TenantWrite) -> None:
+            await write(w)
             if key is not None:
-                await self.idempotency.complete(group_id, key, result.to_document(), session)
+                await self.idempotency.complete(group_id, key, result.to_document(), w.session)
 
-        await self.quotas.write(group_id, work)
+        if counts is None:
+            await self.ledger.write(group_id, work)
+        else:
+            await self.ledger.write_reserved(group_id, *counts, work)
 
     # -- batchInsertThings -------------------------------------------------
 
@@ -258,18 +260,16 @@ class BatchService:
             timestamp=now,
             metadata={"count": len(items), "created": len(docs), "failed": result.failed},
         )
-        delta = CountDelta().logged([event]).created("things", docs)
+        delta = CountDelta().created("things", docs)
         async for doc in in_turns(docs):
             delta.things(doc["type"], 1, doc["sizeBytes"], status=doc["status"])
         result.batch_event_id = to_global_id("Event", event["_id"])
 
-        async def write(session: AsyncClientSession) -> None:
-            await self.quotas.apply(group_id, delta, session)  # the whole batch at once
-            await self.things.insert_many(group_id, docs, session)
-            await self.events.insert_many(group_id, [event], session)
+        async def write(w: TenantWrite) -> None:
+            await self.things.insert_many(group_id, docs, w.session)
 
         try:
-            await self._write(group_id, key, result, write)
+            await self._write(group_id, key, result, write, (delta, [event]))
         except RejectedError as refused:
             return _refused(result, refused, "things")
         return result
@@ -368,18 +368,17 @@ class BatchService:
             timestamp=now,
             metadata={"count": total, "created": len(docs), "failed": result.failed},
         )
-        delta = CountDelta().logged([event]).created("connections", docs)
+        delta = CountDelta().created("connections", docs)
         count_updates = []
         async for doc in in_turns(docs):
             delta.connections(doc["type"], 1, doc["sizeBytes"])
             count_updates += count_changes(doc, 1)
         result.batch_event_id = to_global_id("Event", event["_id"])
 
-        async def write(session: AsyncClientSession) -> None:
-            await self.quotas.apply(group_id, delta, session)
-            await self.connections.insert_many(group_id, docs, session)
-            await self.engagement.record(group_id, count_updates, session, created=docs)
-            await self.events.insert_many(group_id, [event], session)
+        async def write(w: TenantWrite) -> None:
+            await w.count(delta, [event])
+            await self.connections.insert_many(group_id, docs, w.session)
+            await self.engagement.record(group_id, count_updates, w.session, created=docs)
 
         try:
             await self._write(group_id, key, result, write)
@@ -476,21 +475,19 @@ class BatchService:
             },
         )
         events.append(summary)
-        delta = CountDelta().add("storageBytes", storage).logged(events)
+        delta = CountDelta().add("storageBytes", storage)
         for thing_id, _, fields in writes:
             if "status" in fields:
                 delta.status_changed(current[thing_id]["status"], fields["status"])
         result.batch_event_id = to_global_id("Event", summary["_id"])
 
-        async def write(session: AsyncClientSession) -> None:
-            await self.quotas.apply(group_id, delta, session)
-            matched = await self.things.update_many_versions(group_id, writes, session)
+        async def write(w: TenantWrite) -> None:
+            matched = await self.things.update_many_versions(group_id, writes, w.session)
             if matched != len(writes):
                 raise ConcurrentChangeError()
-            await self.events.insert_many(group_id, events, session)
 
         try:
-            await self._write(group_id, key, result, write)
+            await self._write(group_id, key, result, write, (delta, events))
         except RejectedError as refused:
             return _refused(result, refused, "updates")
         return result

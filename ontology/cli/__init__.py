@@ -16,6 +16,7 @@ import typer
 from ontology.cli import (
     archive,
     counters,
+    documents,
     groups,
     imports,
     jobs,
@@ -44,6 +45,7 @@ GROUPS: list[tuple[str, typer.Typer]] = [
     ("archive", archive.app),
     ("jobs", jobs.app),
     ("schema", schema.schema_group),
+    ("documents", documents.app),
     ("counters", counters.app),
 ]
 for name, group in GROUPS:

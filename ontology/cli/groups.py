@@ -8,7 +8,7 @@ import typer
 
 from ontology.cli.common import emit, fail, run_with_runtime
 from ontology.groups.models import Plan
-from ontology.quotas.models import Metric
+from ontology.ledger.plans import Metric
 from ontology.runtime import Runtime
 
 app = typer.Typer(

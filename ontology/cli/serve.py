@@ -7,6 +7,7 @@ import gc
 import signal
 import socket
 from typing import Annotated
+from urllib.parse import quote
 
 import typer
 
@@ -38,6 +39,36 @@ async def _check_database(uri: str, name: str) -> None:
         await database.check_transactions()
     finally:
         await database.close()
+
+
+def demo_link(base_url: str, secret: str) -> str:
+    """The GraphiQL link that hands the key to the page in its fragment, which browsers
+    never send to the server: the page saves it in localStorage and drops it from the
+    address bar."""
+    return f"{base_url}/graphql#key={quote(secret, safe='')}"
+
+
+def demo_hints(settings: Settings, base_url: str, secret: str) -> str:
+    """The GraphiQL link (where GraphiQL is served) and a curl command that runs here."""
+    from ontology.api.documents import document_hash
+    from ontology.api.graphiql import load_examples
+
+    auth = f"-H 'Authorization: Bearer {secret}'"
+    lines = []
+    if settings.graphiql_enabled:
+        lines.append(f"GraphiQL, with the key for your browser: {demo_link(base_url, secret)}")
+    if settings.trusted_documents_mode == "off":
+        lines.append(
+            f"Try: curl -s {base_url}/graphql {auth} -H 'Content-Type: application/json' "
+            '-d \'{"query": "{ viewer { role group { slug counts { things } } } }"}\''
+        )
+    else:  # only the trusted documents run: name one by its id
+        viewer = load_examples()[0]
+        lines.append(
+            f"Try: curl -s '{base_url}/graphql?documentId=sha256:{document_hash(viewer.query)}' "
+            f"{auth}"
+        )
+    return "\n".join(lines)
 
 
 def serve(
@@ -109,11 +140,7 @@ def serve(
             f"{counts.get('things', 0)} things, {counts.get('connections', 0)} connections, "
             f"{counts.get('events', 0)} events)\n"
             f"API key (org_owner, shown once): [bold]{tenant.secret}[/bold]\n"
-            f"GraphiQL: {base_url}/graphql  (add the header "
-            f'{{"Authorization": "Bearer {tenant.secret}"}})\n'
-            f"Try: curl -s {base_url}/graphql -H 'Authorization: Bearer {tenant.secret}' "
-            "-H 'Content-Type: application/json' "
-            '-d \'{"query": "{ viewer { role group { slug counts { things } } } }"}\'\n',
+            f"{demo_hints(settings, base_url, tenant.secret)}\n",
             highlight=False,
             soft_wrap=True,
         )
@@ -147,9 +174,11 @@ def scheduler_command() -> None:
     """
     from ontology.jobs.scheduler import run_scheduler
     from ontology.kit.logs import configure_logging
+    from ontology.kit.tracing import configure_from_env
 
     settings = Settings()
     configure_logging(settings.log_level)
+    configure_from_env()  # OTEL_TRACES_EXPORTER: off unless set
 
     async def main() -> None:
         stop = asyncio.Event()

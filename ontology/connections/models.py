@@ -12,7 +12,7 @@ from bson import ObjectId
 from ontology.db.client import Document
 from ontology.kit.errors import ErrorCode, ItemError
 from ontology.kit.limits import WriteLimits, quoted
-from ontology.things.models import document_size
+from ontology.ledger.counters import document_size
 from ontology.vocabulary.registry import Vocabulary
 
 

@@ -10,7 +10,7 @@ from pymongo import DeleteOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from ontology.db.client import Database, Document
-from ontology.db.queries import FindSpec, find_by_keys, pages_per_parent
+from ontology.db.queries import FindSpec, find_by_keys, live_thing_of, pages_per_parent
 from ontology.db.windows import OBJECT_IDS, Scan
 from ontology.db.writes import bulk_write_chunked, insert_chunked
 from ontology.kit.pagination import PageRequest
@@ -18,14 +18,6 @@ from ontology.kit.pagination import PageRequest
 # direction -> the field holding "this thing" for that direction
 END_FIELD = {"OUTBOUND": "fromId", "INBOUND": "toId"}
 OTHER_END_FIELD = {"OUTBOUND": "toId", "INBOUND": "fromId"}
-
-
-def live_thing_of(joined: list[Document], group_id: ObjectId) -> Document | None:
-    """The joined thing if it is live and the group's own (tenant check of a ``$lookup``)."""
-    for doc in joined:
-        if doc.get("groupId") == group_id and doc.get("deletedAt") is None:
-            return doc
-    return None
 
 
 class ConnectionRepository:

@@ -14,13 +14,12 @@ from ontology.connections.models import (
 )
 from ontology.connections.repository import ConnectionRepository
 from ontology.db.client import Document
-from ontology.events.models import new_event
-from ontology.events.repository import EventRepository
-from ontology.groups.models import CountDelta
 from ontology.kit.clock import utcnow
 from ontology.kit.errors import ErrorCode, ItemError, RejectedError
 from ontology.kit.limits import WriteLimits
-from ontology.quotas.service import QuotaService
+from ontology.ledger.counters import CountDelta
+from ontology.ledger.events import new_event
+from ontology.ledger.ledger import Ledger, TenantWrite
 from ontology.things.engagement import EngagementLedger
 from ontology.things.repository import ThingRepository
 from ontology.vocabulary.registry import Vocabulary
@@ -31,8 +30,7 @@ class ConnectionService:
         self,
         connections: ConnectionRepository,
         things: ThingRepository,
-        events: EventRepository,
-        quotas: QuotaService,
+        ledger: Ledger,
         vocabulary: Vocabulary,
         limits: WriteLimits,
         engagement: EngagementLedger,
@@ -40,8 +38,7 @@ class ConnectionService:
         self.connections = connections
         self.engagement = engagement
         self.things = things
-        self.events = events
-        self.quotas = quotas
+        self.ledger = ledger
         self.vocabulary = vocabulary
         self.limits = limits
 
@@ -62,16 +59,15 @@ class ConnectionService:
             metadata={"connectionId": str(doc["_id"]), "type": doc["type"]},
         )
         delta = CountDelta().connections(doc["type"], 1, doc["sizeBytes"])
-        delta.created("connections", [doc]).logged([event])
+        delta.created("connections", [doc])
 
-        async def write(session: AsyncClientSession) -> None:
-            await self.quotas.apply(group_id, delta, session)  # reserve first
-            await self.connections.insert(group_id, doc, session)
-            await self.engagement.record(group_id, count_changes(doc, 1), session, created=[doc])
-            await self.events.insert_many(group_id, [event], session)
+        async def write(w: TenantWrite) -> None:
+            await w.count(delta, [event])  # reserve first
+            await self.connections.insert(group_id, doc, w.session)
+            await self.engagement.record(group_id, count_changes(doc, 1), w.session, created=[doc])
 
         try:
-            await self.quotas.write(group_id, write)
+            await self.ledger.write(group_id, write, together=True)
         except DuplicateKeyError:
             raise RejectedError(
                 [
@@ -90,8 +86,8 @@ class ConnectionService:
             raise not_found
         now = utcnow()
 
-        async def write(session: AsyncClientSession) -> Document:
-            doc = await self.connections.delete_one(group_id, connection_id, session)
+        async def write(w: TenantWrite) -> Document:
+            doc = await self.connections.delete_one(group_id, connection_id, w.session)
             if doc is None:
                 raise not_found
             event = new_event(
@@ -102,10 +98,26 @@ class ConnectionService:
                 target_id=doc["toId"],
                 metadata={"connectionId": str(doc["_id"]), "type": doc["type"]},
             )
-            delta = CountDelta().connections(doc["type"], -1, -doc["sizeBytes"]).logged([event])
-            await self.engagement.record(group_id, count_changes(doc, -1), session)
-            await self.events.insert_many(group_id, [event], session)
-            await self.quotas.apply(group_id, delta, session, enforce=False)
+            delta = CountDelta().connections(doc["type"], -1, -doc["sizeBytes"])
+            await self.engagement.record(group_id, count_changes(doc, -1), w.session)
+            await w.count(delta, [event], enforce=False)
             return doc
 
-        return await self.quotas.write(group_id, write)
+        return await self.ledger.write(group_id, write, together=True)
+
+    async def detach(
+        self,
+        group_id: ObjectId,
+        thing: Document,
+        delta: CountDelta,
+        session: AsyncClientSession,
+    ) -> int:
+        """Remove the connections of ``thing``, being deleted (both directions), counted
+        into ``delta``, and update the engagement counters; how many were removed."""
+        removed = await self.connections.delete_touching(group_id, thing["_id"], session)
+        count_updates = []
+        for connection in removed:
+            delta.connections(connection["type"], -1, -connection["sizeBytes"])
+            count_updates += count_changes(connection, -1)
+        await self.engagement.record(group_id, count_updates, session, deleted=thing)
+        return len(removed)

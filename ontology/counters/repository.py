@@ -46,6 +46,7 @@ class CounterCheckRepository:
         self.groups = database.collection("groups")
         self.things = database.collection("things")
         self.connections = database.collection("connections")
+        self.reservations = database.collection("ledger_reservations")
         self.chunk = database.write_chunk
 
     async def group(self, group_id: ObjectId, session: AsyncClientSession) -> Document | None:
@@ -54,6 +55,20 @@ class CounterCheckRepository:
             {"slug": 1, "plan": 1, "limits": 1, "counts": 1, "newest": 1, "oldest": 1},
             session=session,
         )
+
+    async def reserved(
+        self, group_id: ObjectId, session: AsyncClientSession
+    ) -> list[dict[str, int]]:
+        """The counter increments of the group's pending reservations (a batch whose data
+        has not committed yet, ``ontology.ledger.reservations``): at most one per batch
+        running or died within its reservation's lifetime."""
+        cursor = self.reservations.find(
+            {"groupId": group_id},
+            {"fields": 1},
+            hint="ledger_reservations_group",
+            session=session,
+        )
+        return [dict(doc.get("fields") or {}) async for doc in cursor]
 
     async def group_buckets(
         self, group_id: ObjectId, since: datetime | None, session: AsyncClientSession

@@ -53,6 +53,11 @@ rather than a ``$set`` keeps that true even for a writer outside a transaction
 read-only snapshot transaction: its report is exact for that instant and it
 blocks no writer.
 
+Counts reserved ahead by a batch (``Ledger.write_reserved``) are in the stored
+counters before its data is written: the recount adds the group's pending
+reservations (``ledger_reservations``, read in the same snapshot) to the truth,
+so a check during a batch reports no drift and a repair takes nothing back from it.
+
 Limit: one group's recount runs in one transaction, and mongod ends
 transactions after ``transactionLifetimeLimitSeconds`` (60 s by default); a
 group too large to recount in that time needs that limit raised for the run.
@@ -74,8 +79,8 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from ontology.counters.repository import CounterCheckRepository
 from ontology.db.client import Database, Document
 from ontology.kit.clock import utcnow
-from ontology.metrics.buckets import COUNTER_RETENTION, BucketDelta, Period, counter_deltas
-from ontology.quotas.models import Metric, PlanBook
+from ontology.ledger.buckets import COUNTER_RETENTION, BucketDelta, Period, counter_deltas
+from ontology.ledger.plans import Metric, PlanBook
 
 log = logging.getLogger(__name__)
 
@@ -203,6 +208,19 @@ async def recount(
         truth.saw("people", doc["_id"])
         pending += 1
     advance(pending)
+    # Counts reserved by a batch whose data has not committed yet are in the stored
+    # counters already (the reservation's transaction applied them) and not yet in the
+    # collections: they are part of the truth until the data commits or the reservation
+    # is released, both of which delete the reservation record in the same transaction.
+    for fields in await repo.reserved(group_id, session):
+        for path, amount in fields.items():
+            parts = path.split(".")
+            if parts[0] != "counts" or len(parts) < 2:
+                continue
+            if len(parts) == 2 and parts[1] in scalars:
+                scalars[parts[1]] += amount
+            elif len(parts) == 3 and parts[1] in maps:
+                maps[parts[1]][parts[2]] += amount
     truth.counts = {
         **scalars,
         **{name: {k: v for k, v in m.items() if v} for name, m in maps.items()},

@@ -18,6 +18,7 @@ from pymongo.write_concern import WriteConcern
 
 from ontology.db import deadline
 from ontology.db.cost import CostListener
+from ontology.db.tracing import TracingCommandListener
 from ontology.db.windows import KeyHints
 
 T = TypeVar("T")
@@ -50,7 +51,7 @@ class Database:
         self.hints = KeyHints()
         self.client: AsyncMongoClient[Document] = AsyncMongoClient(
             uri,
-            event_listeners=[CostListener()],
+            event_listeners=[CostListener(), TracingCommandListener()],
             tz_aware=True,
             appname="ontology",
         )

@@ -89,6 +89,10 @@ INDEXES: tuple[IndexSpec, ...] = (
     # job runs: a group's latest runs of a job; queued runs picked up oldest first
     _ix("job_runs", "job_runs_group", "groupId", "job", "queuedAt", "_id"),
     _ix("job_runs", "job_runs_status", "status", "_id"),
+    # counts reserved by long writes until their data commits (ontology.ledger.reservations)
+    _ix("ledger_reservations", "ledger_reservations_expiry", "expiresAt"),
+    # a group's pending reservations, which a counter recount adds to the truth
+    _ix("ledger_reservations", "ledger_reservations_group", "groupId", "_id"),
     # idempotency keys of batch mutations, kept 24 hours
     _ix("idempotency_keys", "idempotency_keys_unique", "groupId", "key", unique=True),
     IndexSpec(

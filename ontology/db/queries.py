@@ -21,6 +21,7 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from bson import ObjectId
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 
@@ -271,3 +272,11 @@ async def find_by_keys(
     ]
     cursor = await collection.database.aggregate(pipeline, batchSize=BATCH_SIZE, session=session)
     return [doc async for doc in cursor]
+
+
+def live_thing_of(joined: list[Document], group_id: ObjectId) -> Document | None:
+    """The joined thing if it is live and the group's own (tenant check of a ``$lookup``)."""
+    for doc in joined:
+        if doc.get("groupId") == group_id and doc.get("deletedAt") is None:
+            return doc
+    return None

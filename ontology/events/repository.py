@@ -1,4 +1,5 @@
-"""The only code that touches the ``events`` collection."""
+"""The only code that reads (and archival deletes) the ``events`` collection; events are
+appended by the ledger (``ontology.ledger.log``)."""
 
 from __future__ import annotations
 
@@ -12,15 +13,12 @@ from pymongo import DeleteOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.cursor import AsyncCursor
 
-from ontology.connections.repository import live_thing_of
 from ontology.db.client import Database, Document
-from ontology.db.queries import FindSpec, find_by_keys, pages_per_parent
+from ontology.db.queries import FindSpec, find_by_keys, live_thing_of, pages_per_parent
 from ontology.db.windows import EVENT_KEYS, Scan
-from ontology.db.writes import bulk_write_chunked, insert_chunked
-from ontology.events.models import ceil_millisecond, time_key
-from ontology.kit.clock import utcnow
+from ontology.db.writes import bulk_write_chunked
 from ontology.kit.pagination import PageRequest
-from ontology.metrics.repository import CounterRepository
+from ontology.ledger.events import ceil_millisecond, time_key
 
 
 @dataclass(frozen=True)
@@ -41,22 +39,10 @@ _INDEXES = {
 
 
 class EventRepository:
-    def __init__(self, database: Database, counters: CounterRepository) -> None:
+    def __init__(self, database: Database) -> None:
         self.collection = database.collection("events")
         self.chunk = database.write_chunk
         self.hints = database.hints
-        self.counters = counters
-
-    async def insert_many(
-        self, group_id: ObjectId, events: Sequence[Document], session: AsyncClientSession
-    ) -> None:
-        """Append events and add them to the metric counters, in the caller's transaction."""
-        if any(event["groupId"] != group_id for event in events):
-            raise ValueError("An event of another group was passed to insert_many.")
-        if events:
-            await insert_chunked(self.collection, events, session, self.chunk)
-            self.hints.inserted_docs(self.collection.name, events, _scopes, "sortKey", EVENT_KEYS)
-            await self.counters.record(group_id, events, utcnow(), session)
 
     async def by_ids(self, group_id: ObjectId, ids: Sequence[ObjectId]) -> list[Document]:
         """The group's documents with these ids (any number, one command)."""
@@ -224,13 +210,3 @@ class EventRepository:
         operations = [DeleteOne({"groupId": group_id, "_id": event_id}) for event_id in ids]
         totals = await bulk_write_chunked(self.collection, operations, session, self.chunk)
         return totals.deleted
-
-
-def _scopes(event: Document) -> list[dict[str, Any]]:
-    """The filters of the lists a new event joins (``page_spec``, ``for_thing_spec``)."""
-    group = {"groupId": event["groupId"]}
-    return [group] + [
-        {**group, name: event[name]}
-        for name in ("type", "actorId", "targetId")
-        if event.get(name) is not None
-    ]

@@ -7,17 +7,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bson import ObjectId
-from pymongo.asynchronous.client_session import AsyncClientSession
 
 from ontology.db.client import Document
-from ontology.events.models import new_event
-from ontology.events.repository import EventRepository
-from ontology.groups.models import CountDelta
 from ontology.kit.clock import utcnow
 from ontology.kit.errors import ErrorCode, ItemError, RejectedError
 from ontology.kit.limits import WriteLimits, quoted
-from ontology.metrics.buckets import PAYMENT_EVENT, payment_amount
-from ontology.quotas.service import QuotaService
+from ontology.ledger.buckets import PAYMENT_EVENT, payment_amount
+from ontology.ledger.counters import CountDelta
+from ontology.ledger.events import new_event
+from ontology.ledger.ledger import Ledger, TenantWrite
 from ontology.things.repository import ThingRepository
 from ontology.vocabulary.registry import Vocabulary
 
@@ -44,15 +42,13 @@ class NewEvent:
 class EventService:
     def __init__(
         self,
-        events: EventRepository,
+        ledger: Ledger,
         things: ThingRepository,
-        quotas: QuotaService,
         vocabulary: Vocabulary,
         limits: WriteLimits,
     ) -> None:
-        self.events = events
+        self.ledger = ledger
         self.things = things
-        self.quotas = quotas
         self.vocabulary = vocabulary
         self.limits = limits
 
@@ -105,11 +101,9 @@ class EventService:
             target_id=event.target_id,
             metadata=event.metadata,
         )
-        delta = CountDelta().logged([doc])
 
-        async def write(session: AsyncClientSession) -> None:
-            await self.quotas.apply(group_id, delta, session)  # reserve first
-            await self.events.insert_many(group_id, [doc], session)
+        async def write(w: TenantWrite) -> None:
+            await w.count(CountDelta(), [doc])
 
-        await self.quotas.write(group_id, write)
+        await self.ledger.write(group_id, write, together=True)
         return doc

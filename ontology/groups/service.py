@@ -10,7 +10,7 @@ from ontology.groups.models import SLUG_PATTERN, GroupKind, Plan, new_group
 from ontology.groups.repository import GroupRepository
 from ontology.kit.clock import utcnow
 from ontology.kit.errors import ErrorCode, ItemError, RejectedError
-from ontology.quotas.models import PlanBook
+from ontology.ledger.plans import PlanBook
 
 
 class GroupService:

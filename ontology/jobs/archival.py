@@ -1,19 +1,22 @@
-"""The archival jobs: thin wrappers that record a run and call the archival service."""
+"""The archival job: records each run (and each group's) and calls the archival service."""
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import UTC
 from typing import Any
 
+from apscheduler.triggers.cron import CronTrigger
 from bson import ObjectId
 from pymongo.errors import PyMongoError
 
 from ontology.archival.models import GroupArchiveResult, RunSummary
 from ontology.archival.service import BatchCallback, describe, failure_code
 from ontology.db.client import Document
-from ontology.jobs.runs import JobRuns, RunStatus
+from ontology.jobs.registry import JobReport, RecordedRun, job, recorded_run
+from ontology.runs.service import JobRuns, RunStatus
 from ontology.runtime import Runtime
 
 log = logging.getLogger("ontology.jobs")
@@ -147,27 +150,39 @@ async def run_archival(
     queued-runs poller starts within ``ONTOLOGY_SCHEDULER_POLL_SECONDS``.
     """
     runs = runtime.services.runs
-    if run is None:
-        params = {
-            "olderThanDays": older_than_days,
-            "dryRun": dry_run,
-            "maxSeconds": max_seconds,
-        }
-        run = await runs.start(ARCHIVAL_JOB, group["_id"] if group else None, params)
     every_group = group is None
-    resume: Document | None = run["params"].get("resume")
-    earlier: list[Document] = list(run.get("failedGroups") or [])
-    if group is not None:
-        groups = [group]
-    else:
-        found = [doc async for doc in runtime.repos.groups.all_for_archival()]
-        groups = plan_groups(found, resume)
     summary = RunSummary(dry_run=dry_run)
-    started = time.perf_counter()
-    try:
+    earlier: list[Document] = list((run or {}).get("failedGroups") or [])
+
+    async def failed(record: RecordedRun, error: BaseException) -> None:
+        record.counts = summary_counts(summary)
+        await runs.finish(
+            record.id,
+            record.counts,
+            describe(error),
+            failure_code(error),
+            fields=failed_groups_fields(earlier, summary) if every_group else None,
+        )
+        count_moved(runtime, record.document, summary)
+
+    params = {"olderThanDays": older_than_days, "dryRun": dry_run, "maxSeconds": max_seconds}
+    async with recorded_run(
+        runtime,
+        ARCHIVAL_JOB,
+        group["_id"] if group else None,
+        params,
+        run=run,
+        on_error=failed,
+    ) as record:
+        resume: Document | None = record.document["params"].get("resume")
+        if group is not None:
+            groups = [group]
+        else:
+            found = [doc async for doc in runtime.repos.groups.all_for_archival()]
+            groups = plan_groups(found, resume)
         await runtime.services.archival.archive_groups(
             groups,
-            ArchivalRunLog(runs, run),
+            ArchivalRunLog(runs, record.document),
             older_than_days=older_than_days,
             dry_run=dry_run,
             max_seconds=max_seconds,
@@ -175,30 +190,19 @@ async def run_archival(
             summary=summary,
             isolate=every_group,
         )
-    except Exception as error:
-        fields = failed_groups_fields(earlier, summary) if every_group else None
-        await runs.finish(
-            run["_id"],
-            summary_counts(summary),
-            describe(error),
-            failure_code(error),
-            fields=fields,
-        )
-        record_run(runtime, run, summary, "error", time.perf_counter() - started)
-        raise
-    fields = {}
-    status = RunStatus.SUCCEEDED
-    if every_group:
-        fields = failed_groups_fields(earlier, summary)
-        if fields["failedGroups"]:
-            status = RunStatus.PARTIAL
-    if chain and not dry_run and not summary.complete:
-        follow = await queue_follow_up(runtime, run, groups, resume, summary, fields)
-        fields["continuedBy"] = follow["_id"]
-    await runs.finish(run["_id"], summary_counts(summary), status=status, fields=fields)
-    outcome = "partial" if status is RunStatus.PARTIAL else "ok"
-    record_run(runtime, run, summary, outcome, time.perf_counter() - started)
-    return run, summary
+        record.counts = summary_counts(summary)
+        if every_group:
+            record.fields = failed_groups_fields(earlier, summary)
+            if record.fields["failedGroups"]:
+                record.status = RunStatus.PARTIAL
+                record.outcome = "partial"
+        if chain and not dry_run and not summary.complete:
+            follow = await queue_follow_up(
+                runtime, record.document, groups, resume, summary, record.fields
+            )
+            record.fields["continuedBy"] = follow["_id"]
+        count_moved(runtime, record.document, summary)
+    return record.document, summary
 
 
 def failed_groups_fields(earlier: list[Document], summary: RunSummary) -> dict[str, Any]:
@@ -231,32 +235,18 @@ async def queue_follow_up(
     return follow
 
 
-def record_run(
-    runtime: Runtime, run: Document, summary: RunSummary, outcome: str, seconds: float
-) -> None:
-    """The run's log line, and in /metrics its outcome, duration, what it moved and,
-    for a run over every group, the groups that failed."""
-    log.info(
-        "job run",
-        extra={
-            "job": ARCHIVAL_JOB,
-            "runId": str(run["_id"]),
-            "outcome": outcome,
-            "seconds": round(seconds, 3),
-            **summary_counts(summary),
-        },
-    )
-    if not summary.dry_run:
-        runtime.metrics.events_archived.inc(summary.events)
-        runtime.metrics.archived_bytes.inc(summary.object_bytes)
-        if run["groupId"] is None:
-            failed = list(run.get("failedGroups") or []) + [
-                f.as_document() for f in summary.failures
-            ]
-            runtime.metrics.record_archival_failures(
-                [f.code for f in summary.failures], [(f["slug"], f["code"]) for f in failed]
-            )
-    runtime.metrics.record_job_run(ARCHIVAL_JOB, outcome, seconds)
+def count_moved(runtime: Runtime, run: Document, summary: RunSummary) -> None:
+    """In /metrics: what the run moved and, for a run over every group, the groups that
+    failed (the run's outcome and duration are counted by ``recorded_run``)."""
+    if summary.dry_run:
+        return
+    runtime.metrics.events_archived.inc(summary.events)
+    runtime.metrics.archived_bytes.inc(summary.object_bytes)
+    if run["groupId"] is None:
+        failed = list(run.get("failedGroups") or []) + [f.as_document() for f in summary.failures]
+        runtime.metrics.record_archival_failures(
+            [f.code for f in summary.failures], [(f["slug"], f["code"]) for f in failed]
+        )
 
 
 async def archive_on_schedule(runtime: Runtime) -> tuple[Document, RunSummary]:
@@ -267,35 +257,58 @@ async def archive_on_schedule(runtime: Runtime) -> tuple[Document, RunSummary]:
     return await run_archival(runtime, max_seconds=budget or None, chain=True)
 
 
-async def run_queued(runtime: Runtime) -> int:
-    """Run what ``archiveGroupEvents`` and budget-ended runs queued, oldest first, each
-    within the time budget (a run's budget ending queues its follow-up, which this
-    loop picks up in turn); failures are recorded, not raised."""
+async def resume_archival(runtime: Runtime, run: Document) -> None:
+    """Run a queued archival run (``archiveGroupEvents``, or a run whose budget ended),
+    within the time budget; its own budget ending queues the next."""
+    group = None
+    if run["groupId"] is not None:
+        group = await runtime.repos.groups.by_id(run["groupId"])
+        if group is None:
+            await runtime.services.runs.finish(run["_id"], {}, "The group no longer exists.")
+            return
     budget = runtime.settings.archive_run_budget_seconds
-    claimed = 0
-    while (run := await runtime.services.runs.claim_queued()) is not None:
-        claimed += 1
-        if run["job"] != ARCHIVAL_JOB:
-            await runtime.services.runs.finish(run["_id"], {}, f"Unknown job {run['job']!r}.")
-            continue
-        group = None
-        if run["groupId"] is not None:
-            group = await runtime.repos.groups.by_id(run["groupId"])
-            if group is None:
-                await runtime.services.runs.finish(run["_id"], {}, "The group no longer exists.")
-                continue
-        try:
-            await run_archival(
-                runtime,
-                group=group,
-                older_than_days=run["params"].get("olderThanDays"),
-                max_seconds=run["params"].get("maxSeconds") or budget or None,
-                run=run,
-                chain=True,
-            )
-        except Exception:  # recorded in the run by run_archival
-            log.exception("queued archival run failed", extra={"runId": str(run["_id"])})
-    return claimed
+    await run_archival(
+        runtime,
+        group=group,
+        older_than_days=run["params"].get("olderThanDays"),
+        max_seconds=run["params"].get("maxSeconds") or budget or None,
+        run=run,
+        chain=True,
+    )
+
+
+def describe_report(report: JobReport) -> str:
+    follow = f"; continued by queued run {report['continuedBy']}" if report["continuedBy"] else ""
+    failed = ", ".join(f"{f['group']} ({f['code']})" for f in report["failedGroups"])
+    return (
+        f"archival: run {report['runId']} {report['status']}: {report['groups']} groups, "
+        f"{report['eventsMoved']} events in {report['objects']} objects, "
+        f"{report['seconds']} s{follow}" + (f"; failed groups: {failed}" if failed else "")
+    )
+
+
+@job(
+    ARCHIVAL_JOB,
+    trigger=lambda settings: CronTrigger.from_crontab(settings.archive_cron, timezone=UTC),
+    describe=describe_report,
+    catch_up=True,
+    resume=resume_archival,
+)
+async def archival_job(runtime: Runtime, options: Mapping[str, Any]) -> JobReport:
+    """Archive every group's events past its plan's retention.
+
+    Within ONTOLOGY_ARCHIVE_RUN_BUDGET_SECONDS; what the budget did not reach is
+    queued for queued-runs. A run where some groups failed is partial.
+    """
+    run, summary = await archive_on_schedule(runtime)
+    recorded = await runtime.services.runs.by_id(None, run["_id"]) or run
+    continued_by = recorded.get("continuedBy")
+    return {
+        "runId": str(run["_id"]),
+        "status": recorded["status"],
+        "continuedBy": str(continued_by) if continued_by else None,
+        **{k: v for k, v in summary.as_json().items() if k not in ("seconds", "perGroup")},
+    }
 
 
 async def refresh_failed_groups_metric(runtime: Runtime) -> None:

@@ -6,7 +6,8 @@ process takes the lease over, a cron job whose latest fire time passed without
 a recorded run (within its misfire grace) runs at once, so a restart or a
 failover does not skip a day.
 
-Adding a job is one line in ``job_specs``.
+The jobs are the table of ``ontology.jobs.registry`` (each declared beside its
+function with ``@job``).
 """
 
 from __future__ import annotations
@@ -21,21 +22,15 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.base import BaseTrigger
-from apscheduler.triggers.cron import CronTrigger
-from apscheduler.triggers.interval import IntervalTrigger
 
 from ontology.config import Settings
-from ontology.jobs.archival import ARCHIVAL_JOB, archive_on_schedule, run_queued
-from ontology.jobs.counters import COUNTERS_JOB, counters_on_schedule
-from ontology.jobs.leases import Lease, holding_job_lease
-from ontology.jobs.snapshots import SNAPSHOTS_JOB, snapshots_on_schedule
-from ontology.jobs.webhooks import WEBHOOKS_JOB, webhooks_on_schedule
+from ontology.jobs.registry import HOURS, Job, registered
 from ontology.kit.clock import utcnow
+from ontology.runs.leases import Lease, holding_job_lease
 from ontology.runtime import Runtime
 
 log = logging.getLogger("ontology.jobs")
 
-HOURS = 3600
 # A run that has not beaten for this long belongs to a process that is gone.
 ABANDONED_AFTER = timedelta(minutes=10)
 
@@ -51,39 +46,25 @@ class JobSpec:
 
 
 def job_specs(settings: Settings) -> list[JobSpec]:
-    """The scheduler's job table: every job the package has (``ontology jobs run <id>``
-    runs one once; the units in the repository's ``jobs/`` folder schedule them)."""
+    """The scheduler's job table: every job the package declares (``ontology jobs run
+    <id>`` runs one once; the units in the repository's ``jobs/`` folder schedule them)."""
     return [
         JobSpec(
-            ARCHIVAL_JOB,
-            CronTrigger.from_crontab(settings.archive_cron, timezone=UTC),
-            archive_on_schedule,
-            catch_up=True,
-        ),
-        JobSpec(
-            SNAPSHOTS_JOB,
-            CronTrigger(minute=5, timezone=UTC),
-            snapshots_on_schedule,
-            catch_up=True,
-        ),
-        JobSpec(
-            COUNTERS_JOB,
-            CronTrigger(day_of_week="sun", hour=3, minute=0, timezone=UTC),
-            counters_on_schedule,  # report only: a missed week is not caught up
-        ),
-        JobSpec(
-            WEBHOOKS_JOB,
-            IntervalTrigger(seconds=settings.scheduler_poll_seconds, timezone=UTC),
-            webhooks_on_schedule,
-            misfire_grace_seconds=None,
-        ),
-        JobSpec(
-            "queued-runs",
-            IntervalTrigger(seconds=settings.scheduler_poll_seconds, timezone=UTC),
-            run_queued,
-            misfire_grace_seconds=None,
-        ),
+            spec.id,
+            spec.trigger(settings),
+            _with_defaults(spec),
+            misfire_grace_seconds=spec.misfire_grace_seconds,
+            catch_up=spec.catch_up,
+        )
+        for spec in registered()
     ]
+
+
+def _with_defaults(spec: Job) -> Callable[[Runtime], Awaitable[object]]:
+    async def work(runtime: Runtime) -> object:
+        return await spec.run(runtime, {})
+
+    return work
 
 
 def last_fire_time(trigger: BaseTrigger, now: datetime, grace_seconds: int) -> datetime | None:

@@ -1,17 +1,20 @@
-"""The snapshot roll-up job: a thin wrapper that records the run and calls the metrics service."""
+"""The snapshot roll-up job: rolls closed hours and days of counters up into snapshots."""
 
 from __future__ import annotations
 
-import logging
-import time
-from datetime import datetime
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from apscheduler.triggers.cron import CronTrigger
 
 from ontology.db.client import Document
+from ontology.jobs.registry import JobReport, job, recorded_run
 from ontology.kit.clock import utcnow
 from ontology.metrics.service import RollUpSummary
-from ontology.runtime import Runtime
 
-log = logging.getLogger("ontology.jobs")
+if TYPE_CHECKING:
+    from ontology.runtime import Runtime
 
 SNAPSHOTS_JOB = "snapshots"
 
@@ -20,32 +23,36 @@ async def roll_up_snapshots(
     runtime: Runtime, since: datetime | None = None
 ) -> tuple[Document, RollUpSummary]:
     """Roll closed hours and days up into snapshots for every group, recorded in ``job_runs``."""
-    runs = runtime.services.runs
-    run = await runs.start(SNAPSHOTS_JOB, None, {"since": since})
-    started = time.perf_counter()
-    try:
+    async with recorded_run(runtime, SNAPSHOTS_JOB, params={"since": since}) as run:
         summary = await runtime.services.metrics.roll_up(utcnow(), since)
-    except Exception as error:
-        seconds = time.perf_counter() - started
-        await runs.finish(run["_id"], {}, f"{type(error).__name__}: {error}")
-        runtime.metrics.record_job_run(SNAPSHOTS_JOB, "error", seconds)
-        log.exception("job run", extra={"job": SNAPSHOTS_JOB, "outcome": "error"})
-        raise
-    seconds = time.perf_counter() - started
-    counts = {
-        "groups": summary.groups,
-        "hourlySnapshots": summary.hourly,
-        "dailySnapshots": summary.daily,
+        run.counts = {
+            "groups": summary.groups,
+            "hourlySnapshots": summary.hourly,
+            "dailySnapshots": summary.daily,
+        }
+    return run.document, summary
+
+
+@job(
+    SNAPSHOTS_JOB,
+    # a few minutes past the hour, once the hour has closed
+    trigger=lambda settings: CronTrigger(minute=5, timezone=UTC),
+    describe=lambda r: (
+        f"snapshots: {r['groups']} groups, {r['hourlySnapshots']} hourly and "
+        f"{r['dailySnapshots']} daily snapshots in {r['seconds']} s"
+    ),
+    catch_up=True,
+)
+async def snapshots_job(runtime: Runtime, options: Mapping[str, Any]) -> JobReport:
+    """Roll counters up into hourly and daily snapshots.
+
+    ``since`` re-rolls from that UTC time (default: the start of yesterday; hour
+    counters are kept 8 days, day counters 35).
+    """
+    run, rolled = await roll_up_snapshots(runtime, options.get("since"))
+    return {
+        "runId": str(run["_id"]),
+        "groups": rolled.groups,
+        "hourlySnapshots": rolled.hourly,
+        "dailySnapshots": rolled.daily,
     }
-    await runs.finish(run["_id"], counts)
-    runtime.metrics.record_job_run(SNAPSHOTS_JOB, "ok", seconds)
-    log.info(
-        "job run",
-        extra={"job": SNAPSHOTS_JOB, "outcome": "ok", "seconds": round(seconds, 3), **counts},
-    )
-    return run, summary
-
-
-async def snapshots_on_schedule(runtime: Runtime) -> None:
-    """The hourly job (a few minutes past the hour, once the hour has closed)."""
-    await roll_up_snapshots(runtime)

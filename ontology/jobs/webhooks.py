@@ -7,8 +7,17 @@ up to 200 due deliveries, one after the other. Outcomes are counted in
 
 from __future__ import annotations
 
-from ontology.runtime import Runtime
+from collections.abc import Mapping
+from datetime import UTC
+from typing import TYPE_CHECKING, Any
+
+from apscheduler.triggers.interval import IntervalTrigger
+
+from ontology.jobs.registry import JobReport, job
 from ontology.webhooks.worker import DeliveryRun, DeliveryWorker
+
+if TYPE_CHECKING:
+    from ontology.runtime import Runtime
 
 WEBHOOKS_JOB = "webhooks"
 
@@ -33,5 +42,15 @@ async def deliver_webhooks(runtime: Runtime, owner: str | None = None) -> Delive
     return run
 
 
-async def webhooks_on_schedule(runtime: Runtime) -> None:
-    await deliver_webhooks(runtime)
+@job(
+    WEBHOOKS_JOB,
+    trigger=lambda settings: IntervalTrigger(seconds=settings.scheduler_poll_seconds, timezone=UTC),
+    describe=lambda r: (
+        f"webhooks: {r['delivered']} delivered, {r['retried']} to retry, "
+        f"{r['failed']} failed in {r['seconds']} s"
+    ),
+    misfire_grace_seconds=None,
+)
+async def webhooks_job(runtime: Runtime, options: Mapping[str, Any]) -> JobReport:
+    """Deliver the due webhook deliveries (retries included)."""
+    return dict((await deliver_webhooks(runtime)).as_json())

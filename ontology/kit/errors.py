@@ -50,6 +50,11 @@ class RequestErrorCode(StrEnum):
     FORBIDDEN = "FORBIDDEN"
     # too many requests of one key or group (HTTP 429 with Retry-After)
     RATE_LIMITED = "RATE_LIMITED"
+    # trusted documents (ONTOLOGY_TRUSTED_DOCUMENTS): an unknown document id, ids while
+    # the mode is off, a raw document outside the manifest while it is required
+    PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
+    PERSISTED_QUERY_NOT_SUPPORTED = "PERSISTED_QUERY_NOT_SUPPORTED"
+    UNTRUSTED_DOCUMENT = "UNTRUSTED_DOCUMENT"
     # the document (refused before any resolver runs)
     GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
     GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"

@@ -4,6 +4,8 @@ Nothing logs a request's headers or variables. As a second line of defence the
 formatter redacts anything shaped like an API key (``ont_…``) or a bearer
 credential from every message, extra field and traceback, so a secret that
 reaches a log by accident (say, inside an exception message) is not written.
+While tracing is on (``ontology.kit.tracing``), a line written inside a span
+carries its ``trace_id`` and ``span_id``.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import re
 import sys
 from datetime import UTC, datetime
 from typing import Any
+
+from ontology.kit.tracing import trace_ids
 
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
 
@@ -35,6 +39,9 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
         }
         entry.update({k: v for k, v in vars(record).items() if k not in _STANDARD})
+        ids = trace_ids()
+        if ids is not None:
+            entry["trace_id"], entry["span_id"] = ids
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return redact(json.dumps(entry, default=str))

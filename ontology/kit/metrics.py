@@ -27,11 +27,20 @@ and the scheduler, whenever it acquires, renews or loses the lease::
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from collections.abc import Iterable
+from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    make_asgi_app,
+)
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
@@ -103,6 +112,19 @@ class Metrics:
             "ontology_quota_refusals",
             "Writes or operations refused by a quota, by metric.",
             ["metric"],
+            registry=registry,
+        )
+        # Group commit (ontology.ledger.ledger): transactions that committed several single
+        # writes of one group together, and those split because one of them failed.
+        self.group_commits = Counter(
+            "ontology_group_commits",
+            "Transactions of several writes of one group: together (committed) or split.",
+            ["outcome"],
+            registry=registry,
+        )
+        self.group_commit_writes = Counter(
+            "ontology_group_commit_writes",
+            "Single writes committed in a transaction shared with others of their group.",
             registry=registry,
         )
         self.batch_items_written = Counter(
@@ -242,6 +264,11 @@ class Metrics:
         self.lease_holder.clear()
         if holder is not None:
             self.lease_holder.labels(holder).set(1)
+
+    @functools.cached_property
+    def asgi_app(self) -> Any:
+        """prometheus-client's ASGI app over this registry (``GET /metrics``)."""
+        return make_asgi_app(self.registry)
 
     def render(self) -> bytes:
         """The registry in the Prometheus text format."""

@@ -8,16 +8,14 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from bson import ObjectId
-from pymongo.asynchronous.client_session import AsyncClientSession
 
 from ontology.db.client import Document
-from ontology.groups.models import CountDelta
 from ontology.kit.clock import utcnow
 from ontology.kit.errors import ErrorCode, ItemError, RejectedError
 from ontology.kit.limits import WriteLimits
 from ontology.knowledge.repository import KnowledgeRepository
-from ontology.quotas.service import QuotaService
-from ontology.things.models import document_size
+from ontology.ledger.counters import CountDelta, document_size
+from ontology.ledger.ledger import Ledger, TenantWrite
 from ontology.things.repository import ThingRepository
 
 # Text may be large (a document), so it is bounded generously and counted in
@@ -55,12 +53,12 @@ class KnowledgeService:
         self,
         knowledge: KnowledgeRepository,
         things: ThingRepository,
-        quotas: QuotaService,
+        ledger: Ledger,
         limits: WriteLimits,
     ) -> None:
         self.knowledge = knowledge
         self.things = things
-        self.quotas = quotas
+        self.ledger = ledger
         self.limits = limits
 
     def _check(self, item: NewKnowledge) -> list[ItemError]:
@@ -165,9 +163,9 @@ class KnowledgeService:
         delta = CountDelta().add("knowledge", 1).add("storageBytes", stored)
         delta.saw("knowledge", doc["_id"])
 
-        async def write(session: AsyncClientSession) -> None:
-            await self.quotas.apply(group_id, delta, session)  # reserve first
-            await self.knowledge.insert(group_id, doc, link, session)
+        async def write(w: TenantWrite) -> None:
+            await w.count(delta)  # reserve first
+            await self.knowledge.insert(group_id, doc, link, w.session)
 
-        await self.quotas.write(group_id, write)
+        await self.ledger.write(group_id, write, together=True)
         return doc

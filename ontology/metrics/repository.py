@@ -1,4 +1,5 @@
-"""The only code that touches ``counters`` and ``metric_snapshots``."""
+"""The only code that reads ``counters`` (the ledger writes them: ``ontology.ledger.log``)
+and touches ``metric_snapshots``."""
 
 from __future__ import annotations
 
@@ -8,12 +9,11 @@ from typing import Any
 
 from bson import ObjectId
 from pymongo import UpdateOne
-from pymongo.asynchronous.client_session import AsyncClientSession
 
 from ontology.db.client import Database, Document
 from ontology.db.queries import FindSpec, find_by_keys
 from ontology.db.writes import bulk_write_chunked
-from ontology.metrics.buckets import COUNTER_RETENTION, Period, counter_deltas
+from ontology.ledger.buckets import Period
 
 # Far more buckets than any read asks for (60 minutes, 14 days, 1,000 points).
 _MAX_BUCKETS = 5000
@@ -25,24 +25,6 @@ class CounterRepository:
     def __init__(self, database: Database) -> None:
         self.collection = database.collection("counters")
         self.chunk = database.write_chunk
-
-    async def record(
-        self,
-        group_id: ObjectId,
-        events: Sequence[Document],
-        now: datetime,
-        session: AsyncClientSession,
-    ) -> None:
-        """Add the events to every counter they touch, in the caller's transaction: one
-        command for up to ``write_chunk`` counters."""
-        operations = []
-        for (thing_id, period, start), delta in counter_deltas(events, now).items():
-            update = delta.update(last_active=period is Period.TOTAL)
-            if start is not None:
-                update["$setOnInsert"] = {"expiresAt": start + COUNTER_RETENTION[period]}
-            key = {"groupId": group_id, "thingId": thing_id, "period": period.value, "start": start}
-            operations.append(UpdateOne(key, update, upsert=True))
-        await bulk_write_chunked(self.collection, operations, session, self.chunk)
 
     def buckets_spec(
         self, group_id: ObjectId, period: Period, since: datetime, until: datetime

@@ -12,10 +12,10 @@ from bson import ObjectId
 from ontology.db.client import Document
 from ontology.groups.repository import GroupRepository
 from ontology.kit.errors import ClientError, ErrorCode
-from ontology.metrics.buckets import Period, bucket_end, bucket_start
+from ontology.ledger.buckets import Period, bucket_end, bucket_start
+from ontology.ledger.meter import ApiCallMeter
 from ontology.metrics.registry import Content, Source
 from ontology.metrics.repository import CounterRepository, SnapshotRepository
-from ontology.quotas.meter import ApiCallMeter
 from ontology.things.engagement import EngagementLedger
 
 REALTIME_MINUTES = 60

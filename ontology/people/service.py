@@ -6,17 +6,16 @@ import re
 from dataclasses import dataclass
 
 from bson import ObjectId
-from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
 from ontology.db.client import Document
-from ontology.groups.models import CountDelta
 from ontology.keys.models import Role
 from ontology.kit.clock import utcnow
 from ontology.kit.errors import ErrorCode, ItemError, RejectedError
 from ontology.kit.limits import check_name
+from ontology.ledger.counters import CountDelta
+from ontology.ledger.ledger import Ledger, TenantWrite
 from ontology.people.repository import PersonRepository
-from ontology.quotas.service import QuotaService
 
 EMAIL_PATTERN = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s.]{1,63}$")
 PERSON_ROLES = (Role.ORG_OWNER, Role.ORG_USER, Role.CUSTOMER)
@@ -30,9 +29,9 @@ class NewPerson:
 
 
 class PersonService:
-    def __init__(self, people: PersonRepository, quotas: QuotaService) -> None:
+    def __init__(self, people: PersonRepository, ledger: Ledger) -> None:
         self.people = people
-        self.quotas = quotas
+        self.ledger = ledger
 
     async def create(self, group_id: ObjectId, person: NewPerson) -> Document:
         email = person.email.strip().lower()
@@ -60,13 +59,13 @@ class PersonService:
             "createdAt": utcnow(),
         }
 
-        async def write(session: AsyncClientSession) -> None:
+        async def write(w: TenantWrite) -> None:
             delta = CountDelta().add("people", 1).saw("people", doc["_id"])
-            await self.quotas.apply(group_id, delta, session)
-            await self.people.insert(group_id, doc, session)
+            await w.count(delta)
+            await self.people.insert(group_id, doc, w.session)
 
         try:
-            await self.quotas.write(group_id, write)
+            await self.ledger.write(group_id, write, together=True)
         except DuplicateKeyError:
             raise RejectedError(
                 [ItemError(ErrorCode.DUPLICATE, f"{email} is already in this group.", "email")]

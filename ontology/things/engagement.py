@@ -58,8 +58,8 @@ from bson import ObjectId
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from ontology.db.client import Database, Document
-from ontology.groups.models import CountDelta
-from ontology.groups.repository import GroupRepository
+from ontology.ledger.accounts import GroupAccounts
+from ontology.ledger.counters import CountDelta
 from ontology.things.repository import ThingRepository
 from ontology.vocabulary.registry import Vocabulary
 
@@ -162,7 +162,7 @@ class EngagementLedger:
         self,
         database: Database,
         things: ThingRepository,
-        groups: GroupRepository,
+        groups: GroupAccounts,
         vocabulary: Vocabulary,
     ) -> None:
         self.database = database

@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import bson
 from bson import ObjectId
 
 from ontology.db.client import Document
 from ontology.kit.errors import ErrorCode, ItemError
 from ontology.kit.limits import WriteLimits, check_name, quoted
+from ontology.ledger.counters import document_size
 from ontology.vocabulary.registry import THING_STATUSES, Vocabulary
 
 DEFAULT_STATUS = "draft"
@@ -115,10 +115,6 @@ def check_changes(
         expected_version=changes.expected_version,
     )
     return normalized, errors
-
-
-def document_size(doc: Document) -> int:
-    return len(bson.encode({k: v for k, v in doc.items() if k != "sizeBytes"}))
 
 
 def new_thing_document(group_id: ObjectId, thing: NewThing, now: datetime) -> Document:

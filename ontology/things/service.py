@@ -6,27 +6,24 @@ denormalized counters, so counts always equal what is stored.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from bson import ObjectId
 from pymongo.asynchronous.client_session import AsyncClientSession
 
-from ontology.connections.models import count_changes
-from ontology.connections.repository import ConnectionRepository
 from ontology.db.client import Document
-from ontology.events.models import new_event
-from ontology.events.repository import EventRepository
-from ontology.groups.models import CountDelta
 from ontology.kit.clock import utcnow
 from ontology.kit.errors import ErrorCode, ItemError, RejectedError
 from ontology.kit.limits import WriteLimits
-from ontology.quotas.service import QuotaService
-from ontology.things.engagement import EngagementLedger
+from ontology.ledger.counters import CountDelta, document_size
+from ontology.ledger.events import new_event
+from ontology.ledger.ledger import Ledger, TenantWrite
 from ontology.things.models import (
     NewThing,
     ThingChanges,
     changed_fields,
     check_changes,
     check_new_thing,
-    document_size,
     new_thing_document,
 )
 from ontology.things.repository import ThingRepository
@@ -35,22 +32,31 @@ from ontology.vocabulary.registry import Vocabulary
 NOT_FOUND = ItemError(ErrorCode.NOT_FOUND, "No such thing.", "id")
 
 
+class Detach(Protocol):
+    """What a thing's deletion removes with it, in its transaction: its connections
+    (``ConnectionService.detach``), counted into ``delta``; how many were removed."""
+
+    async def __call__(
+        self,
+        group_id: ObjectId,
+        thing: Document,
+        delta: CountDelta,
+        session: AsyncClientSession,
+    ) -> int: ...
+
+
 class ThingService:
     def __init__(
         self,
         things: ThingRepository,
-        connections: ConnectionRepository,
-        events: EventRepository,
-        quotas: QuotaService,
+        ledger: Ledger,
         vocabulary: Vocabulary,
         limits: WriteLimits,
-        engagement: EngagementLedger,
+        detach: Detach,
     ) -> None:
         self.things = things
-        self.engagement = engagement
-        self.connections = connections
-        self.events = events
-        self.quotas = quotas
+        self.detach = detach
+        self.ledger = ledger
         self.vocabulary = vocabulary
         self.limits = limits
 
@@ -69,14 +75,12 @@ class ThingService:
         )
         delta = CountDelta().things(doc["type"], 1, doc["sizeBytes"], status=doc["status"])
         delta.created("things", [doc])
-        delta.logged([event])
 
-        async def write(session: AsyncClientSession) -> None:
-            await self.quotas.apply(group_id, delta, session)  # reserve first
-            await self.things.insert(group_id, doc, session)
-            await self.events.insert_many(group_id, [event], session)
+        async def write(w: TenantWrite) -> None:
+            await w.count(delta, [event])  # reserve first
+            await self.things.insert(group_id, doc, w.session)
 
-        await self.quotas.write(group_id, write)
+        await self.ledger.write(group_id, write, together=True)
         return doc
 
     async def update(
@@ -115,21 +119,19 @@ class ThingService:
         )
         delta = CountDelta().add("storageBytes", fields["sizeBytes"] - current["sizeBytes"])
         delta.status_changed(current["status"], str(fields.get("status", current["status"])))
-        delta.logged([event])
 
-        async def write(session: AsyncClientSession) -> Document:
+        async def write(w: TenantWrite) -> Document:
             updated = await self.things.update(
-                group_id, current["_id"], current["version"], fields, session
+                group_id, current["_id"], current["version"], fields, w.session
             )
             if updated is None:
                 raise RejectedError(
                     [ItemError(ErrorCode.CONFLICT, "The thing changed concurrently; retry.", "id")]
                 )
-            await self.events.insert_many(group_id, [event], session)
-            await self.quotas.apply(group_id, delta, session)
+            await w.count(delta, [event])
             return updated
 
-        return await self.quotas.write(group_id, write)
+        return await self.ledger.write(group_id, write, together=True)
 
     async def delete(self, group_id: ObjectId, thing_id: ObjectId | None) -> Document:
         """Soft-delete a thing and remove its connections (both directions)."""
@@ -137,19 +139,15 @@ class ThingService:
             raise RejectedError([NOT_FOUND])
         now = utcnow()
 
-        async def write(session: AsyncClientSession) -> Document:
+        async def write(w: TenantWrite) -> Document:
+            session = w.session
             deleted = await self.things.soft_delete(group_id, thing_id, now, session)
             if deleted is None:
                 raise RejectedError([NOT_FOUND])
-            removed = await self.connections.delete_touching(group_id, thing_id, session)
             delta = CountDelta().things(
                 deleted["type"], -1, -deleted["sizeBytes"], status=deleted["status"]
             )
-            count_updates = []
-            for connection in removed:
-                delta.connections(connection["type"], -1, -connection["sizeBytes"])
-                count_updates += count_changes(connection, -1)
-            await self.engagement.record(group_id, count_updates, session, deleted=deleted)
+            removed = await self.detach(group_id, deleted, delta, session)
             event = new_event(
                 group_id,
                 "thing_deleted",
@@ -158,12 +156,10 @@ class ThingService:
                 metadata={
                     "type": deleted["type"],
                     "name": deleted["name"],
-                    "connectionsRemoved": len(removed),
+                    "connectionsRemoved": removed,
                 },
             )
-            delta.logged([event])
-            await self.events.insert_many(group_id, [event], session)
-            await self.quotas.apply(group_id, delta, session, enforce=False)
+            await w.count(delta, [event], enforce=False)
             return {**deleted, "deletedAt": now}
 
-        return await self.quotas.write(group_id, write)
+        return await self.ledger.write(group_id, write, together=True)

@@ -89,3 +89,15 @@ def test_a_document_cannot_break_out_of_the_embedded_data() -> None:
 
     assert page.count("</script>") == 5  # the data element and the four script elements
     assert "\\u003c/script>\\u003cscript>alert(1)" in page
+
+
+async def test_the_page_script_takes_a_key_from_the_fragment_and_clears_it(api: Api) -> None:
+    # (tests/api/test_graphiql_browser.py runs it in Chromium; this holds without one)
+    script = (await api.client.get("/graphiql/ontology-graphiql.js")).text
+
+    assert "var match = /^#key=([^&]+)$/.exec(window.location.hash);" in script
+    assert "if (key) writeKey(key);" in script
+    assert "window.history.replaceState(" in script
+    assert "window.location.pathname + window.location.search" in script
+    assert "var startKey = takeKeyFromFragment() || readKey();" in script
+    assert "React.useState(startKey)" in script

@@ -182,3 +182,44 @@ async def test_graphiql_runs_a_query_with_a_saved_key_offline(
     browser.refresh()
     wait_for(lambda: browser.find_elements(By.ID, "ontology-key-status"), "the key bar again")
     assert browser.find_element(By.ID, "ontology-key-status").text == status
+
+
+async def test_a_demo_link_hands_its_key_to_graphiql_and_leaves_the_address_bar(
+    settings: Settings, served: str, browser: Any
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    from ontology.cli.serve import demo_link
+
+    # given a tenant and the link `serve --demo` prints for its key
+    async with open_runtime(settings) as runtime:
+        tenant = await make_tenant(runtime, "acme")
+    link = demo_link(served, tenant.owner)
+    assert link == f"{served}/graphql#key={tenant.owner}"
+
+    # when the link is opened
+    browser.get(link)
+    wait_for(lambda: browser.find_elements(By.ID, "ontology-key-status"), "the key bar")
+    wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, ".graphiql-tab"), "the tabs")
+    browser.find_element(By.CSS_SELECTOR, ".graphiql-execute-button").click()
+
+    def result() -> str:
+        panes = browser.find_elements(By.CSS_SELECTOR, ".result-window .CodeMirror")
+        text: str = panes[0].text if panes else ""
+        return text if '"slug": "acme"' in text else ""
+
+    # then the key is saved for this browser, gone from the address bar, and used
+    shown = wait_for(result, "the query result")
+    assert '"role": "ORG_OWNER"' in shown
+    assert browser.execute_script("return localStorage.getItem('ontology.apiKey')") == tenant.owner
+    assert browser.current_url == f"{served}/graphql"
+    assert browser.execute_script("return window.location.hash") == ""
+    assert browser.find_element(By.ID, "ontology-key-status").text == (
+        f"Key …{tenant.owner[-4:]} saved in this browser; sent as Authorization: Bearer."
+    )
+    # no request carried the key in its URL, and no request was refused
+    resources = browser.execute_script(
+        "return performance.getEntriesByType('resource').map(e => e.name)"
+    )
+    assert [name for name in resources if tenant.owner in name] == []
+    assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []

@@ -203,7 +203,8 @@ def check(response: Any, document: str, elapsed: float) -> None:
 
 @pytest.fixture(params=["development", "production"])
 def settings(settings: Settings, request: pytest.FixtureRequest) -> Settings:
-    return settings.model_copy(update={"env": request.param})
+    # hostile raw documents: trusted documents allowed (production requires them by default)
+    return settings.model_copy(update={"env": request.param, "trusted_documents": "allowed"})
 
 
 async def test_hostile_values_in_every_argument_position(api: Api) -> None:

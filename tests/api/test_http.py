@@ -434,7 +434,8 @@ INTROSPECTION = "{ __schema { queryType { name } } }"
 async def test_production_turns_off_introspection_suggestions_and_graphiql(
     settings: Settings,
 ) -> None:
-    async with api_with(settings, env="production") as api:
+    # raw documents (trusted documents allowed, not required) to reach the validation
+    async with api_with(settings, env="production", trusted_documents="allowed") as api:
         tenant = await make_tenant(api.runtime, "acme")
         introspection = await post_query(api, tenant, INTROSPECTION, None)
         typo = await post_query(api, tenant, "{ viewr { role } }", None)
@@ -468,7 +469,12 @@ async def test_production_turns_off_introspection_suggestions_and_graphiql(
 
 async def test_each_production_switch_can_be_turned_back_on(settings: Settings) -> None:
     async with api_with(
-        settings, env="production", introspection=True, field_suggestions=True, graphiql=True
+        settings,
+        env="production",
+        introspection=True,
+        field_suggestions=True,
+        graphiql=True,
+        trusted_documents="allowed",
     ) as api:
         tenant = await make_tenant(api.runtime, "acme")
         introspection = await post_query(api, tenant, INTROSPECTION, None)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import gzip
 import secrets
 from pathlib import Path
 from typing import Any
 
+from prometheus_client.openmetrics.parser import (
+    text_string_to_metric_families as openmetrics_families,
+)
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 
@@ -13,7 +17,7 @@ from ontology.api.graphiql import load_examples, operation_names
 from ontology.app import create_app
 from ontology.config import Settings
 from ontology.kit.metrics import MAX_OTHER_OPERATION_NAMES, Metrics
-from ontology.quotas.models import Metric
+from ontology.ledger.plans import Metric
 from tests.api.test_http import api_with
 from tests.factories import Api, make_tenant
 
@@ -302,3 +306,58 @@ async def test_metrics_needs_the_token_when_one_is_set(settings: Settings) -> No
             assert "ontology_" not in refused.text
         assert (right.status_code, lower.status_code) == (200, 200)
         assert "ontology_graphql_requests" in right.text
+
+
+async def test_metrics_are_gzipped_for_scrapers_that_accept_it(settings: Settings) -> None:
+    async with api_with(settings, metrics_token=SecretStr("tok")) as api:
+        await api.post(None, VIEWER)
+        headers = {"Authorization": "Bearer tok", "Accept-Encoding": "gzip"}
+        async with api.client.stream("GET", "/metrics", headers=headers) as response:
+            raw = b"".join([chunk async for chunk in response.aiter_raw()])
+        plain = await api.client.get(
+            "/metrics", headers={"Authorization": "Bearer tok", "Accept-Encoding": "identity"}
+        )
+        refused = await api.client.get("/metrics", headers={"Accept-Encoding": "gzip"})
+
+    assert response.status_code == 200
+    assert response.headers["content-encoding"] == "gzip"
+    assert response.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8"
+    text = gzip.decompress(raw).decode()
+    assert "ontology_graphql_requests_total" in text
+    assert "content-encoding" not in plain.headers
+    assert plain.text.splitlines()[0] == text.splitlines()[0]
+    assert "ontology_graphql_requests_total" in plain.text
+    assert refused.status_code == 401
+    assert "content-encoding" not in refused.headers
+
+
+async def test_openmetrics_is_served_to_scrapers_that_ask_for_it(settings: Settings) -> None:
+    async with api_with(settings) as api:
+        tenant = await make_tenant(api.runtime, "acme")
+        await api.post(tenant.owner, VIEWER)
+        response = await api.client.get(
+            "/metrics", headers={"Accept": "application/openmetrics-text; version=1.0.0"}
+        )
+        text_names = {
+            family.name
+            for family in text_string_to_metric_families(api.runtime.metrics.render().decode())
+            if not family.name.endswith("_created")  # the text parser's own families
+        }
+
+    assert response.status_code == 200
+    assert response.headers["content-type"] == (
+        "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=underscores"
+    )
+    assert response.text.endswith("# EOF\n")
+    families = list(openmetrics_families(response.text))
+    # every metric of the text format, under the same names
+    assert {family.name for family in families} == text_names
+    assert "ontology_graphql_requests" in text_names
+    requests = [
+        (s.labels, s.value)
+        for f in families
+        if f.name == "ontology_graphql_requests"
+        for s in f.samples
+        if s.name == "ontology_graphql_requests_total"
+    ]
+    assert requests == [({"operation": "Viewer", "outcome": "ok"}, 1.0)]

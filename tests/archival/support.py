@@ -18,9 +18,9 @@ from ontology.archival.service import ArchivalService
 from ontology.archival.sinks import FileSink, ObjectInfo, S3Sink, Sink, s3_client, sha256_hex
 from ontology.config import Settings
 from ontology.db.client import Document
-from ontology.events.models import new_event
-from ontology.groups.models import CountDelta
 from ontology.kit.retry import Backoff
+from ontology.ledger.counters import CountDelta
+from ontology.ledger.events import new_event
 from ontology.runtime import Runtime
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -96,8 +96,8 @@ async def seed_events(
     delta = CountDelta().events(len(events), sum(e["sizeBytes"] for e in events))
 
     async def work(session: Any) -> None:
-        await runtime.repos.events.insert_many(group_id, events, session)
-        await runtime.repos.groups.apply_counts(group_id, delta, session)
+        await runtime.repos.log.append(group_id, events, session)
+        await runtime.repos.accounts.apply_counts(group_id, delta, session)
 
     await runtime.database.in_transaction(work)
     return [e["_id"] for e in events]

@@ -19,10 +19,11 @@ from ontology.archival.sinks import (
     _translated,
 )
 from ontology.groups.models import Plan
-from ontology.jobs.archival import run_archival, run_queued
+from ontology.jobs.archival import run_archival
+from ontology.jobs.queued import run_queued
 from ontology.kit.errors import RunErrorCode
 from ontology.kit.ids import to_global_id
-from ontology.quotas.models import Metric
+from ontology.ledger.plans import Metric
 from tests.archival.support import (
     NOW,
     CorruptingFileSink,

@@ -16,7 +16,7 @@ from ontology.config import Settings
 from ontology.db.embedded import EmbeddedServer
 from ontology.groups.models import Plan
 from ontology.kit.clock import utcnow
-from ontology.quotas.models import Metric
+from ontology.ledger.plans import Metric
 from ontology.runtime import Runtime
 from tests.archival.support import raw_events, seed_events
 from tests.factories import group_counts, make_tenant

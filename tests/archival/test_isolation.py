@@ -18,7 +18,8 @@ from ontology.config import Settings
 from ontology.db.client import Document
 from ontology.db.embedded import EmbeddedServer
 from ontology.groups.models import Plan
-from ontology.jobs.archival import next_resume, plan_groups, run_archival, run_queued
+from ontology.jobs.archival import next_resume, plan_groups, run_archival
+from ontology.jobs.queued import run_queued
 from ontology.keys.models import Role
 from ontology.kit.errors import RUN_ERROR_MESSAGES, RunErrorCode
 from ontology.kit.ids import to_global_id

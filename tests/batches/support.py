@@ -241,9 +241,21 @@ async def snapshot(runtime: Runtime, *group_ids: ObjectId) -> dict[str, Any]:
             if collection == "counters":
                 docs = lasting(docs)  # the TTL monitor runs on the real clock
             state[f"{group_id}/{collection}"] = docs
-        state[f"{group_id}/group"] = await runtime.database.collection("groups").find_one(
-            {"_id": group_id}
-        )
+        group = await runtime.database.collection("groups").find_one({"_id": group_id}) or {}
+        # ``newest``/``oldest`` tell where a list's first page starts; a batch's reservation
+        # raises them with its ids, and its release, when the batch fails, leaves them so:
+        # a page then starts at a key nothing holds and reads on (ontology.db.windows)
+        state[f"{group_id}/group"] = {
+            k: v for k, v in group.items() if k not in ("newest", "oldest")
+        }
+        # likewise a release of a counter by key the batch created (a thing's new status
+        # in ``thingsByStatus``) leaves it at 0, which every reader takes as absent
+        counts = state[f"{group_id}/group"].get("counts")
+        if counts is not None:
+            state[f"{group_id}/group"]["counts"] = {
+                k: {key: n for key, n in v.items() if n} if isinstance(v, dict) else v
+                for k, v in counts.items()
+            }
     return state
 
 
@@ -309,9 +321,10 @@ async def serve(settings: Settings) -> AsyncIterator[Api]:
 async def fail_point(
     runtime: Runtime, commands: list[str], *, skip: int = 0, times: int = 1
 ) -> AsyncIterator[None]:
-    """Fail ``commands`` (after ``skip`` of them pass) with a non-transient error (BadValue)."""
+    """Fail ``times`` of ``commands`` (after ``skip`` of them pass) with a non-transient
+    error (BadValue); the commands after them pass again."""
     admin = runtime.database.client.admin
-    mode: dict[str, int] = {"skip": skip} if skip else {"times": times}
+    mode: dict[str, int] = {"skip": skip, "times": times} if skip else {"times": times}
     await admin.command(
         {
             "configureFailPoint": "failCommand",

@@ -85,12 +85,15 @@ async def tenant_with_things(api: Api) -> tuple[Tenant, list[str]]:
 @pytest.mark.parametrize(
     ("skip", "commands"),
     [
-        # the things insert fails: update (reservation), insert (fails), abortTransaction
+        # the reservation's record fails: findAndModify (reservation), insert (fails), abort
         (0, 3),
+        # the things insert fails: the reservation (findAndModify, insert, commit), insert
+        # (fails), abort, and its release (delete the record, findAndModify, commit)
+        (1, 8),
         # the event insert fails after the things were inserted: + insert (things)
-        (1, 4),
+        (2, 9),
     ],
-    ids=["things-insert-fails", "event-insert-fails"],
+    ids=["reservation-insert-fails", "things-insert-fails", "event-insert-fails"],
 )
 async def test_a_failed_insert_batch_leaves_nothing(api: Api, skip: int, commands: int) -> None:
     # given a tenant with things, and a fail point on the batch's first or second insert
@@ -107,19 +110,31 @@ async def test_a_failed_insert_batch_leaves_nothing(api: Api, skip: int, command
     assert await snapshot(api.runtime, tenant.id) == before
 
 
-async def test_a_failed_commit_leaves_nothing(api: Api) -> None:
+@pytest.mark.parametrize(
+    ("skip", "commands"),
+    [
+        # the reservation's commit fails: findAndModify (reservation), insert (its record),
+        # commit (fails)
+        (0, 3),
+        # the data's commit fails: the reservation (3), insert (things), insert (event),
+        # update (counters), delete (the record), commit (fails), and the release
+        # (delete, findAndModify, commit)
+        (1, 11),
+    ],
+    ids=["reservation-commit-fails", "data-commit-fails"],
+)
+async def test_a_failed_commit_leaves_nothing(api: Api, skip: int, commands: int) -> None:
     # given a tenant, and a fail point on commitTransaction
     tenant, _ = await tenant_with_things(api)
     before = await snapshot(api.runtime, tenant.id)
 
     # when a valid batch is sent
     try:
-        async with fail_point(api.runtime, ["commitTransaction"]):
+        async with fail_point(api.runtime, ["commitTransaction"], skip=skip):
             body = await masked_failure(api, tenant.user, INSERT, [thing(name="New")])
 
-        # then every write of the transaction is gone: update, insert, insert, update
-        # (counters), commit (failed)
-        assert db_commands(body) == 5
+        # then every write of the batch is gone, and its reserved counts given back
+        assert db_commands(body) == commands
         assert await snapshot(api.runtime, tenant.id) == before
     finally:
         # The driver does not abort after a failed commit, and the embedded server keeps
@@ -130,19 +145,19 @@ async def test_a_failed_commit_leaves_nothing(api: Api) -> None:
 
 async def test_a_failure_releases_the_idempotency_key_for_a_retry(api: Api) -> None:
     # given a tenant, and a fail point on the key's completion inside the transaction
-    # (the second update: the first is the metric counters; the quota reservation is a
-    # findAndModify)
+    # (the first update: the quota reservation is a findAndModify)
     tenant, _ = await tenant_with_things(api)
     before = await snapshot(api.runtime, tenant.id)
     items = [thing(name="New")]
 
     # when a batch is sent with a key
-    async with fail_point(api.runtime, ["update"], skip=1):
+    async with fail_point(api.runtime, ["update"]):
         body = await masked_failure(api, tenant.user, INSERT, items, key="import-7")
 
-    # then nothing was written and the claim was released: claim (insert), findAndModify,
-    # insert, insert, update (counters), update (fails), abortTransaction, release (delete)
-    assert db_commands(body) == 8
+    # then nothing was written and the claim was released: claim (insert), the
+    # reservation (findAndModify, insert, commit), insert (things), update (fails),
+    # abortTransaction, its release (delete, findAndModify, commit), release (delete)
+    assert db_commands(body) == 11
     assert await snapshot(api.runtime, tenant.id) == before
 
     # when the request is retried with the key
@@ -193,18 +208,20 @@ async def test_a_failed_connection_batch_leaves_nothing(
 
 
 async def test_a_failed_update_batch_leaves_nothing(api: Api) -> None:
-    # given a tenant's things, and a fail point on the events insert (the only insert)
+    # given a tenant's things, and a fail point on the events insert (the second insert,
+    # after the reservation's record)
     tenant, (ada, bob, _) = await tenant_with_things(api)
     before = await snapshot(api.runtime, tenant.id)
     updates = [{"id": ada, "name": "Ada Lovelace"}, {"id": bob, "status": "archived"}]
 
     # when a valid batch is sent
-    async with fail_point(api.runtime, ["insert"]):
+    async with fail_point(api.runtime, ["insert"], skip=1):
         body = await masked_failure(api, tenant.user, UPDATE, updates)
 
-    # then no name, status, version, event or counter changed: find, update (reservation),
-    # update (things), insert (events: fails), abortTransaction
-    assert db_commands(body) == 5
+    # then no name, status, version, event or counter changed: find, the reservation
+    # (findAndModify, insert, commit), update (things), insert (events: fails),
+    # abortTransaction, its release (delete, findAndModify, commit)
+    assert db_commands(body) == 10
     assert await snapshot(api.runtime, tenant.id) == before
     assert [
         (n["name"], n["status"], n["version"]) for n in await nodes(api, tenant.user, [ada, bob])

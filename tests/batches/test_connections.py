@@ -10,7 +10,7 @@ from ontology.connections.models import NewConnection
 from ontology.kit.clock import set_clock
 from ontology.kit.errors import ErrorCode, ItemError
 from ontology.kit.ids import to_global_id
-from ontology.quotas.models import Metric
+from ontology.ledger.plans import Metric
 from tests.batches.support import (
     CONNECT,
     INSERT,

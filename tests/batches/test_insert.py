@@ -7,7 +7,7 @@ from typing import Any
 from ontology.groups.models import Plan
 from ontology.kit.clock import set_clock
 from ontology.kit.ids import to_global_id
-from ontology.quotas.models import Metric
+from ontology.ledger.plans import Metric
 from tests.batches.support import (
     INSERT,
     KEY_RULE,

@@ -40,12 +40,17 @@ from tests.batches.support import (
 )
 from tests.factories import Api, make_tenant
 
-# batchInsertThings: findAndModify (the quota reservation and counters, one pipeline
-# update of the group, returning it as it was for quota alerts), insert (every thing:
-# one insert per ``write_chunk_size`` things, 50 by default, so that other tenants'
-# writes interleave), insert (the batch_imported event), commitTransaction.
+# batchInsertThings, in two transactions (Ledger.write_reserved): the reservation, short,
+# so the group's other writes go on while the batch writes: findAndModify (the quota
+# reservation and counters, one pipeline update of the group, returning it as it was for
+# quota alerts), insert (the reservation's record),
+# commitTransaction; then the data: insert (every thing: one insert per
+# ``write_chunk_size`` things, 50 by default, so that other tenants' writes interleave),
+# insert (the batch_imported event), delete (the reservation's record),
+# commitTransaction.
 # Every event insert is followed by one update of the metric counters (one bulk write).
-INSERT_COMMANDS = ["findAndModify", "insert", "insert", "update", "commitTransaction"]
+RESERVATION = ["findAndModify", "insert", "commitTransaction"]
+INSERT_COMMANDS = [*RESERVATION, "insert", "insert", "update", "delete", "commitTransaction"]
 # batchCreateConnections: aggregate (both ends of every item: one $documents + $lookup
 # of all the ids), aggregate (the stored connections leaving those things, likewise),
 # findAndModify (reservation), insert (every connection), update (every thing's connection
@@ -65,15 +70,17 @@ CONNECT_COMMANDS = [
     "update",
     "commitTransaction",
 ]
-# batchUpdateThings: aggregate (every thing by id, one $documents + $lookup),
-# findAndModify (reservation), update (every thing at its version, one bulk write), insert (the
-# thing_updated events and the summary event, one insert_many), commitTransaction.
+# batchUpdateThings: aggregate (every thing by id, one $documents + $lookup), the
+# reservation (as above), update (every thing at its version, one bulk write), insert
+# (the thing_updated events and the summary event, one insert_many), delete (the
+# reservation's record), commitTransaction.
 UPDATE_COMMANDS = [
     "aggregate",
-    "findAndModify",
+    *RESERVATION,
     "update",
     "insert",
     "update",
+    "delete",
     "commitTransaction",
 ]
 
@@ -124,15 +131,15 @@ async def test_10000_things_over_http_take_one_more_command_per_chunk_of_50(api:
     items = [thing(name=f"T{i:05d}", properties={"i": i}) for i in range(10_000)]
     body = await run_batch(api, tenant.user, INSERT, items)
 
-    # then both send the same 4 commands besides the inserts of the things, 2 and 200,
+    # then both send the same 7 commands besides the inserts of the things, 2 and 200,
     # and the batch that reaches the limit (10,000 of 10,000) 4 more for its quota alert
     # (insert the event, its metric counters, the group's counts, find the webhooks)
     alert = 4
     assert (db_commands(body_100), db_commands(body)) == (
-        4 + chunks(100),
-        4 + chunks(10_000) + alert,
+        7 + chunks(100),
+        7 + chunks(10_000) + alert,
     )
-    assert (db_commands(body_100), db_commands(body)) == (6, 208)
+    assert (db_commands(body_100), db_commands(body)) == (9, 211)
 
     # and every item is CREATED, in order, with its own id
     result = body["data"]["batchInsertThings"]
@@ -215,11 +222,11 @@ async def test_update_batches_of_100_and_1000_grow_by_one_command_per_chunk(api:
         api, tenant.user, UPDATE, [{"id": i, "name": "second"} for i in ids]
     )
 
-    # then both send the same 4 commands besides the updates of the things and the inserts
+    # then both send the same 7 commands besides the updates of the things and the inserts
     # of their thing_updated events (and the summary event), one per chunk of 50 each
     assert (db_commands(body_100), db_commands(body_1000)) == (
-        4 + chunks(100) + chunks(101),
-        4 + chunks(1000) + chunks(1001),
+        7 + chunks(100) + chunks(101),
+        7 + chunks(1000) + chunks(1001),
     )
     results = body_1000["data"]["batchUpdateThings"]["results"]
     assert {r["status"] for r in results} == {"UPDATED"}

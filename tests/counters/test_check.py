@@ -11,10 +11,14 @@ from bson import ObjectId
 from ontology.config import Settings
 from ontology.counters.service import Drift
 from ontology.db.cost import track_cost
+from ontology.kit.clock import utcnow
 from ontology.kit.ids import parse_global_id
 from ontology.knowledge.service import KnowledgeKind, NewKnowledge
+from ontology.ledger.counters import CountDelta
 from ontology.people.service import NewPerson
 from ontology.runtime import open_runtime
+from ontology.things.models import NewThing, new_thing_document
+from tests.db.test_indexes import assert_index_scan
 from tests.factories import Api, Tenant, connect, create_thing, make_tenant, stored_bytes
 from tests.quotas.support import stored_counts, true_counts
 
@@ -251,6 +255,7 @@ async def test_a_recount_sends_commands_by_batch_not_by_document(api: Api) -> No
         "find",  # knowledge
         "find",  # thing_knowledge
         "find",  # people
+        "find",  # the group's pending batch reservations
         "find",  # the group's metric buckets
         "commitTransaction",
     ]
@@ -297,4 +302,43 @@ async def test_metric_buckets_that_still_exist_are_recounted(api: Api) -> None:
         created,
         0.0,
     )
+    assert [c.drifts for c in await service.check()] == [[]]
+
+
+async def test_a_batch_reservation_pending_is_no_drift_and_a_repair_keeps_it(api: Api) -> None:
+    # given a group with a batch whose counts are reserved (its reservation transaction
+    # committed) and whose data is not written yet
+    runtime = api.runtime
+    tenant = await make_tenant(runtime, "acme")
+    await small_graph(api, tenant)
+    before = await stored_counts(runtime, tenant.id)
+    docs = [
+        new_thing_document(tenant.id, NewThing("creator", f"B{n}", {}, "draft"), utcnow())
+        for n in range(3)
+    ]
+    delta = CountDelta().created("things", docs)
+    for doc in docs:
+        delta.things(doc["type"], 1, doc["sizeBytes"], status=doc["status"])
+    reservation = await runtime.services.ledger.reserve_ahead(tenant.id, delta, [])
+    reserved = await stored_counts(runtime, tenant.id)
+    assert (reserved["things"], reserved["thingsByStatus"]["draft"]) == (6, 4)
+
+    # when the counters are checked, then repaired
+    service = runtime.services.counter_check
+    checked = await service.check()
+    [repaired] = await service.check("acme", repair=True)
+
+    # then the reserved counts are part of the truth: no drift, nothing taken back
+    assert [c.drifts for c in checked] == [[]]
+    assert repaired.drifts == []
+    assert await stored_counts(runtime, tenant.id) == reserved
+
+    # and the read of the group's reservations is an index scan (explained without its hint)
+    reservations = runtime.database.collection("ledger_reservations")
+    explained = await reservations.find({"groupId": tenant.id}, {"fields": 1}).explain()
+    assert_index_scan(explained, "ledger_reservations_group")
+
+    # and once the reservation is released, the counters are what they were, still exact
+    assert await runtime.services.ledger.release(tenant.id, reservation) is True
+    assert await stored_counts(runtime, tenant.id) == before
     assert [c.drifts for c in await service.check()] == [[]]

@@ -24,11 +24,11 @@ from ontology.config import Settings
 from ontology.db.cost import track_cost
 from ontology.db.queries import FindSpec
 from ontology.db.windows import EVENT_KEYS, OBJECT_IDS, KeyHints, KeySpace, Scan
-from ontology.events.models import new_event
 from ontology.events.repository import EventFilter
 from ontology.kit.clock import utcnow
 from ontology.kit.errors import ClientError, RequestErrorCode
 from ontology.kit.pagination import PageRequest
+from ontology.ledger.events import new_event
 from ontology.runtime import Runtime
 
 PROCESS = 0x0A0B0C0D0E
@@ -287,7 +287,7 @@ async def test_events_older_than_their_group_are_walked_to_not_read_at_once(
     ]
 
     async def write(session: Any) -> None:
-        await runtime.repos.events.insert_many(group_id, events, session)
+        await runtime.repos.log.append(group_id, events, session)
 
     await runtime.database.in_transaction(write)
     runtime.database.hints.clear()

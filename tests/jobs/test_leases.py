@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ontology.jobs.leases import Lease
+from ontology.runs.leases import Lease
 from ontology.runtime import Runtime
 from tests.archival.support import NOW
 from tests.factories import clock_at

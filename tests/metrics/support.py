@@ -20,9 +20,10 @@ from ontology.app import create_app
 from ontology.config import Settings
 from ontology.connections.models import NewConnection
 from ontology.db.client import Document
-from ontology.events.models import new_event
 from ontology.events.service import NewEvent
-from ontology.groups.models import CountDelta, Plan
+from ontology.groups.models import Plan
+from ontology.ledger.counters import CountDelta
+from ontology.ledger.events import new_event
 from ontology.runtime import Runtime
 from ontology.things.models import NewThing
 from tests.factories import Api, SettableClock, Tenant, make_tenant
@@ -192,7 +193,7 @@ async def insert_events(
         async def write(
             session: AsyncClientSession, chunk: list[Document] = chunk, delta: CountDelta = delta
         ) -> None:
-            await runtime.repos.groups.apply_counts(group_id, delta, session)
-            await runtime.repos.events.insert_many(group_id, chunk, session)
+            await runtime.repos.accounts.apply_counts(group_id, delta, session)
+            await runtime.repos.log.append(group_id, chunk, session)
 
         await runtime.database.in_transaction(write)

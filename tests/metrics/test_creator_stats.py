@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from ontology.api.metrics.types import CreatorStats
 from ontology.metrics.registry import CREATOR_METRICS
-from ontology.metrics.types import CreatorStats
 from tests.factories import Api, SettableClock, global_id
 from tests.metrics.support import NOW, Dataset
 

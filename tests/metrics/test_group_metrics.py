@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from ontology.api.metrics.types import GroupMetrics
 from ontology.metrics.registry import GROUP_METRICS
-from ontology.metrics.types import GroupMetrics
 from ontology.people.service import NewPerson
 from tests.factories import Api, SettableClock, global_id, group_counts
 from tests.metrics.support import Dataset, log

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from ontology.db.queries import FindSpec
-from ontology.metrics.buckets import Period
+from ontology.ledger.buckets import Period
 from tests.db.test_indexes import assert_index_scan
 from tests.factories import Api
 from tests.metrics.support import NOW, Dataset

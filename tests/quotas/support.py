@@ -13,8 +13,8 @@ from typing import Any
 
 from bson import ObjectId
 
-from ontology.groups.models import CountDelta
-from ontology.quotas.models import Metric
+from ontology.ledger.counters import CountDelta
+from ontology.ledger.plans import Metric
 from ontology.runtime import Runtime
 from ontology.things.models import NewThing, new_thing_document
 
@@ -214,7 +214,7 @@ async def bump_counters(runtime: Runtime, group_id: ObjectId, **amounts: int) ->
     delta = CountDelta()
     for field, amount in amounts.items():
         delta.add(field, amount)
-    await runtime.repos.groups.apply_counts(group_id, delta)
+    await runtime.repos.accounts.apply_counts(group_id, delta)
 
 
 async def insert_things(
@@ -238,7 +238,7 @@ async def insert_things(
     for start in range(0, count, chunk):
         await collection.insert_many(docs[start : start + chunk], ordered=False)
     size = sum(doc["sizeBytes"] for doc in docs)
-    await runtime.repos.groups.apply_counts(
+    await runtime.repos.accounts.apply_counts(
         group_id, CountDelta().things(thing_type, count, size, status="active")
     )
     return docs

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from ontology.groups.models import Plan
-from ontology.quotas.models import Metric
+from ontology.ledger.plans import Metric
 from tests.factories import Api, SettableClock, Tenant, make_tenant, raw_count
 from tests.quotas.support import (
     CREATE_THING,

@@ -1,7 +1,7 @@
 """32 concurrent writers against one limit: never past it, exactly filled, every refusal exact.
 
 Single writes go through the HTTP API; "batch-sized" reservations go through
-``QuotaService.write`` with a work function that reserves ``n`` at once and
+``Ledger.write`` with a work function that reserves ``n`` at once and
 inserts ``n`` valid documents, as a batch mutation would. Every writer keeps
 writing until it is refused; single writes can only be refused once the
 counter is at the limit, so the limit is always filled exactly.
@@ -16,14 +16,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bson import ObjectId
-from pymongo.asynchronous.client_session import AsyncClientSession
 
 from ontology.connections.models import NewConnection, count_changes, new_connection_document
-from ontology.events.models import new_event
-from ontology.groups.models import CountDelta
 from ontology.kit.clock import utcnow
 from ontology.kit.errors import ErrorCode, ItemError, RejectedError
-from ontology.quotas.models import GIB, Metric
+from ontology.ledger.counters import CountDelta
+from ontology.ledger.events import new_event
+from ontology.ledger.ledger import TenantWrite
+from ontology.ledger.plans import GIB, Metric
 from ontology.runtime import Runtime
 from ontology.things.models import NewThing, new_thing_document
 from tests.factories import Api, global_id, make_tenant, raw_count
@@ -104,11 +104,11 @@ async def batch_writer(
     outcome: Outcome,
 ) -> None:
     """Reserve and insert ``size`` items at once until refused."""
-    quotas = runtime.services.quotas
+    ledger = runtime.services.ledger
     while True:
         work = build(size)
         try:
-            await quotas.write(group_id, work)
+            await ledger.write(group_id, work)
         except RejectedError as refused:
             outcome.batch_refusals.append((size, refused.errors))
             return
@@ -126,9 +126,9 @@ def thing_batch(runtime: Runtime, group_id: ObjectId) -> Any:
             "creator", size, sum(doc["sizeBytes"] for doc in docs), status="active"
         )
 
-        async def work(session: AsyncClientSession) -> None:
-            await runtime.services.quotas.apply(group_id, delta, session)
-            await runtime.database.collection("things").insert_many(docs, session=session)
+        async def work(w: TenantWrite) -> None:
+            await w.count(delta)
+            await runtime.database.collection("things").insert_many(docs, session=w.session)
 
         return work
 
@@ -203,10 +203,10 @@ async def test_32_writers_store_exactly_the_connections_limit(api: Api) -> None:
             delta.connections(doc["type"], 1, doc["sizeBytes"])
             changes += count_changes(doc, 1)
 
-        async def work(session: AsyncClientSession) -> None:
-            await runtime.services.quotas.apply(tenant.id, delta, session)
-            await runtime.database.collection("connections").insert_many(docs, session=session)
-            await runtime.services.things.engagement.record(tenant.id, changes, session)
+        async def work(w: TenantWrite) -> None:
+            await w.count(delta)
+            await runtime.database.collection("connections").insert_many(docs, session=w.session)
+            await runtime.services.connections.engagement.record(tenant.id, changes, w.session)
 
         return work
 

@@ -13,10 +13,10 @@ import pytest
 
 from ontology.app import create_app
 from ontology.config import Settings
-from ontology.events.models import new_event
 from ontology.groups.models import Plan
 from ontology.kit.errors import ErrorCode, ItemError, RejectedError
-from ontology.quotas.models import GIB, Metric
+from ontology.ledger.events import new_event
+from ontology.ledger.plans import GIB, Metric
 from ontology.runtime import open_runtime
 from ontology.things.models import NewThing, new_thing_document
 from tests.factories import (

@@ -10,8 +10,8 @@ from typing import Any
 import pydantic
 import pytest
 
-from ontology.quotas.models import GIB, Metric, QuotaLevel, load_plans, quota_level
-from ontology.quotas.periods import hour_start, month_start, next_month_start, seconds_until
+from ontology.ledger.periods import hour_start, month_start, next_month_start, seconds_until
+from ontology.ledger.plans import GIB, Metric, QuotaLevel, load_plans, quota_level
 
 BOOK = load_plans()
 

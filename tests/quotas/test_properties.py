@@ -23,8 +23,8 @@ from ontology.events.service import NewEvent
 from ontology.groups.models import Plan
 from ontology.kit.errors import ErrorCode, RejectedError
 from ontology.knowledge.service import KnowledgeKind, NewKnowledge
+from ontology.ledger.plans import Metric
 from ontology.people.service import NewPerson
-from ontology.quotas.models import Metric
 from ontology.runtime import Runtime
 from ontology.things.models import NewThing, ThingChanges
 from tests.quotas.support import (

@@ -15,7 +15,7 @@ import pytest
 from ontology.app import create_app
 from ontology.config import Settings
 from ontology.groups.models import Plan
-from ontology.quotas.models import GIB, Metric
+from ontology.ledger.plans import GIB, Metric
 from ontology.runtime import open_runtime
 from tests.factories import Api, Tenant, make_tenant
 from tests.quotas.support import (

@@ -3,6 +3,7 @@ transaction, delivered to the group's webhooks from a durable outbox."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 from datetime import UTC, datetime, timedelta
@@ -14,8 +15,8 @@ from ontology.config import Settings
 from ontology.jobs.webhooks import deliver_webhooks
 from ontology.kit.errors import RejectedError
 from ontology.kit.pagination import PageRequest
+from ontology.ledger.plans import Metric
 from ontology.people.service import NewPerson
-from ontology.quotas.models import Metric
 from ontology.runtime import open_runtime
 from ontology.things.models import NewThing
 from ontology.webhooks.models import check_target
@@ -131,6 +132,45 @@ async def test_a_batch_crossing_two_levels_writes_one_alert(api: Api) -> None:
     assert body["data"]["batchInsertThings"]["errors"] == [], body
     alerts = await events_of_type(api.runtime, tenant.id, "quota_alert")
     assert crossings_of(alerts) == [("entities_total", "OK", "CRITICAL", 19)]
+
+
+async def test_writes_committed_together_write_one_alert_per_crossing(
+    api: Api, receiver: Receiver
+) -> None:
+    # given a group with a webhook, allowed 20 things, holding 14 (70 %: OK)
+    runtime = api.runtime
+    tenant = await make_tenant(runtime, "acme")
+    await set_limit(runtime, tenant.id, Metric.ENTITIES_TOTAL, 20)
+    await add_webhook(api, tenant, receiver.url)
+    await create(api, tenant.id, 14)
+
+    # when 6 creates arrive at once: the first commits alone (15, still OK), the 5 that
+    # waited for it together, in one combined reservation (20: WARNING, CRITICAL and
+    # EXCEEDED crossed by the sum)
+    answers = await asyncio.gather(
+        *[
+            runtime.services.things.create(
+                tenant.id, NewThing(type="creator", name=f"N{n}", properties={}, status="active")
+            )
+            for n in range(6)
+        ],
+        return_exceptions=True,
+    )
+
+    # then all 6 are stored, 5 of them in one shared transaction
+    assert [type(a) for a in answers] == [dict] * 6
+    shared = runtime.metrics.registry.get_sample_value(
+        "ontology_group_commits_total", {"outcome": "together"}
+    )
+    assert shared == 1.0
+    # and the combined reservation wrote one alert for its one crossing, not one per write
+    alerts = await events_of_type(runtime, tenant.id, "quota_alert")
+    assert crossings_of(alerts) == [("entities_total", "OK", "EXCEEDED", 20)]
+    # and one delivery of it is in the outbox
+    deliveries = runtime.database.collection("webhook_deliveries")
+    assert [d["eventId"] async for d in deliveries.find({"groupId": tenant.id})] == [
+        alerts[0]["_id"]
+    ]
 
 
 async def test_a_write_crossing_nothing_costs_what_it_did_and_a_crossing_pins_its_cost(

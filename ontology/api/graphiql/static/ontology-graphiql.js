@@ -25,6 +25,27 @@
     }
   }
 
+  // `ontology serve --demo` prints a link ending in `#key=<key>`. A fragment never
+  // reaches the server: the key is saved for this browser, then removed from the
+  // address bar (and from this history entry) before anything else runs.
+  function takeKeyFromFragment() {
+    var match = /^#key=([^&]+)$/.exec(window.location.hash);
+    if (!match) return "";
+    var key = "";
+    try {
+      key = decodeURIComponent(match[1]).trim();
+    } catch (e) {
+      /* not a key: dropped with the fragment */
+    }
+    if (key) writeKey(key);
+    window.history.replaceState(
+      window.history.state,
+      "",
+      window.location.pathname + window.location.search
+    );
+    return key;
+  }
+
   function webSocketUrl(url) {
     var parsed = new URL(url);
     parsed.protocol = parsed.protocol === "https:" ? "wss:" : "ws:";
@@ -93,8 +114,11 @@
     );
   }
 
+  // (with storage disabled, the key still lives until the page is closed)
+  var startKey = takeKeyFromFragment() || readKey();
+
   function App() {
-    var state = React.useState(readKey());
+    var state = React.useState(startKey);
     var apiKey = state[0];
     var fetcher = React.useMemo(
       function () {

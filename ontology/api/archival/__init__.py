@@ -1,0 +1,1 @@
+"""The GraphQL side of archival: types, queries, mutations and loaders."""

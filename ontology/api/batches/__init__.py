@@ -1,0 +1,1 @@
+"""The GraphQL side of batches: types, queries, mutations and loaders."""

@@ -1,0 +1,1 @@
+"""The GraphQL side of connections: types, queries, mutations and loaders."""

@@ -1,0 +1,1 @@
+"""The GraphQL side of events: types, queries, mutations and loaders."""

@@ -1,0 +1,1 @@
+"""The GraphQL side of groups: types, queries, mutations and loaders."""

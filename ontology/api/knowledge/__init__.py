@@ -1,0 +1,1 @@
+"""The GraphQL side of knowledge: types, queries, mutations and loaders."""

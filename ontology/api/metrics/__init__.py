@@ -1,0 +1,1 @@
+"""The GraphQL side of metrics: types, queries, mutations and loaders."""

@@ -1,0 +1,1 @@
+"""The GraphQL side of people: types, queries, mutations and loaders."""

@@ -1,0 +1,20 @@
+"""Per-request loaders for people."""
+
+from __future__ import annotations
+
+from typing import Self
+
+from bson import ObjectId
+
+from ontology.api.loaders import ByIdLoader
+from ontology.people.repository import PersonRepository
+from ontology.runtime import Runtime
+
+
+class PeopleByIdLoader(ByIdLoader):
+    @classmethod
+    def for_request(cls, runtime: Runtime, group_id: ObjectId) -> Self:
+        return cls(runtime.repos.people, group_id)
+
+    def __init__(self, people: PersonRepository, group_id: ObjectId) -> None:
+        super().__init__(people.by_ids, group_id)

@@ -1,0 +1,1 @@
+"""The GraphQL side of quotas: types, queries, mutations and loaders."""

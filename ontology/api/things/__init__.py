@@ -1,0 +1,1 @@
+"""The GraphQL side of things: types, queries, mutations and loaders."""

@@ -1,0 +1,524 @@
+"""The transaction of a tenant write.
+
+Every write of a group's data, from a single ``createThing`` to a 10,000-item
+batch, an archival run, a restore or a plan change, runs as::
+
+    async def work(w: TenantWrite) -> Document:
+        await w.count(delta, events=[event])          # reserve quota
+        await things.insert(group_id, doc, w.session)  # write the data
+        return doc                                     # (then the events are logged)
+
+    doc = await ledger.write(group_id, work)
+
+``write`` runs ``work`` in one multi-document transaction (retried on transient
+errors), and turns a refused reservation into a typed ``QUOTA_EXCEEDED`` error
+after the transaction has aborted, so nothing of the write is stored.
+``TenantWrite.count`` applies the counter increments of a ``CountDelta`` to the
+group document in one update, refusing it atomically past any limit
+(``ontology.ledger.reservation``); once ``work`` has written its data, ``write``
+appends the write's events with their metric counters (``ontology.ledger.log``),
+in the same transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
+from typing import Any, TypeVar, cast
+
+from bson import ObjectId
+from pymongo.asynchronous.client_session import AsyncClientSession
+
+from ontology.db import deadline
+from ontology.db.client import Database, Document
+from ontology.kit.clock import utcnow
+from ontology.kit.errors import ErrorCode, ItemError, RejectedError
+from ontology.kit.metrics import Metrics
+from ontology.ledger import alerts
+from ontology.ledger.accounts import GroupAccounts
+from ontology.ledger.counters import CountDelta
+from ontology.ledger.events import new_event
+from ontology.ledger.log import EventLog
+from ontology.ledger.periods import hour_start
+from ontology.ledger.plans import COUNTED, METRIC_OF_COUNTER, Metric, PlanBook
+from ontology.ledger.reservation import reservation_pipeline
+from ontology.ledger.reservations import ReservationRepository
+from ontology.ledger.usage import UsageRepository
+
+T = TypeVar("T")
+
+log = logging.getLogger("ontology.ledger")
+
+
+class QuotaExceededError(Exception):
+    """A write would pass a limit; raised inside the transaction, which then aborts."""
+
+    def __init__(self, metric: Metric, current: int, requested: int, limit: int) -> None:
+        self.metric = metric
+        self.current = current
+        self.requested = requested
+        self.limit = limit
+        self.available = max(0, limit - current)
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        return (
+            f"Quota exceeded for {self.metric.value}: {self.current} used, "
+            f"{self.requested} requested, limit {self.limit}, {self.available} available."
+        )
+
+    def item_error(self, path: str, index: int | None = None) -> ItemError:
+        return ItemError(
+            ErrorCode.QUOTA_EXCEEDED,
+            self.message,
+            path,
+            index,
+            details={
+                "metric": self.metric.value,
+                "current": self.current,
+                "requested": self.requested,
+                "limit": self.limit,
+                "available": self.available,
+            },
+        )
+
+
+class ReservationLapsedError(Exception):
+    """A long write ran past its reservation's lifetime; its transaction aborts."""
+
+
+class TenantWrite:
+    """One tenant write inside its transaction: ``session`` for the data it writes,
+    ``count`` for its counters and events."""
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        group_id: ObjectId,
+        session: AsyncClientSession,
+        *,
+        deferred: bool = False,
+    ) -> None:
+        self.ledger = ledger
+        self.group_id = group_id
+        self.session = session
+        self.events: list[Document] = []
+        # Writes committed together (``Ledger.write(..., together=True)``) share one
+        # TenantWrite that gathers their counts, reserved once after every work ran.
+        self.deferred = deferred
+        self.delta = CountDelta()
+        self.enforce = False
+
+    async def count(
+        self,
+        delta: CountDelta,
+        events: Sequence[Document] = (),
+        *,
+        enforce: bool = True,
+    ) -> None:
+        """Apply ``delta`` and the counts of ``events`` to the group's counters now,
+        refusing them past any limit (``enforce=False``: deletes, which must always be
+        possible), and append ``events`` to the log once the write's data is written.
+        Call it before writing data that it reserves room for, so a refusal costs
+        nothing more."""
+        # a copy: a transaction retried after a transient error counts its write again
+        counted = CountDelta().merge(delta).logged(events)
+        if self.deferred:
+            self.delta.merge(counted)
+            self.enforce = self.enforce or enforce
+        else:
+            await self.ledger.reserve(self.group_id, counted, self.session, enforce=enforce)
+        self.append(events)
+
+    def append(self, events: Sequence[Document]) -> None:
+        """Append ``events`` to the log, when the write's data is written, without counting
+        them (a restore counts what it puts back itself, in one reservation)."""
+        self.events.extend(events)
+
+
+class Ledger:
+    def __init__(
+        self,
+        database: Database,
+        book: PlanBook,
+        accounts: GroupAccounts,
+        log: EventLog,
+        usage: UsageRepository,
+        metrics: Metrics,
+        reservations: ReservationRepository,
+        *,
+        coalesce: int = 64,
+        reservation_seconds: float = 600.0,
+    ) -> None:
+        self.database = database
+        self.book = book
+        self.accounts = accounts
+        self.log = log
+        self.usage = usage
+        self.metrics = metrics
+        self.reservations = reservations
+        # the most writes of one group committed in one transaction (1: each alone)
+        self.coalesce = coalesce
+        # how long a long write may run before its reservation is released
+        self.reservation_seconds = reservation_seconds
+        self._queues: dict[ObjectId, _GroupQueue] = {}
+        # told of every write's quota_alert events, in its transaction (the webhook outbox)
+        self.alert_subscribers: list[alerts.AlertSubscriber] = []
+
+    async def write(
+        self,
+        group_id: ObjectId,
+        work: Callable[[TenantWrite], Awaitable[T]],
+        *,
+        index: int | None = None,
+        together: bool = False,
+    ) -> T:
+        """Run ``work`` in one transaction; a refused reservation becomes QUOTA_EXCEEDED
+        (reported at item ``index`` of a batch, when given).
+
+        ``together``: ``work`` may share its transaction with other writes of the group
+        that wait while the group's previous transaction runs (group commit: one
+        reservation, one append of their events and one commit for all of them). For
+        short single writes; each still gets its own result or error.
+        """
+        if together and self.coalesce > 1:
+            return await self._together(group_id, work)
+        return await self._alone(group_id, work, index)
+
+    async def _alone(
+        self,
+        group_id: ObjectId,
+        work: Callable[[TenantWrite], Awaitable[T]],
+        index: int | None = None,
+    ) -> T:
+        async def transaction(session: AsyncClientSession) -> T:
+            write = TenantWrite(self, group_id, session)
+            result = await work(write)
+            await self.log.append(group_id, write.events, session)
+            return result
+
+        try:
+            return await self.database.in_transaction(transaction, serialize_on=group_id)
+        except QuotaExceededError as refused:
+            await self.record_refusal(group_id, refused)
+            raise RejectedError(
+                [refused.item_error(COUNTED[refused.metric].refusal_path, index)]
+            ) from None
+
+    # -- group commit -------------------------------------------------------------
+
+    async def _together(self, group_id: ObjectId, work: Callable[[TenantWrite], Awaitable[T]]) -> T:
+        """Queue ``work`` with the group's other waiting writes; the first in the queue
+        commits what has gathered (while the group's previous transaction ran) in one
+        transaction, then hands over to the next."""
+        queue = self._queues.setdefault(group_id, _GroupQueue())
+        me = _Queued(work, asyncio.get_running_loop().create_future())
+        queue.waiting.append(me)
+        if not queue.busy:
+            queue.busy = True
+            me.wake.set_result(LEAD)
+        try:
+            async with asyncio.timeout(deadline.remaining()):
+                woken = await asyncio.shield(me.wake)
+        except TimeoutError:
+            if me.wake.done():
+                woken = me.wake.result()
+            elif me in queue.waiting:  # not taken yet: give up, as a lock wait would
+                queue.waiting.remove(me)
+                raise deadline.DeadlineExceeded(
+                    "The deadline passed while waiting for the group's other writes."
+                ) from None
+            else:
+                woken = await me.wake  # taken into a transaction: its outcome is coming
+        except asyncio.CancelledError:
+            if me in queue.waiting:
+                queue.waiting.remove(me)
+            if me.wake.done() and me.wake.result() is LEAD:
+                self._hand_over(group_id, queue)
+            raise
+        if woken is not LEAD:
+            return cast(T, me.outcome())
+        batch = queue.waiting[: self.coalesce]
+        del queue.waiting[: len(batch)]
+        try:
+            # shielded: a caller that goes away does not abort the others' transaction
+            await asyncio.shield(self._commit_together(group_id, batch))
+        finally:
+            self._hand_over(group_id, queue)
+        return cast(T, me.outcome())
+
+    def _hand_over(self, group_id: ObjectId, queue: _GroupQueue) -> None:
+        """Wake the next waiting write to commit the queue, or mark the group idle."""
+        if queue.waiting:
+            queue.waiting[0].wake.set_result(LEAD)
+        else:
+            queue.busy = False
+            self._queues.pop(group_id, None)
+
+    async def _commit_together(self, group_id: ObjectId, batch: list[_Queued]) -> None:
+        """Commit ``batch`` in one transaction: each work in turn, then one append of all
+        their events and one reservation for all their counts. When anything fails
+        (a refused reservation, one work's error), nothing of it is stored and each
+        work is run again in a transaction of its own, so each gets its own answer."""
+        if len(batch) > 1:
+
+            async def transaction(session: AsyncClientSession) -> list[Any]:
+                shared = TenantWrite(self, group_id, session, deferred=True)
+                results = [await queued.work(shared) for queued in batch]
+                # The documents every writer of the group updates (the metric counters,
+                # the group's) last, just before the commit: another process's
+                # transaction conflicts with this one only while it holds them.
+                await self.log.append(group_id, shared.events, session)
+                await self.reserve(group_id, shared.delta, session, enforce=shared.enforce)
+                return results
+
+            try:
+                results = await self.database.in_transaction(transaction, serialize_on=group_id)
+            except Exception:
+                self.metrics.group_commits.labels("split").inc()
+            else:
+                self.metrics.group_commits.labels("together").inc()
+                self.metrics.group_commit_writes.inc(len(batch))
+                for queued, result in zip(batch, results, strict=True):
+                    queued.settle(result=result)
+                return
+        for queued in batch:
+            try:
+                result = await self._alone(group_id, queued.work)
+            except Exception as error:
+                queued.settle(error=error)
+            else:
+                queued.settle(result=result)
+
+    # -- long writes ----------------------------------------------------------------
+
+    async def write_reserved(
+        self,
+        group_id: ObjectId,
+        delta: CountDelta,
+        events: Sequence[Document],
+        work: Callable[[TenantWrite], Awaitable[T]],
+        *,
+        index: int | None = None,
+    ) -> T:
+        """A long write (a batch): reserve ``delta`` and the counts of ``events`` first,
+        in a short transaction of its own with a reservation record, then run ``work``
+        and append ``events`` in a second transaction that does not touch the group's
+        counters and does not hold the group's other writes: single writes of the group
+        go on meanwhile. The data transaction deletes the reservation record, so either
+        both the data and its counts are stored, or the reservation is released (at once
+        when the write fails; by ``release_expired`` after ``reservation_seconds`` when
+        the process died). ``work`` writes data only: its counts are ``delta``."""
+        reservation = await self.reserve_ahead(group_id, delta, events, index=index)
+
+        async def data(session: AsyncClientSession) -> T:
+            result = await work(TenantWrite(self, group_id, session))
+            await self.log.append(group_id, events, session)
+            if not await self.reservations.settle(group_id, reservation["_id"], session):
+                raise ReservationLapsedError(
+                    "The write outlived its reservation, which was released; retry it."
+                )
+            return result
+
+        try:
+            return await self.database.in_transaction(data)
+        except BaseException:
+            # shielded: a caller that goes away still gets its reservation released
+            await asyncio.shield(self.release(group_id, reservation))
+            raise
+
+    async def reserve_ahead(
+        self,
+        group_id: ObjectId,
+        delta: CountDelta,
+        events: Sequence[Document],
+        *,
+        index: int | None = None,
+    ) -> Document:
+        """Reserve ``delta`` and the counts of ``events`` in a short transaction, with the
+        record of the reservation (``ledger_reservations``); the record."""
+        counted = CountDelta().merge(delta).logged(events)
+        reservation: Document = {
+            "_id": ObjectId(),
+            "groupId": group_id,
+            "fields": counted.fields,
+            "expiresAt": utcnow() + timedelta(seconds=self.reservation_seconds),
+        }
+
+        async def reserve(w: TenantWrite) -> None:
+            await self.reserve(group_id, counted, w.session)
+            await self.reservations.insert(reservation, w.session)
+
+        await self.write(group_id, reserve, index=index)
+        return reservation
+
+    async def release(self, group_id: ObjectId, reservation: Document) -> bool:
+        """Give back a reservation whose write did not commit (no-op when it did, or when
+        it was released already); whether this call released it."""
+
+        async def work(w: TenantWrite) -> bool:
+            if not await self.reservations.settle(group_id, reservation["_id"], w.session):
+                return False
+            back = CountDelta()
+            for field, amount in reservation["fields"].items():
+                back.add_field(field, -amount)
+            await self.reserve(group_id, back, w.session, enforce=False)
+            return True
+
+        return await self.write(group_id, work)
+
+    async def release_expired(self, limit: int = 1000) -> int:
+        """Release the reservations of writes that should have ended (their process died);
+        how many were released."""
+        released = 0
+        async for reservation in self.reservations.expired(utcnow(), limit):
+            if await self.release(reservation["groupId"], reservation):
+                released += 1
+        return released
+
+    async def release_expired_forever(self, interval: float = 60.0) -> None:
+        """``release_expired`` now and every ``interval`` seconds (an API process runs it)."""
+        while True:
+            try:
+                await self.release_expired()
+            except Exception:
+                log.exception("releasing expired reservations failed")
+            await asyncio.sleep(interval)
+
+    async def reserve(
+        self,
+        group_id: ObjectId,
+        delta: CountDelta,
+        session: AsyncClientSession,
+        *,
+        enforce: bool = True,
+    ) -> None:
+        """Apply ``delta`` to the group's counters, refusing it past any limit
+        (``QuotaExceededError``, which aborts the transaction)."""
+        if not delta:
+            return
+        guarded = enforce and any(
+            amount > 0 and field in METRIC_OF_COUNTER for field, amount in delta.fields.items()
+        )
+        # An update of a quota counter returns the group as it was (the same one command),
+        # so the levels it crosses are known without a read (``ontology.ledger.alerts``).
+        if not guarded:
+            if alerts.watched(delta.fields):
+                before = await self.accounts.apply_counts_returning(
+                    group_id, delta, alerts.PROJECTION, session
+                )
+                await self.record_crossings(
+                    group_id, alerts.crossings(before or {}, delta.fields), session
+                )
+            else:
+                await self.accounts.apply_counts(group_id, delta, session)
+            return
+        pipeline = reservation_pipeline(delta.fields, delta.newest, delta.oldest)
+        before = await self.accounts.update_with_pipeline_returning(
+            group_id, pipeline, alerts.PROJECTION, session
+        )
+        if before is not None and alerts.reserved(before, delta.fields):
+            await self.record_crossings(group_id, alerts.crossings(before, delta.fields), session)
+            return
+        # Refused: read (in the same snapshot) which limit, to say so precisely.
+        group = await self.accounts.by_id(group_id, session)
+        if group is None:
+            raise RejectedError([ItemError(ErrorCode.NOT_FOUND, "No such group.", "")])
+        for field, amount in delta.fields.items():
+            metric = METRIC_OF_COUNTER.get(field)
+            limit = self.book.limit_in_counter_unit(group, metric) if metric else None
+            if metric is not None and limit is not None and amount > 0:
+                current = dotted(group, field)
+                if current + amount > limit:
+                    raise QuotaExceededError(metric, current, amount, limit)
+        raise RuntimeError("A reservation was refused but no limit is exceeded.")
+
+    async def record_crossings(
+        self, group_id: ObjectId, crossed: list[alerts.Crossing], session: AsyncClientSession
+    ) -> None:
+        """Log a ``quota_alert`` event per crossing, count it, and hand the events to the
+        alert subscribers, in the crossing write's transaction."""
+        if not crossed:
+            return
+        events = alerts.alert_events(group_id, crossed, utcnow())
+        await self.log.append(group_id, events, session)
+        await self.accounts.apply_counts(group_id, CountDelta().logged(events), session)
+        for subscriber in self.alert_subscribers:
+            await subscriber(group_id, events, session)
+
+    async def record_limit_crossings(
+        self, group: Document, new_quota: dict[str, int], session: AsyncClientSession
+    ) -> None:
+        """Log the crossings of a plan change or limit override of ``group`` (as read in
+        the change's transaction) to the enforced limits ``new_quota``."""
+        crossed = alerts.limit_crossings(group, group.get("quota") or {}, new_quota)
+        await self.record_crossings(group["_id"], crossed, session)
+
+    async def record_refusal(self, group_id: ObjectId, refused: QuotaExceededError) -> None:
+        """Count the refusal, and log a ``quota_exceeded`` event at most once per metric
+        per hour per group."""
+        self.metrics.quota_refusals.labels(refused.metric.value).inc()
+        now = utcnow()
+        bucket = hour_start(now)
+        first = await self.usage.mark_once(
+            group_id, refused.metric.value, bucket, bucket + timedelta(hours=2)
+        )
+        if not first:
+            return
+        event = new_event(
+            group_id,
+            "quota_exceeded",
+            timestamp=now,
+            metadata={
+                "metric": refused.metric.value,
+                "current": refused.current,
+                "requested": refused.requested,
+                "limit": refused.limit,
+            },
+        )
+
+        async def log_it(w: TenantWrite) -> None:
+            await w.count(CountDelta(), [event], enforce=False)
+
+        await self.write(group_id, log_it)
+
+
+def dotted(doc: dict[str, Any], path: str) -> int:
+    """The integer at a dotted ``path`` of ``doc`` (0 when absent)."""
+    value: Any = doc
+    for part in path.split("."):
+        value = value.get(part, 0) if isinstance(value, dict) else 0
+    return int(value or 0)
+
+
+LEAD = object()
+"""What wakes the first write of a group's queue: it commits the queue's writes."""
+
+
+class _Queued:
+    """A write waiting in its group's queue: woken to lead, or with its outcome."""
+
+    def __init__(self, work: Callable[[TenantWrite], Awaitable[Any]], wake: asyncio.Future[Any]):
+        self.work = work
+        self.wake = wake
+        self._result: Any = None
+        self._error: BaseException | None = None
+
+    def settle(self, *, result: Any = None, error: BaseException | None = None) -> None:
+        self._result, self._error = result, error
+        if not self.wake.done():
+            self.wake.set_result(None)
+
+    def outcome(self) -> Any:
+        if self._error is not None:
+            raise self._error
+        return self._result
+
+
+class _GroupQueue:
+    def __init__(self) -> None:
+        self.waiting: list[_Queued] = []
+        self.busy = False
