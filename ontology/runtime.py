@@ -48,6 +48,7 @@ from ontology.ledger.reservations import ReservationRepository
 from ontology.ledger.usage import UsageRepository
 from ontology.metrics.repository import CounterRepository, SnapshotRepository
 from ontology.metrics.service import MetricsService
+from ontology.overview.service import GroupOverviewService
 from ontology.people.repository import PersonRepository
 from ontology.people.service import PersonService
 from ontology.quotas.service import QuotaService
@@ -127,6 +128,7 @@ class Services:
     runs: JobRuns
     counter_check: CounterCheckService
     webhooks: WebhookService
+    overview: GroupOverviewService
 
     @classmethod
     def build(
@@ -217,6 +219,7 @@ class Services:
             webhooks=WebhookService(
                 repos.webhooks, repos.deliveries, allow_private=settings.webhooks_allow_private
             ),
+            overview=GroupOverviewService(repos.groups, quotas, repos.job_runs),
         )
 
 

@@ -46,6 +46,9 @@ ROLE_NEEDED: dict[str, Role] = {
     "Query.metricsHistory": Role.ORG_USER,
     "Query.archivalStatus": Role.ORG_USER,
     "Query.archivedEvents": Role.ORG_USER,
+    "Query.archivableEvents": Role.ORG_USER,
+    # every group of the platform: staff only
+    "Query.platformGroups": Role.PLATFORM_OWNER,
     # the run over every group names other tenants: staff only
     "ArchivalStatus.lastScheduledRun": Role.PLATFORM_OWNER,
     "Thing.stats": Role.ORG_USER,

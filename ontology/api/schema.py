@@ -33,6 +33,7 @@ from ontology.api.knowledge.mutations import KnowledgeMutations
 from ontology.api.knowledge.queries import KnowledgeQueries
 from ontology.api.metrics.queries import MetricsQueries
 from ontology.api.node import NodeQueries
+from ontology.api.overview.queries import OverviewQueries
 from ontology.api.people.mutations import PersonMutations
 from ontology.api.people.queries import PersonQueries
 from ontology.api.quotas.mutations import QuotaMutations
@@ -60,6 +61,7 @@ Query = merge_types(
         MetricsQueries,
         ArchivalQueries,
         WebhookQueries,
+        OverviewQueries,
     ),
 )
 Mutation = merge_types(

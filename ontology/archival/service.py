@@ -58,6 +58,7 @@ from ontology.events.repository import EventRepository
 from ontology.groups.repository import GroupRepository
 from ontology.kit.clock import EPOCH, utcnow
 from ontology.kit.errors import RunErrorCode
+from ontology.kit.pagination import PageRequest
 from ontology.kit.retry import Backoff
 from ontology.ledger.counters import CountDelta
 from ontology.ledger.ledger import Ledger, TenantWrite
@@ -206,6 +207,14 @@ class ArchivalService:
             objects=int(progress.get("objects", 0)),
             object_bytes=int(progress.get("objectBytes", 0)),
         )
+
+    async def archivable(self, group: Document, page: PageRequest) -> list[Document]:
+        """A page of the events the next run would move (older than the group's cutoff now),
+        oldest first, as it moves them; none when the plan keeps every event."""
+        cutoff = self.cutoff(group, None, utcnow())
+        if cutoff is None:
+            return []
+        return await self.events.older_than_page(group["_id"], cutoff, page)
 
     def next_run_at(self, now: datetime) -> datetime | None:
         """When the scheduled archival fires next (``ONTOLOGY_ARCHIVE_CRON``, UTC)."""

@@ -46,6 +46,14 @@ def _ix(collection: str, name: str, *keys: str, unique: bool = False) -> IndexSp
 INDEXES: tuple[IndexSpec, ...] = (
     # groups and keys: looked up by slug and by key hash before the tenant is known.
     _ix("groups", "groups_slug", "slug", unique=True),
+    # the staff overview (``GroupRepository.list_spec``): by usage (usageKey =
+    # "<usage ppm>:<_id>", a status is a range of it) or by slug, each with a plan
+    # filter, and by slug within a stored quota status
+    _ix("groups", "groups_usage", "usageKey"),
+    _ix("groups", "groups_plan_usage", "plan", "usageKey"),
+    _ix("groups", "groups_plan_slug", "plan", "slug"),
+    _ix("groups", "groups_status_slug", "quotaStatus", "slug"),
+    _ix("groups", "groups_plan_status_slug", "plan", "quotaStatus", "slug"),
     _ix("api_keys", "api_keys_hash", "keyHash", unique=True),
     _ix("api_keys", "api_keys_group", "groupId", "_id"),
     # people
@@ -172,4 +180,6 @@ LOOKUP_KEYS: dict[str, tuple[str, ...]] = {
     "people": ("_id",),
     "knowledge": ("_id",),
     "counters": ("thingId",),
+    "usage": ("groupId",),
+    "job_runs": ("groupId",),
 }

@@ -136,6 +136,49 @@ EVENT_KEYS = KeySpace(
 )
 
 
+# Slugs (``[a-z0-9-]``, at most 64 characters) as base-38 numerals of 64 digits: 0 past
+# the end, then '-', '0'-'9', 'a'-'z' in byte order, so the integers order as the strings.
+_SLUG_SYMBOLS = "-0123456789abcdefghijklmnopqrstuvwxyz"
+_SLUG_DIGIT = {symbol: digit for digit, symbol in enumerate(_SLUG_SYMBOLS, 1)}
+_SLUG_LENGTH = 64
+_SLUG_BASE = len(_SLUG_SYMBOLS) + 1
+
+
+def _slug_to_int(slug: str) -> int:
+    value = 0
+    for symbol in slug.ljust(_SLUG_LENGTH, "\0")[:_SLUG_LENGTH]:
+        value = value * _SLUG_BASE + _SLUG_DIGIT.get(symbol, 0)
+    return value
+
+
+def _int_to_slug(value: int) -> str:
+    """The smallest string of the alphabet whose integer is at least ``value``: a window
+    edge between two slugs' integers becomes the next slug-shaped string."""
+    digits = []
+    value = min(max(value, 0), _SLUG_BASE**_SLUG_LENGTH - 1)
+    for _ in range(_SLUG_LENGTH):
+        value, digit = divmod(value, _SLUG_BASE)
+        digits.append(digit)
+    digits.reverse()
+    end = digits.index(0) if 0 in digits else _SLUG_LENGTH
+    text = "".join(_SLUG_SYMBOLS[d - 1] for d in digits[:end])
+    # digits after the end: the next string is one symbol longer
+    return text + _SLUG_SYMBOLS[0] if any(digits[end:]) else text
+
+
+_SLUG = re.compile(r"[a-z0-9-]{1,64}")
+SLUG_KEYS = KeySpace(
+    "slug",
+    # not a time-ordered key: a "second" is four symbols, the coarse unit of a walk
+    _SLUG_BASE ** (_SLUG_LENGTH - 4),
+    _SLUG_BASE ** (_SLUG_LENGTH - 4),
+    _slug_to_int,
+    _int_to_slug,
+    lambda key: isinstance(key, str) and _SLUG.fullmatch(key) is not None,
+    largest=_SLUG_BASE**_SLUG_LENGTH - 1,
+)
+
+
 @dataclass
 class Hint:
     newest: int | None = None

@@ -4,7 +4,7 @@ appended by the ledger (``ontology.ledger.log``)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -131,6 +131,24 @@ class EventRepository:
         """
         bound = time_key(ceil_millisecond(cutoff))
         return {"groupId": group_id, "sortKey": {"$lt": bound}}, [("sortKey", 1)]
+
+    def older_than_spec(self, group_id: ObjectId, cutoff: datetime, page: PageRequest) -> FindSpec:
+        """A page of the group's events older than ``cutoff``, oldest first: what archival
+        moves next, in its order (``older_than_query``), walked in bounded windows up from
+        the cursor (else from the oldest key the group's counters know, ``page.oldest``)."""
+        hi = EVENT_KEYS.to_int(time_key(ceil_millisecond(cutoff)))
+        # oldest first is this walk's "paging back": from the cursor towards newer keys
+        upward = replace(page, after=None, before=page.after, backward=True)
+        scan = Scan.of(upward, EVENT_KEYS, "sortKey", group_id, self.hints, hi=hi)
+        return FindSpec(
+            {"groupId": group_id}, (("sortKey", 1),), page.limit, _INDEXES[None], scan=scan
+        )
+
+    async def older_than_page(
+        self, group_id: ObjectId, cutoff: datetime, page: PageRequest
+    ) -> list[Document]:
+        """Up to ``page.limit`` events older than ``cutoff``, oldest first."""
+        return await self.older_than_spec(group_id, cutoff, page).run(self.collection)
 
     def stream_older_than(
         self, group_id: ObjectId, cutoff: datetime, batch_size: int

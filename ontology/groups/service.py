@@ -11,6 +11,7 @@ from ontology.groups.repository import GroupRepository
 from ontology.kit.clock import utcnow
 from ontology.kit.errors import ErrorCode, ItemError, RejectedError
 from ontology.ledger.plans import PlanBook
+from ontology.ledger.standing import standing_fields
 
 
 class GroupService:
@@ -45,6 +46,7 @@ class GroupService:
             raise RejectedError(errors)
         group = new_group(slug=slug, name=name, plan=plan, group_type=group_type, now=utcnow())
         group["quota"] = self.plans.enforced_limits(group)
+        group |= standing_fields(group)
         try:
             await self.groups.insert(group)
         except DuplicateKeyError:

@@ -19,6 +19,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 
 from ontology.db.client import Database, Document
 from ontology.ledger.counters import CountDelta
+from ontology.ledger.standing import standing_stages
 
 
 class GroupAccounts:
@@ -110,9 +111,10 @@ class GroupAccounts:
         now: datetime,
         session: AsyncClientSession,
     ) -> Document | None:
+        changes = {"plan": plan, "quota": {"$literal": quota}, "updatedAt": now}
         result: Document | None = await self.collection.find_one_and_update(
             {"_id": group_id},
-            {"$set": {"plan": plan, "quota": quota, "updatedAt": now}},
+            [{"$set": changes}, *standing_stages()],
             return_document=ReturnDocument.AFTER,
             session=session,
         )
@@ -125,33 +127,13 @@ class GroupAccounts:
         quota: dict[str, int],
         session: AsyncClientSession | None = None,
     ) -> bool:
-        """Store a group's limit overrides and the enforced limits derived from them."""
+        """Store a group's limit overrides and the enforced limits derived from them (and
+        the quota standing they give its counters)."""
+        changes = {"limits": {"$literal": limits}, "quota": {"$literal": quota}}
         result = await self.collection.update_one(
-            {"_id": group_id}, {"$set": {"limits": limits, "quota": quota}}, session=session
+            {"_id": group_id}, [{"$set": changes}, *standing_stages()], session=session
         )
         return result.matched_count == 1
-
-    async def apply_counts_returning(
-        self,
-        group_id: ObjectId,
-        delta: CountDelta,
-        projection: dict[str, Any],
-        session: AsyncClientSession,
-    ) -> Document | None:
-        """``apply_counts`` in one ``findAndModify``: the document (``projection``) as it
-        was before (quota alerts compare the levels before and after)."""
-        update: dict[str, Any] = {"$inc": delta.fields} if delta.fields else {}
-        if delta.newest:
-            update["$max"] = delta.newest
-            update["$min"] = delta.oldest
-        result: Document | None = await self.collection.find_one_and_update(
-            {"_id": group_id},
-            update,
-            projection=projection,
-            return_document=ReturnDocument.BEFORE,
-            session=session,
-        )
-        return result
 
     async def update_with_pipeline_returning(
         self,

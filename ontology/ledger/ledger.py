@@ -406,9 +406,13 @@ class Ledger:
         # An update of a quota counter returns the group as it was (the same one command),
         # so the levels it crosses are known without a read (``ontology.ledger.alerts``).
         if not guarded:
-            if alerts.watched(delta.fields):
-                before = await self.accounts.apply_counts_returning(
-                    group_id, delta, alerts.PROJECTION, session
+            if any(field in METRIC_OF_COUNTER for field in delta.fields):
+                # a metered counter changes: the same update recomputes the standing
+                pipeline = reservation_pipeline(
+                    delta.fields, delta.newest, delta.oldest, enforce=False
+                )
+                before = await self.accounts.update_with_pipeline_returning(
+                    group_id, pipeline, alerts.PROJECTION, session
                 )
                 await self.record_crossings(
                     group_id, alerts.crossings(before or {}, delta.fields), session
@@ -445,7 +449,12 @@ class Ledger:
             return
         events = alerts.alert_events(group_id, crossed, utcnow())
         await self.log.append(group_id, events, session)
-        await self.accounts.apply_counts(group_id, CountDelta().logged(events), session)
+        # their counts (storage among them: the same update recomputes the standing)
+        counted = CountDelta().logged(events)
+        pipeline = reservation_pipeline(
+            counted.fields, counted.newest, counted.oldest, enforce=False
+        )
+        await self.accounts.update_with_pipeline(group_id, pipeline, session)
         for subscriber in self.alert_subscribers:
             await subscriber(group_id, events, session)
 

@@ -53,6 +53,18 @@ class ApiCallMeter:
             self._flushed[key] = await self.usage.value(group_id, METRIC, key[1])
         return self._flushed[key] + self._pending.get(key, 0)
 
+    async def current_many(self, group_ids: list[ObjectId]) -> dict[ObjectId, int]:
+        """``current`` of each group: one query for those not read yet this period."""
+        period = month_start(utcnow())
+        unread = [g for g in group_ids if (g, period) not in self._flushed]
+        if unread:
+            stored = await self.usage.values(unread, METRIC, period)
+            for group_id in unread:
+                self._flushed.setdefault((group_id, period), stored[group_id])
+        return {
+            g: self._flushed[(g, period)] + self._pending.get((g, period), 0) for g in group_ids
+        }
+
     async def flush(self) -> None:
         async with self._lock:
             pending, self._pending = self._pending, defaultdict(int)

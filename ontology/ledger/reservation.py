@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from ontology.ledger.plans import METRIC_OF_COUNTER
+from ontology.ledger.standing import standing_stages
 
 # Scratch field: set by the first stage, removed by the last one.
 CHECK_FIELD = "_quotaOk"
@@ -28,14 +29,18 @@ def reservation_pipeline(
     increments: dict[str, int],
     newest: dict[str, Any] | None = None,
     oldest: dict[str, Any] | None = None,
+    *,
+    enforce: bool = True,
 ) -> list[dict[str, Any]]:
-    """The update pipeline applying ``increments`` (dotted field -> delta) within limits,
-    raising each ``newest`` field to its key and lowering each ``oldest`` one.
+    """The update pipeline applying ``increments`` (dotted field -> delta) within limits
+    (without checks unless ``enforce``), raising each ``newest`` field to its key and
+    lowering each ``oldest`` one, then recomputing the group's quota standing
+    (``ontology.ledger.standing``).
 
     It modifies the document exactly when every check passes.
     """
     checks: list[Any] = [True]
-    for field, amount in increments.items():
+    for field, amount in increments.items() if enforce else ():
         metric = METRIC_OF_COUNTER.get(field)
         if metric is None or amount <= 0:
             continue
@@ -71,5 +76,6 @@ def reservation_pipeline(
                 for field, key in (oldest or {}).items()
             }
         },
+        *standing_stages(passed),
         {"$unset": CHECK_FIELD},
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from bson import ObjectId
@@ -9,6 +10,7 @@ from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from ontology.db.client import Database
+from ontology.db.queries import find_by_keys
 
 
 class UsageRepository:
@@ -38,6 +40,16 @@ class UsageRepository:
             {"groupId": group_id, "metric": metric, "periodStart": period_start}
         )
         return int(doc["value"]) if doc else 0
+
+    async def values(
+        self, group_ids: Sequence[ObjectId], metric: str, period_start: datetime
+    ) -> dict[ObjectId, int]:
+        """Each group's counter of the period (0 when it has none), in one command."""
+        scope = {"metric": metric, "periodStart": period_start}
+        found = await find_by_keys(self.usage, "groupId", group_ids, scope)
+        return {group_id: 0 for group_id in group_ids} | {
+            doc["groupId"]: int(doc["value"]) for doc in found
+        }
 
     async def mark_once(
         self, group_id: ObjectId, metric: str, bucket: datetime, expires_at: datetime

@@ -22,6 +22,7 @@ from ontology.ledger.plans import (
     QuotaLevel,
     quota_level,
 )
+from ontology.ledger.standing import standing_fields
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,9 @@ class QuotaService:
         changed = 0
         async for group in self.groups.all_quota_settings():
             quota = self.book.enforced_limits(group)
-            if group.get("quota") != quota:
+            # a group stored before its standing was kept gets it here too
+            standing = standing_fields({**group, "quota": quota})
+            if group.get("quota") != quota or any(group.get(k) != v for k, v in standing.items()):
                 await self.ledger.accounts.set_limits(
                     group["_id"], group.get("limits") or {}, quota
                 )
@@ -85,7 +88,15 @@ class QuotaService:
 
     async def report(self, group: Document) -> list[MetricReport]:
         """Every metric of the plan against the group's counters (one query at most)."""
-        api_calls = await self.meter.current(group["_id"])
+        return self.report_of(group, await self.meter.current(group["_id"]))
+
+    async def reports(self, groups: list[Document]) -> dict[ObjectId, list[MetricReport]]:
+        """``report`` of each of ``groups`` (one query at most, whatever their number)."""
+        calls = await self.meter.current_many([group["_id"] for group in groups])
+        return {group["_id"]: self.report_of(group, calls[group["_id"]]) for group in groups}
+
+    def report_of(self, group: Document, api_calls: int) -> list[MetricReport]:
+        """``report`` with this month's API calls already known."""
         reports = []
         for metric in Metric:
             limit = self.book.limit(group, metric)

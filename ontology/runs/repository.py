@@ -7,6 +7,7 @@ and is an operator's record, never shown to a tenant.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +16,7 @@ from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from ontology.db.client import Database, Document
+from ontology.db.queries import BATCH_SIZE
 from ontology.kit.errors import RunErrorCode
 
 
@@ -74,6 +76,38 @@ class JobRunRepository:
 
     async def by_id(self, group_id: ObjectId | None, run_id: ObjectId) -> Document | None:
         return await self.collection.find_one({"groupId": group_id, "_id": run_id})
+
+    async def latest_of_groups(
+        self, group_ids: Sequence[ObjectId], job: str, since: datetime
+    ) -> dict[ObjectId, Document]:
+        """Each group's newest run of ``job`` queued at or after ``since``, in one command.
+
+        Each group is one lookup on ``job_runs_group`` (groupId, job, queuedAt), its range
+        bounded by ``since``: a group's runs pile up a day at a time, the window does not.
+        """
+        if not group_ids:
+            return {}
+        pipeline: list[dict[str, Any]] = [
+            {"$documents": [{"g": group_id} for group_id in dict.fromkeys(group_ids)]},
+            {
+                "$lookup": {
+                    "from": self.collection.name,
+                    "localField": "g",
+                    "foreignField": "groupId",
+                    "pipeline": [
+                        {"$match": {"job": job, "queuedAt": {"$gte": since}}},
+                        {"$sort": {"queuedAt": -1, "_id": -1}},
+                        {"$limit": 1},
+                    ],
+                    "as": "found",
+                }
+            },
+            {"$unwind": "$found"},
+            {"$replaceWith": "$found"},
+        ]
+        database = self.collection.database
+        cursor = await database.aggregate(pipeline, batchSize=BATCH_SIZE)
+        return {run["groupId"]: run async for run in cursor}
 
 
 class LeaseRepository:

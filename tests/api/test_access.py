@@ -35,6 +35,14 @@ DOCUMENTS: dict[str, tuple[str, list[str] | None]] = {
         '{ archivedEvents(from: "2026-01-01", to: "2026-01-01", first: 1) { __typename } }',
         ["archivedEvents"],
     ),
+    "Query.platformGroups": (
+        "{ platformGroups(first: 1) { edges { node { slug } } } }",
+        ["platformGroups"],
+    ),
+    "Query.archivableEvents": (
+        "{ archivableEvents(first: 1) { totalCount } }",
+        ["archivableEvents"],
+    ),
     "ArchivalStatus.lastScheduledRun": (
         "{ archivalStatus { lastScheduledRun { id } } }",
         None,

@@ -76,12 +76,18 @@ async def test_index_names_are_unique_and_tenant_indexes_start_with_group_id() -
     # then no name is used twice, and every index leads with groupId except the two
     # looked up before the tenant is known, queued job runs, expired reservations and due
     # webhook deliveries (picked up across groups), the two that drive find_by_keys'
-    # $lookup, and expiry (TTL) indexes
+    # $lookup, the staff overview's (group documents are the tenants themselves), and
+    # expiry (TTL) indexes
     assert len(names) == len(set(names))
     assert [
         s.name for s in INDEXES if s.keys[0][0] != "groupId" and s.expire_after_seconds is None
     ] == [
         "groups_slug",
+        "groups_usage",
+        "groups_plan_usage",
+        "groups_plan_slug",
+        "groups_status_slug",
+        "groups_plan_status_slug",
         "api_keys_hash",
         "connections_from_lookup",
         "job_runs_status",

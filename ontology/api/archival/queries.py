@@ -38,6 +38,22 @@ class ArchivalQueries:
         )
 
     @strawberry.field(
+        description="The events the next archival run would move: hot events older than the "
+        "group's cutoff (`archivalStatus.cutoff`, now), oldest first as the run moves them. "
+        "Empty when the plan keeps every event."
+    )
+    async def archivable_events(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[EventType]:
+        context = info.context
+        page = context.page(first, after)
+        docs = await context.runtime.services.archival.archivable(
+            context.caller.group, context.known(page, "events")
+        )
+        result: Page[dict[str, object]] = page.slice(docs, lambda d: d["sortKey"])
+        return Connection.of(result, EventType.from_doc, None)
+
+    @strawberry.field(
         description="Archived events of the days from..to (UTC, inclusive), read from the "
         "archive, oldest first. Ids are those the events had; `node` does not find them."
     )

@@ -1,0 +1,1 @@
+"""The GraphQL side of the staff overview: platformGroups."""
