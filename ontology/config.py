@@ -196,6 +196,16 @@ class Settings(BaseSettings):
     scheduler_poll_seconds: float = Field(
         default=2.0, gt=0, description="How often the scheduler picks up queued runs"
     )
+    webhooks_allow_private: bool = Field(
+        default=False,
+        description="Accept webhook targets that are not public https URLs (tests, intranets)",
+    )
+    webhook_max_attempts: int = Field(
+        default=8, ge=1, le=20, description="Deliveries of a webhook event tried at most"
+    )
+    webhook_timeout_seconds: float = Field(
+        default=5.0, gt=0, le=30, description="Time allowed for a webhook POST"
+    )
 
     # live updates: GraphQL subscriptions over graphql-transport-ws (``ontology.live``)
     subscriptions_per_connection: int = Field(

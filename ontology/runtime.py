@@ -22,6 +22,8 @@ from ontology.batches.service import BatchService
 from ontology.config import Settings
 from ontology.connections.repository import ConnectionRepository
 from ontology.connections.service import ConnectionService
+from ontology.counters.repository import CounterCheckRepository
+from ontology.counters.service import CounterCheckService
 from ontology.db.client import Database
 from ontology.db.embedded import EmbeddedServer, running_server_uri
 from ontology.db.indexes import ensure_indexes
@@ -56,6 +58,9 @@ from ontology.things.engagement import EngagementLedger
 from ontology.things.repository import ThingRepository
 from ontology.things.service import ThingService
 from ontology.vocabulary import Vocabulary, load_vocabulary
+from ontology.webhooks.outbox import WebhookOutbox
+from ontology.webhooks.repository import DeliveryRepository, WebhookRepository
+from ontology.webhooks.service import WebhookService
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,8 @@ class Repositories:
     archival_progress: ArchivalProgressRepository
     job_runs: JobRunRepository
     leases: LeaseRepository
+    webhooks: WebhookRepository
+    deliveries: DeliveryRepository
 
     @classmethod
     def build(cls, database: Database) -> Repositories:
@@ -98,6 +105,8 @@ class Repositories:
             archival_progress=ArchivalProgressRepository(database),
             job_runs=JobRunRepository(database),
             leases=LeaseRepository(database),
+            webhooks=WebhookRepository(database),
+            deliveries=DeliveryRepository(database),
         )
 
 
@@ -117,6 +126,8 @@ class Services:
     archival: ArchivalService
     archived: ArchivedEventsService
     runs: JobRuns
+    counter_check: CounterCheckService
+    webhooks: WebhookService
     overview: GroupOverviewService
 
     @classmethod
@@ -152,6 +163,7 @@ class Services:
         connections = ConnectionService(
             repos.connections, repos.things, ledger, vocabulary, limits, engagement
         )
+        ledger.alert_subscribers.append(WebhookOutbox(repos.webhooks, repos.deliveries).enqueue)
         return cls(
             ledger=ledger,
             groups=GroupService(repos.groups, plans),
@@ -203,6 +215,10 @@ class Services:
                 backoff=backoff,
             ),
             runs=JobRuns(repos.job_runs),
+            counter_check=CounterCheckService(database, CounterCheckRepository(database), plans),
+            webhooks=WebhookService(
+                repos.webhooks, repos.deliveries, allow_private=settings.webhooks_allow_private
+            ),
             overview=GroupOverviewService(repos.groups, quotas, repos.job_runs),
         )
 

@@ -13,7 +13,7 @@ What each role reads (README, "Authentication and tenancy"):
   (``viewer``);
 - ``org_user``: also events, people, metrics and stats, counts and usage,
   quotas and archival; and writes data;
-- ``org_owner``: also people, plans and archival runs;
+- ``org_owner``: also people, plans, archival runs and webhooks;
 - ``platform_owner``: staff; any group, and the archival runs over every group.
 
 Checks that depend on an argument's value (a ``platform_owner`` forcing a
@@ -68,6 +68,11 @@ ROLE_NEEDED: dict[str, Role] = {
     "Mutation.changePlan": Role.ORG_OWNER,
     "Mutation.archiveGroupEvents": Role.ORG_OWNER,
     "Mutation.restoreArchivedEvents": Role.ORG_OWNER,
+    # webhooks: their URLs, secrets and deliveries are the owner's
+    "Query.webhooks": Role.ORG_OWNER,
+    "Query.webhookDeliveries": Role.ORG_OWNER,
+    "Mutation.createWebhook": Role.ORG_OWNER,
+    "Mutation.deleteWebhook": Role.ORG_OWNER,
 }
 
 

@@ -48,6 +48,8 @@ from ontology.api.things.mutations import ThingMutations
 from ontology.api.things.queries import ThingQueries
 from ontology.api.things.subscriptions import ThingSubscriptions
 from ontology.api.validation import RequestLimits, ValidationExtension
+from ontology.api.webhooks.mutations import WebhookMutations
+from ontology.api.webhooks.queries import WebhookQueries
 from ontology.config import Settings
 from ontology.kit import tracing
 
@@ -64,6 +66,7 @@ Query = merge_types(
         QuotaQueries,
         MetricsQueries,
         ArchivalQueries,
+        WebhookQueries,
         OverviewQueries,
     ),
 )
@@ -78,6 +81,7 @@ Mutation = merge_types(
         KnowledgeMutations,
         QuotaMutations,
         ArchivalMutations,
+        WebhookMutations,
     ),
 )
 

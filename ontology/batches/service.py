@@ -262,7 +262,7 @@ class BatchService:
         )
         delta = CountDelta().created("things", docs)
         async for doc in in_turns(docs):
-            delta.things(doc["type"], 1, doc["sizeBytes"])
+            delta.things(doc["type"], 1, doc["sizeBytes"], status=doc["status"])
         result.batch_event_id = to_global_id("Event", event["_id"])
 
         async def write(w: TenantWrite) -> None:
@@ -476,6 +476,9 @@ class BatchService:
         )
         events.append(summary)
         delta = CountDelta().add("storageBytes", storage)
+        for thing_id, _, fields in writes:
+            if "status" in fields:
+                delta.status_changed(current[thing_id]["status"], fields["status"])
         result.batch_event_id = to_global_id("Event", summary["_id"])
 
         async def write(w: TenantWrite) -> None:

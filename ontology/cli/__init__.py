@@ -13,7 +13,18 @@ from collections.abc import Callable
 
 import typer
 
-from ontology.cli import archive, documents, groups, imports, jobs, keys, schema, serve, settings
+from ontology.cli import (
+    archive,
+    counters,
+    documents,
+    groups,
+    imports,
+    jobs,
+    keys,
+    schema,
+    serve,
+    settings,
+)
 from ontology.cli.common import CliState, app, err
 
 __all__ = ["app", "main"]
@@ -35,6 +46,7 @@ GROUPS: list[tuple[str, typer.Typer]] = [
     ("jobs", jobs.app),
     ("schema", schema.schema_group),
     ("documents", documents.app),
+    ("counters", counters.app),
 ]
 for name, group in GROUPS:
     app.add_typer(group, name=name)

@@ -99,6 +99,8 @@ INDEXES: tuple[IndexSpec, ...] = (
     _ix("job_runs", "job_runs_status", "status", "_id"),
     # counts reserved by long writes until their data commits (ontology.ledger.reservations)
     _ix("ledger_reservations", "ledger_reservations_expiry", "expiresAt"),
+    # a group's pending reservations, which a counter recount adds to the truth
+    _ix("ledger_reservations", "ledger_reservations_group", "groupId", "_id"),
     # idempotency keys of batch mutations, kept 24 hours
     _ix("idempotency_keys", "idempotency_keys_unique", "groupId", "key", unique=True),
     IndexSpec(
@@ -120,6 +122,11 @@ INDEXES: tuple[IndexSpec, ...] = (
     IndexSpec(
         "metric_snapshots", "metric_snapshots_expiry", (("expiresAt", 1),), expire_after_seconds=0
     ),
+    # webhooks of a group, and their deliveries (the outbox): a group's list by id, and
+    # the worker's due ones (any group) by status then due time
+    _ix("webhooks", "webhooks_group", "groupId", "_id"),
+    _ix("webhook_deliveries", "webhook_deliveries_group", "groupId", "_id"),
+    _ix("webhook_deliveries", "webhook_deliveries_due", "status", "nextAttemptAt"),
     # knowledge
     _ix("knowledge", "knowledge_group", "groupId", "_id"),
     _ix("knowledge", "knowledge_kind", "groupId", "kind", "_id"),

@@ -37,7 +37,13 @@ log = logging.getLogger("ontology.jobs")
 HOURS = 3600
 
 # The modules whose ``@job`` declarations make up the table (imported on first use).
-JOB_MODULES = ("ontology.jobs.archival", "ontology.jobs.snapshots", "ontology.jobs.queued")
+JOB_MODULES = (
+    "ontology.jobs.archival",
+    "ontology.jobs.snapshots",
+    "ontology.jobs.queued",
+    "ontology.jobs.counters",
+    "ontology.jobs.webhooks",
+)
 
 JobReport = dict[str, Any]
 """What one run did, as JSON (``ontology jobs run <id> --json``); ``status`` ``partial``

@@ -182,6 +182,23 @@ class Metrics:
             ["code"],
             registry=registry,
         )
+        self.webhook_deliveries = Counter(
+            "ontology_webhook_deliveries",
+            "Webhook delivery attempts by outcome (delivered, retried, failed).",
+            ["outcome"],
+            registry=registry,
+        )
+        # The latest counter check (``ontology.jobs.counters``).
+        self.counter_drift_groups = Gauge(
+            "ontology_counter_drift_groups",
+            "Groups whose stored counters differed from the recount in the latest check.",
+            registry=registry,
+        )
+        self.counter_drifts = Gauge(
+            "ontology_counter_drifts",
+            "Counters that differed from the recount in the latest check (all groups).",
+            registry=registry,
+        )
         self.lease_holder = Gauge(
             "ontology_scheduler_lease_holder",
             "1 for the holder id while this process holds the scheduler lease.",
@@ -237,6 +254,10 @@ class Metrics:
         self.archival_failed_group.clear()
         for slug, code in failed[:MAX_FAILED_GROUP_SERIES]:
             self.archival_failed_group.labels(slug, code).set(1)
+
+    def set_counter_drift(self, groups: int, drifts: int) -> None:
+        self.counter_drift_groups.set(groups)
+        self.counter_drifts.set(drifts)
 
     def set_lease_holder(self, holder: str | None) -> None:
         """This process holds the scheduler lease as ``holder`` (None: it holds none)."""

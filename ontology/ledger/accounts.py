@@ -134,3 +134,20 @@ class GroupAccounts:
             {"_id": group_id}, [{"$set": changes}, *standing_stages()], session=session
         )
         return result.matched_count == 1
+
+    async def update_with_pipeline_returning(
+        self,
+        group_id: ObjectId,
+        pipeline: list[dict[str, Any]],
+        projection: dict[str, Any],
+        session: AsyncClientSession,
+    ) -> Document | None:
+        """``update_with_pipeline`` in one ``findAndModify``: the document before it."""
+        result: Document | None = await self.collection.find_one_and_update(
+            {"_id": group_id},
+            pipeline,
+            projection=projection,
+            return_document=ReturnDocument.BEFORE,
+            session=session,
+        )
+        return result

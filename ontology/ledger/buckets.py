@@ -102,6 +102,14 @@ class BucketDelta:
         if self.last_active is None or timestamp > self.last_active:
             self.last_active = timestamp
 
+    def merge(self, other: BucketDelta) -> None:
+        """Add ``other``'s counts (not its actors or last activity: a recount's use)."""
+        self.events += other.events
+        for name, n in other.by_type.items():
+            self.by_type[name] = self.by_type.get(name, 0) + n
+        self.revenue += other.revenue
+        self.payments += other.payments
+
     def update(self, *, last_active: bool = False) -> dict[str, Any]:
         """The update operators adding this delta to a counter document."""
         inc: dict[str, Any] = {"events": self.events}

@@ -13,6 +13,7 @@ def empty_counts() -> dict[str, Any]:
     return {
         "things": 0,
         "thingsByType": {},
+        "thingsByStatus": {},
         "connections": 0,
         "connectionsByType": {},
         # inbound connections of live things, by the things' type (content engagement)
@@ -81,12 +82,19 @@ class CountDelta:
         self.add_field(f"counts.{field}", amount)
         return self
 
-    def things(self, thing_type: str, amount: int, size_bytes: int) -> CountDelta:
+    def things(self, thing_type: str, amount: int, size_bytes: int, *, status: str) -> CountDelta:
         return (
             self.add("things", amount)
             .add(f"thingsByType.{thing_type}", amount)
+            .add(f"thingsByStatus.{status}", amount)
             .add("storageBytes", size_bytes)
         )
+
+    def status_changed(self, old: str, new: str) -> CountDelta:
+        """A live thing moved from status ``old`` to ``new``."""
+        if old != new:
+            self.add(f"thingsByStatus.{old}", -1).add(f"thingsByStatus.{new}", 1)
+        return self
 
     def connections(self, connection_type: str, amount: int, size_bytes: int) -> CountDelta:
         return (

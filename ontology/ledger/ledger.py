@@ -36,6 +36,7 @@ from ontology.db.client import Database, Document
 from ontology.kit.clock import utcnow
 from ontology.kit.errors import ErrorCode, ItemError, RejectedError
 from ontology.kit.metrics import Metrics
+from ontology.ledger import alerts
 from ontology.ledger.accounts import GroupAccounts
 from ontology.ledger.counters import CountDelta
 from ontology.ledger.events import new_event
@@ -164,6 +165,8 @@ class Ledger:
         # how long a long write may run before its reservation is released
         self.reservation_seconds = reservation_seconds
         self._queues: dict[ObjectId, _GroupQueue] = {}
+        # told of every write's quota_alert events, in its transaction (the webhook outbox)
+        self.alert_subscribers: list[alerts.AlertSubscriber] = []
 
     async def write(
         self,
@@ -400,18 +403,29 @@ class Ledger:
         guarded = enforce and any(
             amount > 0 and field in METRIC_OF_COUNTER for field, amount in delta.fields.items()
         )
+        # An update of a quota counter returns the group as it was (the same one command),
+        # so the levels it crosses are known without a read (``ontology.ledger.alerts``).
         if not guarded:
             if any(field in METRIC_OF_COUNTER for field in delta.fields):
                 # a metered counter changes: the same update recomputes the standing
                 pipeline = reservation_pipeline(
                     delta.fields, delta.newest, delta.oldest, enforce=False
                 )
-                await self.accounts.update_with_pipeline(group_id, pipeline, session)
+                before = await self.accounts.update_with_pipeline_returning(
+                    group_id, pipeline, alerts.PROJECTION, session
+                )
+                await self.record_crossings(
+                    group_id, alerts.crossings(before or {}, delta.fields), session
+                )
             else:
                 await self.accounts.apply_counts(group_id, delta, session)
             return
         pipeline = reservation_pipeline(delta.fields, delta.newest, delta.oldest)
-        if await self.accounts.update_with_pipeline(group_id, pipeline, session):
+        before = await self.accounts.update_with_pipeline_returning(
+            group_id, pipeline, alerts.PROJECTION, session
+        )
+        if before is not None and alerts.reserved(before, delta.fields):
+            await self.record_crossings(group_id, alerts.crossings(before, delta.fields), session)
             return
         # Refused: read (in the same snapshot) which limit, to say so precisely.
         group = await self.accounts.by_id(group_id, session)
@@ -425,6 +439,32 @@ class Ledger:
                 if current + amount > limit:
                     raise QuotaExceededError(metric, current, amount, limit)
         raise RuntimeError("A reservation was refused but no limit is exceeded.")
+
+    async def record_crossings(
+        self, group_id: ObjectId, crossed: list[alerts.Crossing], session: AsyncClientSession
+    ) -> None:
+        """Log a ``quota_alert`` event per crossing, count it, and hand the events to the
+        alert subscribers, in the crossing write's transaction."""
+        if not crossed:
+            return
+        events = alerts.alert_events(group_id, crossed, utcnow())
+        await self.log.append(group_id, events, session)
+        # their counts (storage among them: the same update recomputes the standing)
+        counted = CountDelta().logged(events)
+        pipeline = reservation_pipeline(
+            counted.fields, counted.newest, counted.oldest, enforce=False
+        )
+        await self.accounts.update_with_pipeline(group_id, pipeline, session)
+        for subscriber in self.alert_subscribers:
+            await subscriber(group_id, events, session)
+
+    async def record_limit_crossings(
+        self, group: Document, new_quota: dict[str, int], session: AsyncClientSession
+    ) -> None:
+        """Log the crossings of a plan change or limit override of ``group`` (as read in
+        the change's transaction) to the enforced limits ``new_quota``."""
+        crossed = alerts.limit_crossings(group, group.get("quota") or {}, new_quota)
+        await self.record_crossings(group["_id"], crossed, session)
 
     async def record_refusal(self, group_id: ObjectId, refused: QuotaExceededError) -> None:
         """Count the refusal, and log a ``quota_exceeded`` event at most once per metric

@@ -62,6 +62,7 @@ class QuotaService:
             else:
                 limits[metric.value] = value
             quota = self.book.enforced_limits({**group, "limits": limits})
+            await self.ledger.record_limit_crossings(group, quota, w.session)
             return await self.ledger.accounts.set_limits(group_id, limits, quota, w.session)
 
         return await self.ledger.write(group_id, work)
@@ -179,6 +180,7 @@ class QuotaService:
                     "only a platform_owner can change it."
                 )
             quota = self.book.enforced_limits({**current, "plan": plan})
+            await self.ledger.record_limit_crossings(current, quota, w.session)
             await w.count(CountDelta(), [event], enforce=False)
             return await self.ledger.accounts.set_plan(group["_id"], plan, quota, now, w.session)
 

@@ -73,7 +73,8 @@ class ThingService:
             target_id=doc["_id"],
             metadata={"type": doc["type"], "name": doc["name"]},
         )
-        delta = CountDelta().things(doc["type"], 1, doc["sizeBytes"]).created("things", [doc])
+        delta = CountDelta().things(doc["type"], 1, doc["sizeBytes"], status=doc["status"])
+        delta.created("things", [doc])
 
         async def write(w: TenantWrite) -> None:
             await w.count(delta, [event])  # reserve first
@@ -117,6 +118,7 @@ class ThingService:
             metadata={"changes": diff},
         )
         delta = CountDelta().add("storageBytes", fields["sizeBytes"] - current["sizeBytes"])
+        delta.status_changed(current["status"], str(fields.get("status", current["status"])))
 
         async def write(w: TenantWrite) -> Document:
             updated = await self.things.update(
@@ -142,7 +144,9 @@ class ThingService:
             deleted = await self.things.soft_delete(group_id, thing_id, now, session)
             if deleted is None:
                 raise RejectedError([NOT_FOUND])
-            delta = CountDelta().things(deleted["type"], -1, -deleted["sizeBytes"])
+            delta = CountDelta().things(
+                deleted["type"], -1, -deleted["sizeBytes"], status=deleted["status"]
+            )
             removed = await self.detach(group_id, deleted, delta, session)
             event = new_event(
                 group_id,

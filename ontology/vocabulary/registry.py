@@ -40,6 +40,7 @@ WRITTEN_BY_THE_SYSTEM = frozenset(
         "connections_batch_created",
         "things_batch_updated",
         "quota_exceeded",
+        "quota_alert",
         "subscription_event",
         "events_archived",
     }

@@ -90,6 +90,19 @@ DOCUMENTS: dict[str, tuple[str, list[str] | None]] = {
         " { errors { code } } }",
         ["restoreArchivedEvents"],
     ),
+    "Query.webhooks": ("{ webhooks { id } }", ["webhooks"]),
+    "Query.webhookDeliveries": (
+        "{ webhookDeliveries(first: 1) { edges { node { id } } } }",
+        ["webhookDeliveries"],
+    ),
+    "Mutation.createWebhook": (
+        'mutation { createWebhook(input: {url: "ftp://x", events: []}) { errors { code } } }',
+        ["createWebhook"],
+    ),
+    "Mutation.deleteWebhook": (
+        'mutation { deleteWebhook(input: {id: "nope"}) { errors { code } } }',
+        ["deleteWebhook"],
+    ),
 }
 
 # a field of a type with a rule of its own is named by its coordinate

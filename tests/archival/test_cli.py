@@ -108,9 +108,10 @@ async def test_restore_past_the_storage_limit_fails_unless_forced(
         f"error: Quota exceeded for storage_gb: {used} used, {archived_bytes} requested, "
         "limit 0, 0 available. Nothing was restored; --force restores past the limit.",
     )
-    # (the only hot event is the refusal's own quota_exceeded record)
+    # (the only hot events are the limit's quota_alert and the refusal's own record)
     assert [doc["type"] async for doc in runtime.database.collection("events").find({})] == [
-        "quota_exceeded"
+        "quota_alert",
+        "quota_exceeded",
     ]
 
     # when it is restored with --force, then the events are back

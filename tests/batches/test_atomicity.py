@@ -85,10 +85,10 @@ async def tenant_with_things(api: Api) -> tuple[Tenant, list[str]]:
 @pytest.mark.parametrize(
     ("skip", "commands"),
     [
-        # the reservation's record fails: update (reservation), insert (fails), abort
+        # the reservation's record fails: findAndModify (reservation), insert (fails), abort
         (0, 3),
-        # the things insert fails: the reservation (update, insert, commit), insert
-        # (fails), abort, and its release (delete the record, update, commit)
+        # the things insert fails: the reservation (findAndModify, insert, commit), insert
+        # (fails), abort, and its release (delete the record, findAndModify, commit)
         (1, 8),
         # the event insert fails after the things were inserted: + insert (things)
         (2, 9),
@@ -113,12 +113,12 @@ async def test_a_failed_insert_batch_leaves_nothing(api: Api, skip: int, command
 @pytest.mark.parametrize(
     ("skip", "commands"),
     [
-        # the reservation's commit fails: update (reservation), insert (its record),
+        # the reservation's commit fails: findAndModify (reservation), insert (its record),
         # commit (fails)
         (0, 3),
         # the data's commit fails: the reservation (3), insert (things), insert (event),
         # update (counters), delete (the record), commit (fails), and the release
-        # (delete, update, commit)
+        # (delete, findAndModify, commit)
         (1, 11),
     ],
     ids=["reservation-commit-fails", "data-commit-fails"],
@@ -145,18 +145,18 @@ async def test_a_failed_commit_leaves_nothing(api: Api, skip: int, commands: int
 
 async def test_a_failure_releases_the_idempotency_key_for_a_retry(api: Api) -> None:
     # given a tenant, and a fail point on the key's completion inside the transaction
-    # (the second update: the first is the quota reservation)
+    # (the first update: the quota reservation is a findAndModify)
     tenant, _ = await tenant_with_things(api)
     before = await snapshot(api.runtime, tenant.id)
     items = [thing(name="New")]
 
     # when a batch is sent with a key
-    async with fail_point(api.runtime, ["update"], skip=1):
+    async with fail_point(api.runtime, ["update"]):
         body = await masked_failure(api, tenant.user, INSERT, items, key="import-7")
 
     # then nothing was written and the claim was released: claim (insert), the
-    # reservation (update, insert, commit), insert (things), update (fails),
-    # abortTransaction, its release (delete, update, commit), release (delete)
+    # reservation (findAndModify, insert, commit), insert (things), update (fails),
+    # abortTransaction, its release (delete, findAndModify, commit), release (delete)
     assert db_commands(body) == 11
     assert await snapshot(api.runtime, tenant.id) == before
 
@@ -173,12 +173,12 @@ async def test_a_failure_releases_the_idempotency_key_for_a_retry(api: Api) -> N
 @pytest.mark.parametrize(
     ("commands_failed", "skip", "commands"),
     [
-        # find (things), find (stored connections), update (reservation), insert
+        # find (things), find (stored connections), findAndModify (reservation), insert
         # (connections), update (thing counts), aggregate (the targets' types and counts),
         # update (the group's inboundByType), insert (event: fails), abortTransaction
         (["insert"], 1, 9),
         # ... update (thing counts: fails), abortTransaction
-        (["update"], 1, 6),
+        (["update"], 0, 6),
     ],
     ids=["event-insert-fails", "thing-counts-update-fails"],
 )
@@ -219,8 +219,8 @@ async def test_a_failed_update_batch_leaves_nothing(api: Api) -> None:
         body = await masked_failure(api, tenant.user, UPDATE, updates)
 
     # then no name, status, version, event or counter changed: find, the reservation
-    # (update, insert, commit), update (things), insert (events: fails), abortTransaction,
-    # its release (delete, update, commit)
+    # (findAndModify, insert, commit), update (things), insert (events: fails),
+    # abortTransaction, its release (delete, findAndModify, commit)
     assert db_commands(body) == 10
     assert await snapshot(api.runtime, tenant.id) == before
     assert [

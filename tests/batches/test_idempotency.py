@@ -63,10 +63,10 @@ async def test_a_retried_insert_gets_the_stored_result_and_writes_nothing(
         "CREATED",
     ]
     assert await snapshot(api.runtime, tenant.id) == after_first
-    # the first run: claim (insert), the reservation (update, insert, commitTransaction),
-    # things (insert), completion (update), event (insert), counters (update), the
-    # reservation's record (delete), commitTransaction; the retry: claim (duplicate key)
-    # and find
+    # the first run: claim (insert), the reservation (findAndModify, insert,
+    # commitTransaction), things (insert), completion (update), event (insert), counters
+    # (update), the reservation's record (delete), commitTransaction; the retry: claim
+    # (duplicate key) and find
     assert (db_commands(first), db_commands(again)) == (10, 2)
 
     # when the same request arrives at another process on the same database (a restart)

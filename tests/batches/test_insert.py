@@ -326,6 +326,7 @@ async def test_a_valid_batch_stores_every_thing_one_event_and_exact_counters(api
     assert await counters(api.runtime, tenant.id) == {
         "things": 3,
         "thingsByType": {"creator": 1, "product": 1, "community": 1},
+        "thingsByStatus": {"active": 1, "draft": 1, "published": 1},
         "connections": 0,
         "connectionsByType": {},
         "inboundByType": {},

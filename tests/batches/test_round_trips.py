@@ -41,18 +41,19 @@ from tests.batches.support import (
 from tests.factories import Api, make_tenant
 
 # batchInsertThings, in two transactions (Ledger.write_reserved): the reservation, short,
-# so the group's other writes go on while the batch writes: update (the quota reservation
-# and counters, one pipeline update of the group), insert (the reservation's record),
+# so the group's other writes go on while the batch writes: findAndModify (the quota
+# reservation and counters, one pipeline update of the group, returning it as it was for
+# quota alerts), insert (the reservation's record),
 # commitTransaction; then the data: insert (every thing: one insert per
 # ``write_chunk_size`` things, 50 by default, so that other tenants' writes interleave),
 # insert (the batch_imported event), delete (the reservation's record),
 # commitTransaction.
 # Every event insert is followed by one update of the metric counters (one bulk write).
-RESERVATION = ["update", "insert", "commitTransaction"]
+RESERVATION = ["findAndModify", "insert", "commitTransaction"]
 INSERT_COMMANDS = [*RESERVATION, "insert", "insert", "update", "delete", "commitTransaction"]
 # batchCreateConnections: aggregate (both ends of every item: one $documents + $lookup
 # of all the ids), aggregate (the stored connections leaving those things, likewise),
-# update (reservation), insert (every connection), update (every thing's connection
+# findAndModify (reservation), insert (every connection), update (every thing's connection
 # counts, one bulk write), aggregate (the targets' types and new inbound counts, one
 # $documents + $lookup), update (the group's inboundByType; a target that is content adds
 # a find of the group's engagement board before it), insert (the event),
@@ -60,7 +61,7 @@ INSERT_COMMANDS = [*RESERVATION, "insert", "insert", "update", "delete", "commit
 CONNECT_COMMANDS = [
     "aggregate",
     "aggregate",
-    "update",
+    "findAndModify",
     "insert",
     "update",
     "aggregate",
@@ -130,9 +131,15 @@ async def test_10000_things_over_http_take_one_more_command_per_chunk_of_50(api:
     items = [thing(name=f"T{i:05d}", properties={"i": i}) for i in range(10_000)]
     body = await run_batch(api, tenant.user, INSERT, items)
 
-    # then both send the same 7 commands besides the inserts of the things, 2 and 200
-    assert (db_commands(body_100), db_commands(body)) == (7 + chunks(100), 7 + chunks(10_000))
-    assert (db_commands(body_100), db_commands(body)) == (9, 207)
+    # then both send the same 7 commands besides the inserts of the things, 2 and 200,
+    # and the batch that reaches the limit (10,000 of 10,000) 4 more for its quota alert
+    # (insert the event, its metric counters, the group's counts, find the webhooks)
+    alert = 4
+    assert (db_commands(body_100), db_commands(body)) == (
+        7 + chunks(100),
+        7 + chunks(10_000) + alert,
+    )
+    assert (db_commands(body_100), db_commands(body)) == (9, 211)
 
     # and every item is CREATED, in order, with its own id
     result = body["data"]["batchInsertThings"]

@@ -74,9 +74,10 @@ async def test_index_names_are_unique_and_tenant_indexes_start_with_group_id() -
     names = [spec.name for spec in INDEXES]
 
     # then no name is used twice, and every index leads with groupId except the two
-    # looked up before the tenant is known, queued job runs and expired reservations
-    # (picked up across groups), the two that drive find_by_keys' $lookup, the staff
-    # overview's (group documents are the tenants themselves), and expiry (TTL) indexes
+    # looked up before the tenant is known, queued job runs, expired reservations and due
+    # webhook deliveries (picked up across groups), the two that drive find_by_keys'
+    # $lookup, the staff overview's (group documents are the tenants themselves), and
+    # expiry (TTL) indexes
     assert len(names) == len(set(names))
     assert [
         s.name for s in INDEXES if s.keys[0][0] != "groupId" and s.expire_after_seconds is None
@@ -92,6 +93,7 @@ async def test_index_names_are_unique_and_tenant_indexes_start_with_group_id() -
         "job_runs_status",
         "ledger_reservations_expiry",
         "counters_thing_lookup",
+        "webhook_deliveries_due",
     ]
 
 

@@ -65,7 +65,7 @@ def cronjobs() -> dict[str, dict[str, Any]]:
 
 
 def test_the_command_line_runs_every_job_of_the_registry() -> None:
-    assert registry() == {"archival", "snapshots", "queued-runs"}
+    assert registry() == {"archival", "snapshots", "queued-runs", "counters", "webhooks"}
     jobs = CliRunner().invoke(app, ["jobs", "run", "--help"], env={"COLUMNS": "400"})
     assert jobs.exit_code == 0
     for spec in registered():
@@ -79,6 +79,8 @@ def test_the_crontab_schedules_every_job_as_the_scheduler_does() -> None:
         "archival": Settings().archive_cron,
         "snapshots": "5 * * * *",
         "queued-runs": "* * * * *",
+        "counters": "0 3 * * 0",
+        "webhooks": "* * * * *",
     }
     assert set(crontab_entries()) == registry()
 
@@ -91,6 +93,8 @@ def test_the_systemd_units_run_every_job() -> None:
     assert timers["archival"]["OnCalendar"] == "*-*-* 02:00:00 UTC"
     assert timers["snapshots"]["OnCalendar"] == "*-*-* *:05:00 UTC"
     assert timers["queued-runs"]["OnUnitInactiveSec"] == "10s"
+    assert timers["counters"]["OnCalendar"] == "Sun *-*-* 03:00:00 UTC"
+    assert timers["webhooks"]["OnUnitInactiveSec"] == "10s"
 
 
 def test_the_kubernetes_cronjobs_run_every_job_one_at_a_time() -> None:
@@ -100,6 +104,8 @@ def test_the_kubernetes_cronjobs_run_every_job_one_at_a_time() -> None:
         "archival": Settings().archive_cron,
         "snapshots": "5 * * * *",
         "queued-runs": "* * * * *",
+        "counters": "0 3 * * 0",
+        "webhooks": "* * * * *",
     }
     assert {job["spec"]["concurrencyPolicy"] for job in found.values()} == {"Forbid"}
 

@@ -102,8 +102,9 @@ async def test_one_line_per_operation_with_its_figures_and_no_secret(
         assert set(line) == OPERATION_FIELDS
         assert line["group"] == str(tenant.id)
         assert len(line["requestId"]) == 32
-    # a create: reservation, thing, event, metric counters, commit
-    assert [(o["dbCommands"], o["documentsRead"]) for o in operations] == [(0, 0), (5, 0), (3, 0)]
+    # a create: reservation (a findAndModify returning the group's counters as they were,
+    # for quota alerts: the one document read), thing, event, metric counters, commit
+    assert [(o["dbCommands"], o["documentsRead"]) for o in operations] == [(0, 0), (5, 1), (3, 1)]
     errors = [line for line in lines if line["level"] == "error"]
     assert [e["requestId"] for e in errors] == [failed["errors"][0]["extensions"]["requestId"]]
     assert "OperationFailure" in errors[0]["exception"]

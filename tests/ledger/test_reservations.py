@@ -34,7 +34,7 @@ def batch_of(
     ]
     delta = CountDelta().created("things", docs)
     for doc in docs:
-        delta.things(doc["type"], 1, doc["sizeBytes"])
+        delta.things(doc["type"], 1, doc["sizeBytes"], status=doc["status"])
     event = new_event(group_id, "batch_imported", timestamp=now, metadata={"count": size})
     return delta, [event], docs
 

@@ -178,7 +178,8 @@ async def test_an_item_carries_counts_quotas_archival_and_activity(
         "type": "organization",
         "plan": "STARTER",
         "status": "active",
-        "counts": {"things": 4, "connections": 0, "events": 4, "people": 0},
+        # events: 4 thing_created and the quota_alert of crossing 80 %
+        "counts": {"things": 4, "connections": 0, "events": 5, "people": 0},
         "usagePercent": 80.0,
         "quotaStatus": "WARNING",
         "lastArchivalRun": None,

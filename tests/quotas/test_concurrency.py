@@ -122,7 +122,9 @@ def thing_batch(runtime: Runtime, group_id: ObjectId) -> Any:
             new_thing_document(group_id, NewThing("creator", f"Batch{i}", {}, "active"), now)
             for i in range(size)
         ]
-        delta = CountDelta().things("creator", size, sum(doc["sizeBytes"] for doc in docs))
+        delta = CountDelta().things(
+            "creator", size, sum(doc["sizeBytes"] for doc in docs), status="active"
+        )
 
         async def work(w: TenantWrite) -> None:
             await w.count(delta)
@@ -273,19 +275,25 @@ async def test_32_writers_store_exactly_what_fits_in_storage(api: Api) -> None:
     # when 32 writers create one thing each at once
     results = await asyncio.gather(*(write(i) for i in range(WRITERS)))
 
-    # then exactly 10 are stored, storage reaches the limit (plus the one refusal event)
+    # then exactly 10 are stored, storage reaches the limit (plus the one refusal event,
+    # and the one alert of the write that reached 100 %, in its transaction)
     assert sum(errors == [] for errors in results) == 10
     assert await raw_count(api.runtime, "things", {"groupId": tenant.id}) == 10
     logged = await events_of_type(api.runtime, tenant.id, "quota_exceeded")
     assert [e["metadata"]["metric"] for e in logged] == ["storage_gb"]
+    alerts = await events_of_type(api.runtime, tenant.id, "quota_alert")
+    assert [(e["metadata"]["from"], e["metadata"]["to"]) for e in alerts] == [
+        ("CRITICAL", "EXCEEDED")
+    ]
+    alert = alerts[0]["sizeBytes"]
     counts = await stored_counts(api.runtime, tenant.id)
-    assert counts["storageBytes"] == GIB + logged[0]["sizeBytes"]
+    assert counts["storageBytes"] == GIB + alert + logged[0]["sizeBytes"]
     truth = await true_counts(api.runtime, tenant.id)
     assert counts == {**truth, "storageBytes": truth["storageBytes"] + already}
     # and the 22 others were refused in bytes, seen before or after the refusal event counted
     refused = [errors for errors in results if errors]
     assert len(refused) == WRITERS - 10
-    full = {GIB, GIB + logged[0]["sizeBytes"]}
+    full = {GIB + alert, GIB + alert + logged[0]["sizeBytes"]}
     for errors in refused:
         current = int(errors[0]["quota"]["current"])
         assert current in full

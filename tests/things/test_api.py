@@ -188,6 +188,7 @@ async def test_create_thing_returns_and_stores_the_thing_with_its_event_and_coun
     assert await group_counts(api.runtime, tenant.id) == {
         "things": 1,
         "thingsByType": {"product": 1},
+        "thingsByStatus": {"published": 1},
         "connections": 0,
         "connectionsByType": {},
         "inboundByType": {},
@@ -903,6 +904,7 @@ async def test_delete_thing_hides_it_removes_its_connections_and_updates_counter
     assert after == {
         "things": 2,
         "thingsByType": {"creator": 1, "blog_post": 1},
+        "thingsByStatus": {"active": 2},
         "connections": 1,
         "connectionsByType": {"authored": 1, "collaborates_with": 0, "following": 0},
         # the post keeps bob's connection; ada's two inbound and bob's one left with her
@@ -1007,7 +1009,7 @@ async def test_things_lists_newest_first_with_filters_and_total_counts(api: Api)
 
     assert listing(everything) == (3, [bob, post, ada])
     assert listing(creators) == (2, [bob, ada])
-    assert listing(drafts) == (None, [bob, post])
+    assert listing(drafts) == (2, [bob, post])  # counts.thingsByStatus
     assert listing(first_two) == (3, [bob, post])
     assert first_two["things"]["pageInfo"] == {"hasNextPage": True, "hasPreviousPage": False}
     assert listing(none) == (0, [])

@@ -1,0 +1,1 @@
+"""The GraphQL side of webhooks: types, queries and mutations."""

@@ -1,0 +1,1 @@
+"""Counter check and repair: every denormalized counter recounted from the collections."""

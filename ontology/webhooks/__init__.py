@@ -1,0 +1,1 @@
+"""Webhooks of a group and the durable outbox of their deliveries."""
