@@ -111,7 +111,7 @@ async def test_a_request_is_one_trace_from_http_to_mongodb(
         ("find api_keys", db, "POST /graphql"),
         ("find groups", db, "POST /graphql"),
         ("find usage", db, "mutation CreateThing"),
-        ("update groups", db, "Mutation.createThing"),
+        ("findAndModify groups", db, "Mutation.createThing"),
         ("insert things", db, "Mutation.createThing"),
         ("insert events", db, "Mutation.createThing"),
         ("update counters", db, "Mutation.createThing"),
