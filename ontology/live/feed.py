@@ -38,6 +38,10 @@ HISTORY_LOST = frozenset({286, 280, 260})
 AWAIT_MS = 500
 
 
+# how long stopping waits for the stream's task to end
+STOP_SECONDS = 2.0
+
+
 class ChangeFeed:
     def __init__(self, database: Database, hub: Hub, *, resume_seconds: float) -> None:
         self.database = database
@@ -55,10 +59,11 @@ class ChangeFeed:
         await self.started.wait()
 
     async def stop(self) -> None:
+        """Cancel the stream, waiting at most ``STOP_SECONDS``: closing a stream on a
+        database that is gone waits for a server PyMongo cannot select (30 s)."""
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await asyncio.wait({self._task}, timeout=STOP_SECONDS)
 
     async def _keep_pre_images(self) -> None:
         db = self.database.db
