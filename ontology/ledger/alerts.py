@@ -34,7 +34,6 @@ from ontology.db.client import Document
 from ontology.ledger.events import new_event
 from ontology.ledger.plans import GIB, METRIC_OF_COUNTER, Metric, QuotaLevel, quota_level
 
-QUOTA_ALERT = "quota_alert"
 # what the update returns of the group document: the limits and the watched counters
 PROJECTION = {"quota": 1, **dict.fromkeys(METRIC_OF_COUNTER, 1)}
 # (metric, level before, level after, value after, limit after: None = unlimited)
@@ -112,7 +111,7 @@ def alert_events(group_id: ObjectId, crossed: list[Crossing], now: datetime) -> 
         events.append(
             new_event(
                 group_id,
-                "quota_alert",  # QUOTA_ALERT, spelled out for the system-type check
+                "quota_alert",
                 timestamp=now,
                 metadata={
                     "metric": metric.value,
