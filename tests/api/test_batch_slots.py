@@ -78,11 +78,18 @@ async def test_a_third_concurrent_batch_of_a_group_is_refused_at_once(settings: 
             first = asyncio.create_task(api.gql(tenant.user, BATCH, things("a", "b")))
             second = asyncio.create_task(api.gql(tenant.user, BATCH, things("c")))
             await until(lambda: slots.in_use(tenant.id) == 2)
-            calls_before = await api.runtime.services.quotas.meter.current(tenant.id)
+            # (a batch takes its slot before it is counted as an API call: wait for both)
+            meter = api.runtime.services.quotas.meter
+            for _ in range(500):
+                if await meter.current(tenant.id) == 2:
+                    break
+                await asyncio.sleep(0.01)
+            calls_before = await meter.current(tenant.id)
+            assert calls_before == 2
 
             # when a third batch of the group arrives, of another kind
             third = await api.post(tenant.owner, UPDATE, {"input": {"updates": []}})
-            calls_after = await api.runtime.services.quotas.meter.current(tenant.id)
+            calls_after = await meter.current(tenant.id)
             # and a batch of the other tenant
             elsewhere = await api.gql(other.user, BATCH, things("x"))
 
