@@ -56,19 +56,18 @@ class CounterCheckRepository:
             session=session,
         )
 
-    async def reserved(
-        self, group_id: ObjectId, session: AsyncClientSession
-    ) -> list[dict[str, int]]:
-        """The counter increments of the group's pending reservations (a batch whose data
-        has not committed yet, ``ontology.ledger.reservations``): at most one per batch
-        running or died within its reservation's lifetime."""
+    async def reserved(self, group_id: ObjectId, session: AsyncClientSession) -> list[Document]:
+        """The group's pending reservations (a batch whose data has not committed yet,
+        ``ontology.ledger.reservations``), their counter increments (``fields``) and
+        time buckets (``buckets``): at most one per batch running or died within its
+        reservation's lifetime."""
         cursor = self.reservations.find(
             {"groupId": group_id},
-            {"fields": 1},
+            {"fields": 1, "buckets": 1},
             hint="ledger_reservations_group",
             session=session,
         )
-        return [dict(doc.get("fields") or {}) async for doc in cursor]
+        return [doc async for doc in cursor]
 
     async def group_buckets(
         self, group_id: ObjectId, since: datetime | None, session: AsyncClientSession

@@ -56,7 +56,8 @@ blocks no writer.
 Counts reserved ahead by a batch (``Ledger.write_reserved``) are in the stored
 counters before its data is written: the recount adds the group's pending
 reservations (``ledger_reservations``, read in the same snapshot) to the truth,
-so a check during a batch reports no drift and a repair takes nothing back from it.
+and the events it added to the group's time buckets to theirs, so a check during a
+batch reports no drift and a repair takes nothing back from it.
 
 Limit: one group's recount runs in one transaction, and mongod ends
 transactions after ``transactionLifetimeLimitSeconds`` (60 s by default); a
@@ -212,8 +213,17 @@ async def recount(
     # counters already (the reservation's transaction applied them) and not yet in the
     # collections: they are part of the truth until the data commits or the reservation
     # is released, both of which delete the reservation record in the same transaction.
-    for fields in await repo.reserved(group_id, session):
-        for path, amount in fields.items():
+    # So are the events it added to the group's time buckets.
+    for reservation in await repo.reserved(group_id, session):
+        for bucket in reservation.get("buckets") or []:
+            reserved = truth.buckets.setdefault((bucket["period"], bucket["start"]), BucketDelta())
+            for name, amount in bucket["inc"]:
+                if name in ("events", "payments", "revenue"):
+                    setattr(reserved, name, getattr(reserved, name) + amount)
+                elif name.startswith("byType."):
+                    kind = name.removeprefix("byType.")
+                    reserved.by_type[kind] = reserved.by_type.get(kind, 0) + amount
+        for path, amount in (reservation.get("fields") or {}).items():
             parts = path.split(".")
             if parts[0] != "counts" or len(parts) < 2:
                 continue

@@ -316,7 +316,7 @@ class Ledger:
 
         async def data(session: AsyncClientSession) -> T:
             result = await work(TenantWrite(self, group_id, session))
-            await self.log.append(group_id, events, session)
+            await self.log.append(group_id, events, session, group_buckets=False)
             if not await self.reservations.settle(group_id, reservation["_id"], session):
                 raise ReservationLapsedError(
                     "The write outlived its reservation, which was released; retry it."
@@ -338,8 +338,9 @@ class Ledger:
         *,
         index: int | None = None,
     ) -> Document:
-        """Reserve ``delta`` and the counts of ``events`` in a short transaction, with the
-        record of the reservation (``ledger_reservations``); the record."""
+        """Reserve ``delta`` and the counts of ``events`` (on the group's counters and its
+        time buckets) in a short transaction, with the record of the reservation
+        (``ledger_reservations``); the record."""
         counted = CountDelta().merge(delta).logged(events)
         reservation: Document = {
             "_id": ObjectId(),
@@ -350,6 +351,7 @@ class Ledger:
 
         async def reserve(w: TenantWrite) -> None:
             await self.reserve(group_id, counted, w.session)
+            reservation["buckets"] = await self.log.reserve_buckets(group_id, events, w.session)
             await self.reservations.insert(reservation, w.session)
 
         await self.write(group_id, reserve, index=index)
@@ -366,6 +368,7 @@ class Ledger:
             for field, amount in reservation["fields"].items():
                 back.add_field(field, -amount)
             await self.reserve(group_id, back, w.session, enforce=False)
+            await self.log.release_buckets(group_id, reservation.get("buckets", []), w.session)
             return True
 
         return await self.write(group_id, work)

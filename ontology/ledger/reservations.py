@@ -1,11 +1,13 @@
 """The only code that touches ``ledger_reservations``: the counts a long write (a batch)
 reserved on its group in a short transaction of its own, until its data commits.
 
-``{_id, groupId, fields, expiresAt}``: ``fields`` are the ``$inc`` the reservation
-applied to the group document. The write's data transaction deletes the record
-(and aborts if it is already gone); a write that fails releases it; a process that
-died mid-write leaves it behind, and ``Ledger.release_expired`` (run every minute by
-every API process, and at start) releases it once ``expiresAt`` has passed.
+``{_id, groupId, fields, buckets, expiresAt}``: ``fields`` are the ``$inc`` the
+reservation applied to the group document, ``buckets`` what it added to the group's
+time buckets (``EventLog.reserve_buckets``: ``{period, start, inc: [[field, amount]]}``).
+The write's data transaction deletes the record (and aborts if it is already gone); a
+write that fails releases it; a process that died mid-write leaves it behind, and
+``Ledger.release_expired`` (run every minute by every API process, and at start)
+releases it once ``expiresAt`` has passed.
 """
 
 from __future__ import annotations

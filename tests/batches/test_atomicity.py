@@ -85,13 +85,15 @@ async def tenant_with_things(api: Api) -> tuple[Tenant, list[str]]:
 @pytest.mark.parametrize(
     ("skip", "commands"),
     [
-        # the reservation's record fails: findAndModify (reservation), insert (fails), abort
-        (0, 3),
-        # the things insert fails: the reservation (findAndModify, insert, commit), insert
-        # (fails), abort, and its release (delete the record, findAndModify, commit)
-        (1, 8),
+        # the reservation's record fails: findAndModify (reservation), update (the group's
+        # time buckets), insert (fails), abort
+        (0, 4),
+        # the things insert fails: the reservation (findAndModify, update, insert, commit),
+        # insert (fails), abort, and its release (delete the record, findAndModify, the
+        # time buckets: update (back), update and delete (counts back at 0), commit)
+        (1, 12),
         # the event insert fails after the things were inserted: + insert (things)
-        (2, 9),
+        (2, 13),
     ],
     ids=["reservation-insert-fails", "things-insert-fails", "event-insert-fails"],
 )
@@ -113,13 +115,13 @@ async def test_a_failed_insert_batch_leaves_nothing(api: Api, skip: int, command
 @pytest.mark.parametrize(
     ("skip", "commands"),
     [
-        # the reservation's commit fails: findAndModify (reservation), insert (its record),
-        # commit (fails)
-        (0, 3),
-        # the data's commit fails: the reservation (3), insert (things), insert (event),
-        # update (counters), delete (the record), commit (fails), and the release
-        # (delete, findAndModify, commit)
-        (1, 11),
+        # the reservation's commit fails: findAndModify (reservation), update (the group's
+        # time buckets), insert (its record), commit (fails)
+        (0, 4),
+        # the data's commit fails: the reservation (4), insert (things), insert (event),
+        # delete (the record), commit (fails), and the release (delete, findAndModify,
+        # update, update, delete, commit)
+        (1, 14),
     ],
     ids=["reservation-commit-fails", "data-commit-fails"],
 )
@@ -145,19 +147,20 @@ async def test_a_failed_commit_leaves_nothing(api: Api, skip: int, commands: int
 
 async def test_a_failure_releases_the_idempotency_key_for_a_retry(api: Api) -> None:
     # given a tenant, and a fail point on the key's completion inside the transaction
-    # (the first update: the quota reservation is a findAndModify)
+    # (the second update: the first is the reservation's, of the group's time buckets)
     tenant, _ = await tenant_with_things(api)
     before = await snapshot(api.runtime, tenant.id)
     items = [thing(name="New")]
 
     # when a batch is sent with a key
-    async with fail_point(api.runtime, ["update"]):
+    async with fail_point(api.runtime, ["update"], skip=1):
         body = await masked_failure(api, tenant.user, INSERT, items, key="import-7")
 
     # then nothing was written and the claim was released: claim (insert), the
-    # reservation (findAndModify, insert, commit), insert (things), update (fails),
-    # abortTransaction, its release (delete, findAndModify, commit), release (delete)
-    assert db_commands(body) == 11
+    # reservation (findAndModify, update, insert, commit), insert (things), update (the
+    # key's completion: fails), abortTransaction, its release (delete, findAndModify,
+    # update, update, delete, commit), release (delete)
+    assert db_commands(body) == 15
     assert await snapshot(api.runtime, tenant.id) == before
 
     # when the request is retried with the key
@@ -219,9 +222,9 @@ async def test_a_failed_update_batch_leaves_nothing(api: Api) -> None:
         body = await masked_failure(api, tenant.user, UPDATE, updates)
 
     # then no name, status, version, event or counter changed: find, the reservation
-    # (findAndModify, insert, commit), update (things), insert (events: fails),
-    # abortTransaction, its release (delete, findAndModify, commit)
-    assert db_commands(body) == 10
+    # (findAndModify, update, insert, commit), update (things), insert (events: fails),
+    # abortTransaction, its release (delete, findAndModify, update, update, delete, commit)
+    assert db_commands(body) == 14
     assert await snapshot(api.runtime, tenant.id) == before
     assert [
         (n["name"], n["status"], n["version"]) for n in await nodes(api, tenant.user, [ada, bob])

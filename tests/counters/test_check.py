@@ -15,6 +15,7 @@ from ontology.kit.clock import utcnow
 from ontology.kit.ids import parse_global_id
 from ontology.knowledge.service import KnowledgeKind, NewKnowledge
 from ontology.ledger.counters import CountDelta
+from ontology.ledger.events import new_event
 from ontology.people.service import NewPerson
 from ontology.runtime import open_runtime
 from ontology.things.models import NewThing, new_thing_document
@@ -319,16 +320,19 @@ async def test_a_batch_reservation_pending_is_no_drift_and_a_repair_keeps_it(api
     delta = CountDelta().created("things", docs)
     for doc in docs:
         delta.things(doc["type"], 1, doc["sizeBytes"], status=doc["status"])
-    reservation = await runtime.services.ledger.reserve_ahead(tenant.id, delta, [])
+    event = new_event(tenant.id, "batch_imported", timestamp=utcnow(), metadata={"count": 3})
+    reservation = await runtime.services.ledger.reserve_ahead(tenant.id, delta, [event])
     reserved = await stored_counts(runtime, tenant.id)
     assert (reserved["things"], reserved["thingsByStatus"]["draft"]) == (6, 4)
+    assert reserved["events"] == before["events"] + 1
 
     # when the counters are checked, then repaired
     service = runtime.services.counter_check
     checked = await service.check()
     [repaired] = await service.check("acme", repair=True)
 
-    # then the reserved counts are part of the truth: no drift, nothing taken back
+    # then the reserved counts (and the event the reservation added to the group's time
+    # buckets) are part of the truth: no drift, nothing taken back
     assert [c.drifts for c in checked] == [[]]
     assert repaired.drifts == []
     assert await stored_counts(runtime, tenant.id) == reserved

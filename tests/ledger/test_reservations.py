@@ -39,14 +39,24 @@ def batch_of(
     return delta, [event], docs
 
 
+async def month_events(runtime: Runtime, group_id: ObjectId) -> int:
+    """The events counted in the group's bucket of this month."""
+    bucket = await runtime.database.collection("counters").find_one(
+        {"groupId": group_id, "thingId": None, "period": "month"}
+    )
+    return int(bucket["events"]) if bucket else 0
+
+
 async def test_a_single_write_goes_on_while_a_batch_writes_its_data(runtime: Runtime) -> None:
     # given a tenant whose batch has reserved its counts and is writing its data
     tenant = await make_tenant(runtime, "acme")
     ledger = runtime.services.ledger
     delta, events, docs = batch_of(runtime, tenant.id, 50)
     started, gate = asyncio.Event(), asyncio.Event()
+    runs = []
 
     async def data(w: TenantWrite) -> None:
+        runs.append(w.session)
         started.set()
         await runtime.repos.things.insert_many(tenant.id, docs, w.session)
         await gate.wait()
@@ -69,6 +79,10 @@ async def test_a_single_write_goes_on_while_a_batch_writes_its_data(runtime: Run
     assert await raw_count(runtime, "ledger_reservations", {}) == 0
     assert await raw_count(runtime, "things", {"groupId": tenant.id}) == 50
     assert await stored_counts(runtime, tenant.id) == await true_counts(runtime, tenant.id)
+    assert (await runtime.services.counter_check.check_group(tenant.id)).drifts == []
+    # and the batch's data ran once: the single write's metric buckets, counted with the
+    # reservation, did not make the batch's transaction conflict and start again
+    assert len(runs) == 1
 
 
 async def test_a_failed_batch_gives_its_reservation_back(runtime: Runtime) -> None:
@@ -91,6 +105,9 @@ async def test_a_failed_batch_gives_its_reservation_back(runtime: Runtime) -> No
     assert (
         await stored_counts(runtime, tenant.id) == before == await true_counts(runtime, tenant.id)
     )
+    # and its event is taken back from the group's time buckets
+    assert await month_events(runtime, tenant.id) == 0
+    assert (await runtime.services.counter_check.check_group(tenant.id)).drifts == []
 
 
 async def test_a_reservation_left_by_a_dead_process_is_released_after_its_lifetime(
@@ -104,6 +121,7 @@ async def test_a_reservation_left_by_a_dead_process_is_released_after_its_lifeti
     with clock_at(start) as clock:
         await ledger.reserve_ahead(tenant.id, delta, events)
         assert (await group_counts(runtime, tenant.id))["things"] == 30
+        assert await month_events(runtime, tenant.id) == 1
 
         # when the sweep runs within the reservation's lifetime, then after it
         assert await ledger.release_expired() == 0
@@ -115,6 +133,7 @@ async def test_a_reservation_left_by_a_dead_process_is_released_after_its_lifeti
     assert await ledger.release_expired() == 0
     assert await raw_count(runtime, "ledger_reservations", {}) == 0
     assert await stored_counts(runtime, tenant.id) == await true_counts(runtime, tenant.id)
+    assert await month_events(runtime, tenant.id) == 0
 
 
 async def test_a_batch_that_outlives_its_reservation_stores_nothing(runtime: Runtime) -> None:
@@ -123,8 +142,10 @@ async def test_a_batch_that_outlives_its_reservation_stores_nothing(runtime: Run
     ledger = runtime.services.ledger
     delta, events, docs = batch_of(runtime, tenant.id, 10)
     started, gate = asyncio.Event(), asyncio.Event()
+    runs = []
 
     async def data(w: TenantWrite) -> None:
+        runs.append(w.session)
         started.set()
         await runtime.repos.things.insert_many(tenant.id, docs, w.session)
         await gate.wait()
