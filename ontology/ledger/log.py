@@ -11,11 +11,12 @@ from bson import ObjectId
 from pymongo import UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 
-from ontology.db.client import Database, Document
+from ontology.db.client import Database
 from ontology.db.windows import EVENT_KEYS
 from ontology.db.writes import bulk_write_chunked, insert_chunked
 from ontology.kit.clock import utcnow
 from ontology.ledger.buckets import COUNTER_RETENTION, Period, counter_deltas
+from ontology.ledger.events import EventDocument
 
 
 class EventLog:
@@ -26,7 +27,7 @@ class EventLog:
         self.hints = database.hints
 
     async def append(
-        self, group_id: ObjectId, events: Sequence[Document], session: AsyncClientSession
+        self, group_id: ObjectId, events: Sequence[EventDocument], session: AsyncClientSession
     ) -> None:
         """Append events and add them to the metric counters, in the caller's transaction."""
         if any(event["groupId"] != group_id for event in events):
@@ -38,7 +39,7 @@ class EventLog:
         await self.record(group_id, events, session)
 
     async def record(
-        self, group_id: ObjectId, events: Sequence[Document], session: AsyncClientSession
+        self, group_id: ObjectId, events: Sequence[EventDocument], session: AsyncClientSession
     ) -> None:
         """Add the events to every counter they touch, in the caller's transaction: one
         command for up to ``write_chunk`` counters."""
@@ -52,7 +53,7 @@ class EventLog:
         await bulk_write_chunked(self.counters, operations, session, self.chunk)
 
 
-def _scopes(event: Document) -> list[dict[str, Any]]:
+def _scopes(event: EventDocument) -> list[dict[str, Any]]:
     """The filters of the lists a new event joins (``page_spec``, ``for_thing_spec``)."""
     group = {"groupId": event["groupId"]}
     return [group] + [
