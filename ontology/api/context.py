@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, Self, TypeVar
 
@@ -79,7 +80,7 @@ class Context:
     def known(self, page: PageRequest, name: str, of_type: str | None = None) -> PageRequest:
         """``page`` with what the group's counters tell of its list ``name`` (of a type):
         the most documents it holds and the newest key written to it."""
-        counts = self.caller.group.get("counts") or {}
+        counts: Mapping[str, Any] = self.caller.group.get("counts") or {}  # by list name
         newest = self.caller.group.get("newest") or {}
         oldest = self.caller.group.get("oldest") or {}
         if of_type is None:

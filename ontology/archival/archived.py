@@ -29,17 +29,19 @@ from datetime import date
 
 from bson import ObjectId
 
+from ontology.archival.documents import ListedManifest
 from ontology.archival.models import ManifestStatus, decode_events
 from ontology.archival.repository import ArchivalProgressRepository, ManifestRepository
 from ontology.archival.service import VerificationError, is_transient
 from ontology.archival.sinks import Sink, sha256_hex
-from ontology.db.client import Database, Document
+from ontology.db.client import Database
 from ontology.events.repository import EventRepository
 from ontology.kit.clock import utcnow
 from ontology.kit.errors import ClientError
 from ontology.kit.pagination import decode_cursor, encode_cursor
 from ontology.kit.retry import Backoff
 from ontology.ledger.counters import CountDelta
+from ontology.ledger.events import EventDocument
 from ontology.ledger.ledger import Ledger, TenantWrite
 
 MANIFESTS_PER_READ = 20
@@ -80,7 +82,7 @@ class ArchivedEventsService:
     sink_factory: Callable[[], Sink]
     backoff: Backoff = field(default_factory=Backoff)
 
-    async def _read(self, sink: Sink, manifest: Document) -> list[Document]:
+    async def _read(self, sink: Sink, manifest: ListedManifest) -> list[EventDocument]:
         key = manifest["key"]
         data: bytes = await self.backoff.run(lambda: sink.get(key), f"GET {key}", is_transient)
         if sha256_hex(data) != manifest["checksum"]:
@@ -95,7 +97,7 @@ class ArchivedEventsService:
         *,
         event_type: str | None = None,
         after: ArchivedPosition | None = None,
-    ) -> AsyncIterator[tuple[ArchivedPosition, Document]]:
+    ) -> AsyncIterator[tuple[ArchivedPosition, EventDocument]]:
         """The group's archived events of these days (UTC), oldest first, after ``after``."""
         sink = self.sink_factory()
         from_key = after.key if after else None
@@ -127,9 +129,9 @@ class ArchivedEventsService:
         *,
         event_type: str | None = None,
         after: ArchivedPosition | None = None,
-    ) -> tuple[list[tuple[ArchivedPosition, Document]], bool]:
+    ) -> tuple[list[tuple[ArchivedPosition, EventDocument]], bool]:
         """Up to ``size`` archived events and whether more follow."""
-        found: list[tuple[ArchivedPosition, Document]] = []
+        found: list[tuple[ArchivedPosition, EventDocument]] = []
         async for item in self.iterate(
             group_id, first_day, last_day, event_type=event_type, after=after
         ):

@@ -24,8 +24,10 @@ from typing import Any
 from bson import ObjectId, json_util
 from bson.json_util import JSONMode, JSONOptions
 
+from ontology.archival.documents import ManifestDocument
 from ontology.archival.sinks import sha256_hex
 from ontology.db.client import Document
+from ontology.ledger.events import EventDocument
 
 # Canonical mode: every BSON type explicit, so decoding gives back the same types.
 EXTENDED_JSON = JSONOptions(json_mode=JSONMode.CANONICAL, tz_aware=True, tzinfo=UTC)
@@ -50,7 +52,7 @@ def object_key(group_id: ObjectId, day: date, run_id: ObjectId, seq: int) -> str
     return f"{day_prefix(group_id, day)}part-{run_id}-{seq:06d}.jsonl.gz"
 
 
-def encode_events(events: Sequence[Document]) -> bytes:
+def encode_events(events: Sequence[EventDocument]) -> bytes:
     """Gzip JSON Lines, one canonical Extended JSON document per line.
 
     ``mtime=0`` keeps the bytes a function of the events alone.
@@ -59,10 +61,10 @@ def encode_events(events: Sequence[Document]) -> bytes:
     return gzip.compress(lines.encode(), compresslevel=6, mtime=0)
 
 
-def decode_events(data: bytes) -> Iterator[Document]:
+def decode_events(data: bytes) -> Iterator[EventDocument]:
     for line in gzip.decompress(data).decode().splitlines():
         if line:
-            document: Document = json_util.loads(line, json_options=EXTENDED_JSON)
+            document: EventDocument = json_util.loads(line, json_options=EXTENDED_JSON)
             yield document
 
 
@@ -72,16 +74,16 @@ class ArchiveObject:
 
     key: str
     data: bytes
-    manifest: Document
+    manifest: ManifestDocument
 
 
 def new_manifest(
-    group_id: ObjectId, run_id: ObjectId, seq: int, events: Sequence[Document], now: datetime
+    group_id: ObjectId, run_id: ObjectId, seq: int, events: Sequence[EventDocument], now: datetime
 ) -> ArchiveObject:
     day = events[0]["timestamp"].date()
     key = object_key(group_id, day, run_id, seq)
     data = encode_events(events)
-    manifest: Document = {
+    manifest: ManifestDocument = {
         "_id": ObjectId(),
         "groupId": group_id,
         "runId": run_id,

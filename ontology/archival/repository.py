@@ -3,31 +3,51 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from bson import ObjectId
 from pymongo.asynchronous.client_session import AsyncClientSession
 
+from ontology.archival.documents import ListedManifest, ManifestDocument
 from ontology.archival.models import ManifestStatus
 from ontology.db.client import Database, Document
 from ontology.db.queries import FindSpec
+
+# PyMongo reads ``dict[str, Any]``; what ``archive_manifests`` stores is
+# ``ManifestDocument``. The one place its reads are cast, and its writes handed back.
+
+
+def _manifests(found: list[Document]) -> list[ManifestDocument]:
+    return cast("list[ManifestDocument]", found)
+
+
+def _listed(found: list[Document]) -> list[ListedManifest]:
+    return cast("list[ListedManifest]", found)  # projected without ``ids``
+
+
+def _manifest(found: Document | None) -> ManifestDocument | None:
+    return cast("ManifestDocument | None", found)
+
+
+def _raw(manifest: ManifestDocument) -> Document:
+    return cast(Document, manifest)
 
 
 class ManifestRepository:
     def __init__(self, database: Database) -> None:
         self.collection = database.collection("archive_manifests")
 
-    async def insert(self, group_id: ObjectId, manifest: Document) -> None:
+    async def insert(self, group_id: ObjectId, manifest: ManifestDocument) -> None:
         if manifest["groupId"] != group_id:
             raise ValueError("A manifest of another group was passed to insert.")
-        await self.collection.insert_one(manifest)
+        await self.collection.insert_one(_raw(manifest))
 
-    async def pending(self, group_id: ObjectId) -> list[Document]:
+    async def pending(self, group_id: ObjectId) -> list[ManifestDocument]:
         """Manifests whose objects may or may not be written (left by an interrupted run)."""
         cursor = self.collection.find(
             {"groupId": group_id, "status": ManifestStatus.PENDING.value}
         ).sort("_id", 1)
-        return await cursor.to_list()
+        return _manifests(await cursor.to_list())
 
     async def drop_pending(self, group_id: ObjectId, manifest_id: ObjectId) -> bool:
         result = await self.collection.delete_one(
@@ -62,7 +82,7 @@ class ManifestRepository:
         from_key: str | None = None,
         event_type: str | None = None,
         limit: int | None = None,
-    ) -> list[Document]:
+    ) -> list[ListedManifest]:
         """Done manifests of the days ``first_day``..``last_day`` (ISO dates), in key order,
         from ``from_key`` (inclusive) on.
 
@@ -80,13 +100,13 @@ class ManifestRepository:
         residual: dict[str, Any] = {"status": ManifestStatus.DONE.value}
         if event_type is not None:
             residual["types"] = event_type
-        found: list[Document] = []
+        found: list[ListedManifest] = []
         width = 1
         while day <= last and (limit is None or len(found) < limit):
             end = last if limit is None else min(last, day + timedelta(days=width - 1))
             lower = max(f"{prefix}{day.isoformat()}/", from_key or "")
             spec = self.days_spec(group_id, lower, f"{prefix}{end.isoformat()}/~", residual)
-            found += await spec.run(self.collection)
+            found += _listed(await spec.run(self.collection))
             day, width = end + timedelta(days=1), width * 2
         return found if limit is None else found[:limit]
 
@@ -102,8 +122,8 @@ class ManifestRepository:
             projection={"ids": 0},
         )
 
-    async def by_id(self, group_id: ObjectId, manifest_id: ObjectId) -> Document | None:
-        return await self.collection.find_one({"groupId": group_id, "_id": manifest_id})
+    async def by_id(self, group_id: ObjectId, manifest_id: ObjectId) -> ManifestDocument | None:
+        return _manifest(await self.collection.find_one({"groupId": group_id, "_id": manifest_id}))
 
 
 class ArchivalProgressRepository:
@@ -115,7 +135,7 @@ class ArchivalProgressRepository:
     async def record_batch(
         self,
         group_id: ObjectId,
-        manifest: Document,
+        manifest: ManifestDocument,
         now: datetime,
         session: AsyncClientSession,
     ) -> None:
@@ -143,7 +163,7 @@ class ArchivalProgressRepository:
         )
 
     async def record_restore(
-        self, group_id: ObjectId, manifest: Document, session: AsyncClientSession
+        self, group_id: ObjectId, manifest: ListedManifest, session: AsyncClientSession
     ) -> None:
         await self.collection.update_one(
             {"groupId": group_id},

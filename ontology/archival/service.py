@@ -38,6 +38,7 @@ from apscheduler.triggers.cron import CronTrigger
 from bson import ObjectId
 from pymongo.errors import ConnectionFailure, DuplicateKeyError, OperationFailure, PyMongoError
 
+from ontology.archival.documents import ManifestDocument
 from ontology.archival.models import (
     GroupArchiveResult,
     GroupFailure,
@@ -53,7 +54,7 @@ from ontology.archival.sinks import (
     SinkError,
     TransientSinkError,
 )
-from ontology.db.client import Database, Document
+from ontology.db.client import Database
 from ontology.events.repository import EventRepository
 from ontology.groups.repository import GroupRepository
 from ontology.kit.clock import EPOCH, utcnow
@@ -61,6 +62,8 @@ from ontology.kit.errors import RunErrorCode
 from ontology.kit.pagination import PageRequest
 from ontology.kit.retry import Backoff
 from ontology.ledger.counters import CountDelta
+from ontology.ledger.documents import GroupPlan
+from ontology.ledger.events import EventDocument
 from ontology.ledger.ledger import Ledger, TenantWrite
 from ontology.ledger.plans import Metric, PlanBook
 
@@ -75,12 +78,12 @@ FAULT_POINTS = (
     "during_delete",
 )
 
-FaultHook = Callable[[str, Document], Awaitable[None]]
+FaultHook = Callable[[str, ManifestDocument], Awaitable[None]]
 BatchCallback = Callable[[GroupArchiveResult, int], None]
 AsyncBatchCallback = Callable[[GroupArchiveResult, int], Awaitable[None]]
 
 
-async def _no_fault(point: str, manifest: Document) -> None:
+async def _no_fault(point: str, manifest: ManifestDocument) -> None:
     return None
 
 
@@ -179,7 +182,7 @@ class ArchivalService:
     # -- cutoffs and status --------------------------------------------------
 
     def cutoff(
-        self, group: Document, older_than_days: int | None, now: datetime
+        self, group: GroupPlan, older_than_days: int | None, now: datetime
     ) -> datetime | None:
         """Events strictly older than this are archived; None: the group keeps its events.
 
@@ -195,7 +198,7 @@ class ArchivalService:
         # no event is older than the epoch, and the subtraction cannot overflow
         return max(now - timedelta(days=min(days, (now - EPOCH).days + 1)), EPOCH)
 
-    async def status(self, group: Document) -> ArchivalStatus:
+    async def status(self, group: GroupPlan) -> ArchivalStatus:
         cutoff = self.cutoff(group, None, utcnow())
         eligible = 0 if cutoff is None else await self.events.count_older_than(group["_id"], cutoff)
         progress = await self.progress.get(group["_id"]) or {}
@@ -208,7 +211,7 @@ class ArchivalService:
             object_bytes=int(progress.get("objectBytes", 0)),
         )
 
-    async def archivable(self, group: Document, page: PageRequest) -> list[Document]:
+    async def archivable(self, group: GroupPlan, page: PageRequest) -> list[EventDocument]:
         """A page of the events the next run would move (older than the group's cutoff now),
         oldest first, as it moves them; none when the plan keeps every event."""
         cutoff = self.cutoff(group, None, utcnow())
@@ -226,7 +229,7 @@ class ArchivalService:
 
     async def archive_groups(
         self,
-        groups: Sequence[Document],
+        groups: Sequence[GroupPlan],
         run_log: RunLog,
         *,
         older_than_days: int | None = None,
@@ -310,7 +313,7 @@ class ArchivalService:
 
     async def archive_group_events(
         self,
-        group: Document,
+        group: GroupPlan,
         run_id: ObjectId,
         result: GroupArchiveResult,
         *,
@@ -333,7 +336,7 @@ class ArchivalService:
         if result.cutoff is None:
             return result
         cursor = self.events.stream_older_than(group_id, result.cutoff, self.batch_size)
-        batch: list[Document] = []
+        batch: list[EventDocument] = []
         seq = 0
 
         async def flush() -> None:
@@ -399,7 +402,7 @@ class ArchivalService:
         group_id: ObjectId,
         run_id: ObjectId,
         seq: int,
-        events: list[Document],
+        events: list[EventDocument],
         sink: Sink,
         result: GroupArchiveResult,
     ) -> None:
@@ -428,7 +431,7 @@ class ArchivalService:
         if await self._commit(group_id, manifest):
             self._count(result, manifest)
 
-    async def _insert_manifest(self, group_id: ObjectId, manifest: Document) -> None:
+    async def _insert_manifest(self, group_id: ObjectId, manifest: ManifestDocument) -> None:
         try:
             await self.manifests.insert(group_id, manifest)
         except DuplicateKeyError:
@@ -436,7 +439,7 @@ class ArchivalService:
             if await self.manifests.by_id(group_id, manifest["_id"]) is None:
                 raise
 
-    async def _commit(self, group_id: ObjectId, manifest: Document) -> bool:
+    async def _commit(self, group_id: ObjectId, manifest: ManifestDocument) -> bool:
         """Delete the manifest's events and mark it done, in one transaction.
 
         False when the manifest turned out to be stale (dropped) or finished by
@@ -480,13 +483,13 @@ class ArchivalService:
             return False
         return True
 
-    async def _drop(self, group_id: ObjectId, manifest: Document) -> None:
+    async def _drop(self, group_id: ObjectId, manifest: ManifestDocument) -> None:
         await self._retry(
             functools.partial(self.manifests.drop_pending, group_id, manifest["_id"]), "drop"
         )
 
     @staticmethod
-    def _count(result: GroupArchiveResult, manifest: Document) -> None:
+    def _count(result: GroupArchiveResult, manifest: ManifestDocument) -> None:
         result.events += manifest["count"]
         result.objects += 1
         result.object_bytes += manifest["objectBytes"]

@@ -29,6 +29,7 @@ from ontology.batches.models import (
     ItemStatus,
     request_fingerprint,
 )
+from ontology.connections.documents import ConnectionDocument
 from ontology.connections.models import (
     NewConnection,
     check_new_connection,
@@ -36,7 +37,6 @@ from ontology.connections.models import (
     new_connection_document,
 )
 from ontology.connections.repository import ConnectionRepository
-from ontology.db.client import Document
 from ontology.kit.clock import utcnow
 from ontology.kit.errors import ErrorCode, ItemError, RejectedError
 from ontology.kit.ids import to_global_id
@@ -44,8 +44,9 @@ from ontology.kit.limits import WriteLimits
 from ontology.kit.metrics import Metrics
 from ontology.kit.turns import in_turns
 from ontology.ledger.counters import CountDelta, document_size
-from ontology.ledger.events import new_event
+from ontology.ledger.events import EventDocument, new_event
 from ontology.ledger.ledger import Ledger, TenantWrite
+from ontology.things.documents import ThingDocument
 from ontology.things.engagement import EngagementLedger
 from ontology.things.models import (
     NewThing,
@@ -214,7 +215,7 @@ class BatchService:
         key: str | None,
         result: BatchResult,
         write: Callable[[TenantWrite], Awaitable[None]],
-        counts: tuple[CountDelta, list[Document]] | None = None,
+        counts: tuple[CountDelta, list[EventDocument]] | None = None,
     ) -> None:
         """Run ``write`` and complete the idempotency key in one transaction; with
         ``counts`` (its delta and events), reserved first in a short transaction of their
@@ -238,7 +239,7 @@ class BatchService:
     ) -> BatchResult:
         now = utcnow()
         results: list[ItemResult] = []
-        docs: list[Document] = []
+        docs: list[ThingDocument] = []
         async for index, item in in_turns(enumerate(items)):
             normalized, errors = check_new_thing(
                 self.vocabulary, self.limits, item, f"things.{index}.", index
@@ -289,7 +290,7 @@ class BatchService:
         stored = await self.connections.existing_keys(group_id, from_ids) if from_ids else set()
         now = utcnow()
         results: list[ItemResult] = []
-        docs: list[Document] = []
+        docs: list[ConnectionDocument] = []
         positions: list[int] = []
         seen: dict[tuple[Any, Any, str], int] = {}
         async for index, item in in_turns(enumerate(items)):
@@ -358,7 +359,7 @@ class BatchService:
         group_id: ObjectId,
         key: str | None,
         result: BatchResult,
-        docs: list[Document],
+        docs: list[ConnectionDocument],
         total: int,
     ) -> BatchResult:
         now = utcnow()
@@ -401,7 +402,7 @@ class BatchService:
         now = utcnow()
         results: list[ItemResult] = []
         writes: list[tuple[ObjectId, int, dict[str, Any]]] = []
-        events: list[Document] = []
+        events: list[EventDocument] = []
         storage = 0
         seen: dict[ObjectId, int] = {}
         async for index, item in in_turns(enumerate(items)):

@@ -15,6 +15,7 @@ from ontology.archival.models import GroupArchiveResult
 from ontology.cli.common import emit, err, group_by_slug, out, run_with_runtime
 from ontology.kit.clock import utcnow
 from ontology.kit.errors import ErrorCode, RejectedError
+from ontology.ledger.documents import GroupPlan
 from ontology.runtime import Runtime
 
 app = typer.Typer(
@@ -98,6 +99,7 @@ def archive_status(
     """
 
     async def work(runtime: Runtime) -> dict[str, Any]:
+        groups: list[GroupPlan]
         if group:
             groups = [await group_by_slug(runtime, group)]
         else:

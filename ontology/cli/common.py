@@ -15,6 +15,7 @@ from ontology.archival.service import ArchivalError
 from ontology.archival.sinks import SinkError
 from ontology.config import Settings
 from ontology.kit.errors import RejectedError
+from ontology.ledger.documents import GroupDocument
 from ontology.runtime import Runtime, open_runtime
 
 T = TypeVar("T")
@@ -74,7 +75,7 @@ def emit(as_json: bool, data: dict[str, Any], text: str) -> None:
         out.print(text, highlight=False)
 
 
-async def group_by_slug(runtime: Runtime, slug: str) -> dict[str, Any]:
+async def group_by_slug(runtime: Runtime, slug: str) -> GroupDocument:
     found = await runtime.services.groups.by_slug(slug)
     if found is None:
         raise fail(f"No group with slug {slug!r}.")

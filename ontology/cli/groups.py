@@ -11,6 +11,7 @@ from ontology.cli.common import emit, fail, out, run_with_runtime
 from ontology.groups.models import Plan
 from ontology.groups.repository import GroupListFilter, GroupOrder
 from ontology.kit.pagination import PageRequest, decode_cursor
+from ontology.ledger.documents import GroupDocument
 from ontology.ledger.plans import Metric
 from ontology.ledger.standing import QUOTA_STATUS
 from ontology.overview.service import GroupOverview
@@ -41,7 +42,7 @@ def groups_create(
       ontology groups create --slug acme --name "Acme" --json
     """
 
-    async def work(runtime: Runtime) -> dict[str, Any]:
+    async def work(runtime: Runtime) -> GroupDocument:
         return await runtime.services.groups.create(slug=slug, name=name, plan=plan)
 
     group = run_with_runtime(work)

@@ -9,10 +9,11 @@ from typing import Any
 
 from bson import ObjectId
 
-from ontology.db.client import Document
+from ontology.connections.documents import ConnectionDocument
 from ontology.kit.errors import ErrorCode, ItemError
 from ontology.kit.limits import WriteLimits, quoted
 from ontology.ledger.counters import document_size
+from ontology.things.documents import ThingDocument
 from ontology.vocabulary.registry import Vocabulary
 
 
@@ -33,7 +34,7 @@ def check_new_connection(
     vocabulary: Vocabulary,
     limits: WriteLimits,
     connection: NewConnection,
-    things: dict[ObjectId, Document],
+    things: dict[ObjectId, ThingDocument],
     prefix: str = "",
     index: int | None = None,
 ) -> list[ItemError]:
@@ -49,7 +50,7 @@ def check_new_connection(
                 index,
             )
         )
-    ends: list[Document] = []
+    ends: list[ThingDocument] = []
     for name, thing_id in (("fromId", connection.from_id), ("toId", connection.to_id)):
         thing = things.get(thing_id) if thing_id is not None else None
         if thing is None:
@@ -121,8 +122,10 @@ def check_new_connection(
 
 def new_connection_document(
     group_id: ObjectId, connection: NewConnection, now: datetime
-) -> Document:
-    doc: Document = {
+) -> ConnectionDocument:
+    # checked: both ends are the group's live things
+    assert connection.from_id is not None and connection.to_id is not None
+    doc: ConnectionDocument = {
         "_id": ObjectId(),
         "groupId": group_id,
         "fromId": connection.from_id,
@@ -134,12 +137,13 @@ def new_connection_document(
         "validTo": connection.valid_to,
         "createdAt": now,
         "updatedAt": now,
+        "sizeBytes": 0,  # set below: the size of the rest
     }
     doc["sizeBytes"] = document_size(doc)
     return doc
 
 
-def count_changes(doc: Document, delta: int) -> list[tuple[ObjectId, str, str, int]]:
+def count_changes(doc: ConnectionDocument, delta: int) -> list[tuple[ObjectId, str, str, int]]:
     """The per-thing connection count changes of adding (+1) or removing (-1) ``doc``."""
     return [
         (doc["fromId"], "outbound", doc["type"], delta),

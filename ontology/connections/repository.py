@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from bson import ObjectId
 from pymongo import DeleteOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 
+from ontology.connections.documents import ConnectionDocument, RelatedConnection
 from ontology.db.client import Database, Document
 from ontology.db.queries import FindSpec, find_by_keys, live_thing_of, pages_per_parent
 from ontology.db.windows import OBJECT_IDS, Scan
@@ -19,6 +20,21 @@ from ontology.kit.pagination import PageRequest
 END_FIELD = {"OUTBOUND": "fromId", "INBOUND": "toId"}
 OTHER_END_FIELD = {"OUTBOUND": "toId", "INBOUND": "fromId"}
 
+# PyMongo reads ``dict[str, Any]``; what this collection stores is ``ConnectionDocument``.
+# The one place its reads are cast, and its writes handed back to PyMongo.
+
+
+def _connections(found: list[Document]) -> list[ConnectionDocument]:
+    return cast("list[ConnectionDocument]", found)
+
+
+def _connection(found: Document | None) -> ConnectionDocument | None:
+    return cast("ConnectionDocument | None", found)
+
+
+def _raw(doc: ConnectionDocument) -> Document:
+    return cast(Document, doc)
+
 
 class ConnectionRepository:
     def __init__(self, database: Database) -> None:
@@ -27,26 +43,30 @@ class ConnectionRepository:
         self.hints = database.hints
 
     @staticmethod
-    def _scopes(doc: Document) -> list[dict[str, Any]]:
+    def _scopes(doc: ConnectionDocument) -> list[dict[str, Any]]:
         """The filters of the lists a new connection joins (``page_spec``, ``for_thing_spec``)."""
-        group = {"groupId": doc["groupId"]}
+        group: dict[str, Any] = {"groupId": doc["groupId"]}
         typed = {**group, "type": doc["type"]}
         return [group, typed] + [
-            {**scope, end: doc[end]} for scope in (group, typed) for end in END_FIELD.values()
+            {**scope, end: key}
+            for scope in (group, typed)
+            for end, key in (("fromId", doc["fromId"]), ("toId", doc["toId"]))
         ]
 
-    def _inserted(self, docs: Sequence[Document]) -> None:
+    def _inserted(self, docs: Sequence[ConnectionDocument]) -> None:
         self.hints.inserted_docs(self.collection.name, docs, self._scopes, "_id", OBJECT_IDS)
 
-    async def insert(self, group_id: ObjectId, doc: Document, session: AsyncClientSession) -> None:
+    async def insert(
+        self, group_id: ObjectId, doc: ConnectionDocument, session: AsyncClientSession
+    ) -> None:
         """Insert one connection; a duplicate raises ``DuplicateKeyError``."""
         if doc["groupId"] != group_id:
             raise ValueError("A connection of another group was passed to insert.")
-        await self.collection.insert_one(doc, session=session)
+        await self.collection.insert_one(_raw(doc), session=session)
         self._inserted([doc])
 
     async def insert_many(
-        self, group_id: ObjectId, docs: Sequence[Document], session: AsyncClientSession
+        self, group_id: ObjectId, docs: Sequence[ConnectionDocument], session: AsyncClientSession
     ) -> None:
         """Insert connections in order; a duplicate raises ``BulkWriteError`` naming its index."""
         if any(doc["groupId"] != group_id for doc in docs):
@@ -67,9 +87,9 @@ class ConnectionRepository:
         )
         return {(doc["fromId"], doc["toId"], doc["type"]) for doc in found}
 
-    async def by_ids(self, group_id: ObjectId, ids: Sequence[ObjectId]) -> list[Document]:
+    async def by_ids(self, group_id: ObjectId, ids: Sequence[ObjectId]) -> list[ConnectionDocument]:
         """The group's documents with these ids (any number, one command)."""
-        return await find_by_keys(self.collection, "_id", ids, {"groupId": group_id})
+        return _connections(await find_by_keys(self.collection, "_id", ids, {"groupId": group_id}))
 
     def page_spec(
         self, group_id: ObjectId, connection_type: str | None, page: PageRequest
@@ -83,8 +103,10 @@ class ConnectionRepository:
 
     async def page(
         self, group_id: ObjectId, connection_type: str | None, page: PageRequest
-    ) -> list[Document]:
-        return await self.page_spec(group_id, connection_type, page).run(self.collection)
+    ) -> list[ConnectionDocument]:
+        return _connections(
+            await self.page_spec(group_id, connection_type, page).run(self.collection)
+        )
 
     def for_thing_spec(
         self,
@@ -116,7 +138,7 @@ class ConnectionRepository:
         connection_type: str | None,
         things: dict[ObjectId, tuple[int | None, ObjectId | None]],
         page: PageRequest,
-    ) -> dict[ObjectId, list[Document]]:
+    ) -> dict[ObjectId, list[RelatedConnection]]:
         """Each thing's page of connections in one direction (``things``: each thing's
         count of them and the newest id written, None when unknown).
 
@@ -133,19 +155,20 @@ class ConnectionRepository:
         for items in found.values():
             for item in items:
                 item["_other"] = live_thing_of(item["_other"], group_id)
-        return found
+        # each a stored connection with its other end joined
+        return cast("dict[ObjectId, list[RelatedConnection]]", found)
 
     async def delete_one(
         self, group_id: ObjectId, connection_id: ObjectId, session: AsyncClientSession
-    ) -> Document | None:
-        result: Document | None = await self.collection.find_one_and_delete(
+    ) -> ConnectionDocument | None:
+        result = await self.collection.find_one_and_delete(
             {"groupId": group_id, "_id": connection_id}, session=session
         )
-        return result
+        return _connection(result)
 
     async def delete_touching(
         self, group_id: ObjectId, thing_id: ObjectId, session: AsyncClientSession
-    ) -> list[Document]:
+    ) -> list[ConnectionDocument]:
         """Delete every connection from or to ``thing_id``; the deleted documents.
 
         The deletes go ``write_chunk`` per command (one ``DeleteOne`` by id each,
@@ -160,4 +183,4 @@ class ConnectionRepository:
                 found[doc["_id"]] = doc
         operations = [DeleteOne({"groupId": group_id, "_id": i}) for i in found]
         await bulk_write_chunked(self.collection, operations, session, self.chunk)
-        return list(found.values())
+        return _connections(list(found.values()))

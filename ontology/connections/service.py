@@ -6,6 +6,7 @@ from bson import ObjectId
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
+from ontology.connections.documents import ConnectionDocument
 from ontology.connections.models import (
     NewConnection,
     check_new_connection,
@@ -13,13 +14,13 @@ from ontology.connections.models import (
     new_connection_document,
 )
 from ontology.connections.repository import ConnectionRepository
-from ontology.db.client import Document
 from ontology.kit.clock import utcnow
 from ontology.kit.errors import ErrorCode, ItemError, RejectedError
 from ontology.kit.limits import WriteLimits
 from ontology.ledger.counters import CountDelta
 from ontology.ledger.events import new_event
 from ontology.ledger.ledger import Ledger, TenantWrite
+from ontology.things.documents import ThingDocument
 from ontology.things.engagement import EngagementLedger
 from ontology.things.repository import ThingRepository
 from ontology.vocabulary.registry import Vocabulary
@@ -42,7 +43,7 @@ class ConnectionService:
         self.vocabulary = vocabulary
         self.limits = limits
 
-    async def create(self, group_id: ObjectId, connection: NewConnection) -> Document:
+    async def create(self, group_id: ObjectId, connection: NewConnection) -> ConnectionDocument:
         ids = [i for i in (connection.from_id, connection.to_id) if i is not None]
         things = {t["_id"]: t for t in await self.things.by_ids(group_id, ids)} if ids else {}
         errors = check_new_connection(self.vocabulary, self.limits, connection, things)
@@ -80,13 +81,15 @@ class ConnectionService:
             ) from None
         return doc
 
-    async def delete(self, group_id: ObjectId, connection_id: ObjectId | None) -> Document:
+    async def delete(
+        self, group_id: ObjectId, connection_id: ObjectId | None
+    ) -> ConnectionDocument:
         not_found = RejectedError([ItemError(ErrorCode.NOT_FOUND, "No such connection.", "id")])
         if connection_id is None:
             raise not_found
         now = utcnow()
 
-        async def write(w: TenantWrite) -> Document:
+        async def write(w: TenantWrite) -> ConnectionDocument:
             doc = await self.connections.delete_one(group_id, connection_id, w.session)
             if doc is None:
                 raise not_found
@@ -108,7 +111,7 @@ class ConnectionService:
     async def detach(
         self,
         group_id: ObjectId,
-        thing: Document,
+        thing: ThingDocument,
         delta: CountDelta,
         session: AsyncClientSession,
     ) -> int:

@@ -72,7 +72,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from bson import ObjectId
 from pymongo.asynchronous.client_session import AsyncClientSession
@@ -81,6 +81,7 @@ from ontology.counters.repository import CounterCheckRepository
 from ontology.db.client import Database, Document
 from ontology.kit.clock import utcnow
 from ontology.ledger.buckets import COUNTER_RETENTION, BucketDelta, Period, counter_deltas
+from ontology.ledger.events import EventDocument
 from ontology.ledger.plans import Metric, PlanBook
 
 log = logging.getLogger(__name__)
@@ -187,7 +188,8 @@ async def recount(
             pending = 0
     async for doc in repo.stream("events", group_id, batch_size, session):
         if now is not None:
-            for (thing_id, period, start), add in counter_deltas([doc], now).items():
+            event = cast(EventDocument, doc)  # streamed from the events collection
+            for (thing_id, period, start), add in counter_deltas([event], now).items():
                 if thing_id is None and start is not None:
                     truth.buckets.setdefault((period.value, start), BucketDelta()).merge(add)
         scalars["events"] += 1

@@ -41,15 +41,17 @@ from __future__ import annotations
 import re
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Generator, Hashable, Iterable
+from collections.abc import Callable, Generator, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from itertools import pairwise
-from typing import Any
+from typing import Any, TypeVar
 
 from bson import ObjectId
 
 from ontology.kit.errors import ClientError, RequestErrorCode
 from ontology.kit.pagination import PageRequest, SortKey
+
+D = TypeVar("D", bound=Mapping[str, Any])  # a collection's stored document type
 
 _BITS = 96
 _MASK = (1 << _BITS) - 1
@@ -90,7 +92,7 @@ class KeySpace:
         """The smallest key of a moment (seconds since the epoch)."""
         return max(0, int(seconds * self.second))
 
-    def key_of(self, doc: dict[str, Any], field: str) -> int:
+    def key_of(self, doc: Mapping[str, Any], field: str) -> int:
         return self.to_int(doc[field])
 
     def cursor_int(self, key: SortKey) -> int:
@@ -239,8 +241,8 @@ class KeyHints:
     def inserted_docs(
         self,
         collection: str,
-        docs: Iterable[dict[str, Any]],
-        scopes: Callable[[dict[str, Any]], Iterable[dict[str, Any]]],
+        docs: Iterable[D],
+        scopes: Callable[[D], Iterable[dict[str, Any]]],
         field: str,
         space: KeySpace,
     ) -> None:

@@ -22,9 +22,9 @@ and 61 ms with 50, A's batch no slower; hence 50 by default
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
@@ -42,7 +42,7 @@ class WriteTotals:
 
 async def insert_chunked(
     collection: AsyncCollection[Document],
-    docs: Sequence[Document],
+    docs: Sequence[Mapping[str, Any]],
     session: AsyncClientSession | None,
     chunk: int,
 ) -> None:
@@ -55,7 +55,10 @@ async def insert_chunked(
     for start in range(0, len(docs), chunk):
         try:
             await collection.insert_many(
-                list(docs[start : start + chunk]), ordered=True, session=session
+                # the collection's own document types (TypedDicts) are mappings
+                cast(list[Document], list(docs[start : start + chunk])),
+                ordered=True,
+                session=session,
             )
         except BulkWriteError as failure:
             for error in failure.details.get("writeErrors", []):

@@ -17,6 +17,7 @@ from ontology.events.service import NewEvent
 from ontology.groups.models import Plan
 from ontology.keys.models import Role
 from ontology.kit.clock import utcnow
+from ontology.ledger.documents import GroupDocument
 from ontology.people.service import NewPerson
 from ontology.runtime import Runtime
 from ontology.things.models import NewThing
@@ -32,7 +33,7 @@ PRODUCTS = [("Ontology handbook", 29.0), ("Office hours", 99.0), ("Sticker pack"
 
 @dataclass(frozen=True)
 class DemoTenant:
-    group: dict[str, Any]
+    group: GroupDocument
     secret: str
     created: bool
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from bson import ObjectId
 from pymongo import DeleteOne
@@ -17,6 +17,7 @@ from ontology.db.client import Database, Document
 from ontology.db.queries import FindSpec, find_by_keys, live_thing_of, pages_per_parent
 from ontology.db.windows import EVENT_KEYS, Scan
 from ontology.db.writes import bulk_write_chunked
+from ontology.events.documents import EventDocument, RelatedEvent
 from ontology.kit.pagination import PageRequest
 from ontology.ledger.events import ceil_millisecond, time_key
 
@@ -28,6 +29,14 @@ class EventFilter:
     target_id: ObjectId | None = None
     since: datetime | None = None
     until: datetime | None = None
+
+
+# PyMongo reads ``dict[str, Any]``; what this collection stores is ``EventDocument``.
+# The one place its reads are cast.
+
+
+def _events(found: list[Document]) -> list[EventDocument]:
+    return cast("list[EventDocument]", found)
 
 
 _INDEXES = {
@@ -44,9 +53,9 @@ class EventRepository:
         self.chunk = database.write_chunk
         self.hints = database.hints
 
-    async def by_ids(self, group_id: ObjectId, ids: Sequence[ObjectId]) -> list[Document]:
+    async def by_ids(self, group_id: ObjectId, ids: Sequence[ObjectId]) -> list[EventDocument]:
         """The group's documents with these ids (any number, one command)."""
-        return await find_by_keys(self.collection, "_id", ids, {"groupId": group_id})
+        return _events(await find_by_keys(self.collection, "_id", ids, {"groupId": group_id}))
 
     def page_spec(
         self, group_id: ObjectId, event_filter: EventFilter, page: PageRequest
@@ -80,9 +89,9 @@ class EventRepository:
 
     async def page(
         self, group_id: ObjectId, event_filter: EventFilter, page: PageRequest
-    ) -> list[Document]:
+    ) -> list[EventDocument]:
         """Up to ``page.limit`` events, newest first (oldest first when paging back)."""
-        return await self.page_spec(group_id, event_filter, page).run(self.collection)
+        return _events(await self.page_spec(group_id, event_filter, page).run(self.collection))
 
     def for_thing_spec(
         self, group_id: ObjectId, role: str, thing_id: ObjectId, page: PageRequest
@@ -103,7 +112,7 @@ class EventRepository:
         role: str,
         thing_ids: Sequence[ObjectId],
         page: PageRequest,
-    ) -> dict[ObjectId, list[Document]]:
+    ) -> dict[ObjectId, list[RelatedEvent]]:
         """Each thing's page of events where it is ``role`` (actorId or targetId).
 
         Each event carries ``_actor`` and ``_target``: the live things, or None.
@@ -114,7 +123,8 @@ class EventRepository:
             for item in items:
                 item["_actor"] = live_thing_of(item["_actor"], group_id)
                 item["_target"] = live_thing_of(item["_target"], group_id)
-        return found
+        # each a stored event with its actor and target joined
+        return cast("dict[ObjectId, list[RelatedEvent]]", found)
 
     # -- archival ------------------------------------------------------------
 
@@ -146,13 +156,13 @@ class EventRepository:
 
     async def older_than_page(
         self, group_id: ObjectId, cutoff: datetime, page: PageRequest
-    ) -> list[Document]:
+    ) -> list[EventDocument]:
         """Up to ``page.limit`` events older than ``cutoff``, oldest first."""
-        return await self.older_than_spec(group_id, cutoff, page).run(self.collection)
+        return _events(await self.older_than_spec(group_id, cutoff, page).run(self.collection))
 
     def stream_older_than(
         self, group_id: ObjectId, cutoff: datetime, batch_size: int
-    ) -> AsyncCursor[Document]:
+    ) -> AsyncCursor[EventDocument]:
         """One cursor over the group's events older than ``cutoff``, fetched ``batch_size`` at a
         time. The caller closes it.
 
@@ -161,7 +171,8 @@ class EventRepository:
         re-querying would make a long scan quadratic there.
         """
         query, sort = self.older_than_query(group_id, cutoff)
-        return self.collection.find(query).sort(sort).batch_size(batch_size)
+        cursor = self.collection.find(query).sort(sort).batch_size(batch_size)
+        return cast("AsyncCursor[EventDocument]", cursor)
 
     async def count_older_than(self, group_id: ObjectId, cutoff: datetime) -> int:
         """Events older than ``cutoff`` (an index range count, used by archival status)."""

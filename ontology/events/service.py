@@ -8,13 +8,12 @@ from typing import Any
 
 from bson import ObjectId
 
-from ontology.db.client import Document
 from ontology.kit.clock import utcnow
 from ontology.kit.errors import ErrorCode, ItemError, RejectedError
 from ontology.kit.limits import WriteLimits, quoted
 from ontology.ledger.buckets import PAYMENT_EVENT, payment_amount
 from ontology.ledger.counters import CountDelta
-from ontology.ledger.events import new_event
+from ontology.ledger.events import EventDocument, new_event
 from ontology.ledger.ledger import Ledger, TenantWrite
 from ontology.things.repository import ThingRepository
 from ontology.vocabulary.registry import Vocabulary
@@ -52,7 +51,7 @@ class EventService:
         self.vocabulary = vocabulary
         self.limits = limits
 
-    async def log(self, group_id: ObjectId, event: NewEvent) -> Document:
+    async def log(self, group_id: ObjectId, event: NewEvent) -> EventDocument:
         now = utcnow()
         errors: list[ItemError] = []
         if event.type in self.vocabulary.system_event_types:

@@ -1,14 +1,16 @@
-"""Group documents (their counters are the ledger's: ``ontology.ledger.counters``)."""
+"""New group documents (their shape, ``GroupDocument``, and their counters are the
+ledger's: ``ontology.ledger.documents``, ``ontology.ledger.counters``)."""
 
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from enum import StrEnum
-from typing import Any
 
 from bson import ObjectId
 
 from ontology.ledger.counters import empty_counts
+from ontology.ledger.documents import GroupDocument
 
 
 class GroupKind(StrEnum):
@@ -30,8 +32,8 @@ SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 
 
 def new_group(
-    *, slug: str, name: str, plan: Plan, group_type: GroupKind, now: Any
-) -> dict[str, Any]:
+    *, slug: str, name: str, plan: Plan, group_type: GroupKind, now: datetime
+) -> GroupDocument:
     return {
         "_id": ObjectId(),
         "slug": slug,

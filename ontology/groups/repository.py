@@ -9,15 +9,17 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
 from bson import ObjectId
 from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.cursor import AsyncCursor
 
 from ontology.db.client import Database, Document
 from ontology.db.queries import FindSpec
 from ontology.db.windows import EVENT_KEYS, SLUG_KEYS, Scan, scope_key
 from ontology.kit.pagination import PageRequest
+from ontology.ledger.documents import GroupDocument, GroupPlan
 from ontology.ledger.standing import (
     PPM_CAP,
     QUOTA_STATUS,
@@ -56,21 +58,27 @@ _LISTED = {"engagement": 0}
 _NO_GROUP = ObjectId("000000000000000000000000")
 
 
+def _group(found: Document | None) -> GroupDocument | None:
+    """PyMongo reads ``dict[str, Any]``; what ``groups`` stores is ``GroupDocument``: the
+    one place its whole documents are cast (projections stay ``Document``)."""
+    return cast("GroupDocument | None", found)
+
+
 class GroupRepository:
     def __init__(self, database: Database) -> None:
         self.collection = database.collection("groups")
         self.hints = database.hints
 
-    async def insert(self, group: Document) -> None:
-        await self.collection.insert_one(group)
+    async def insert(self, group: GroupDocument) -> None:
+        await self.collection.insert_one(cast(Document, group))
 
     async def by_id(
         self, group_id: ObjectId, session: AsyncClientSession | None = None
-    ) -> Document | None:
-        return await self.collection.find_one({"_id": group_id}, session=session)
+    ) -> GroupDocument | None:
+        return _group(await self.collection.find_one({"_id": group_id}, session=session))
 
-    async def by_slug(self, slug: str) -> Document | None:
-        return await self.collection.find_one({"slug": slug})
+    async def by_slug(self, slug: str) -> GroupDocument | None:
+        return _group(await self.collection.find_one({"slug": slug}))
 
     def all_quota_settings(self) -> AsyncIterator[Document]:
         """Every group's plan, overrides, enforced limits, counters and standing (start-up
@@ -82,9 +90,10 @@ class GroupRepository:
         """Every group's id and counters (the snapshot roll-up walks them)."""
         return aiter(self.collection.find({}, {"counts": 1}).sort("_id", 1))
 
-    def all_for_archival(self) -> AsyncIterator[Document]:
+    def all_for_archival(self) -> AsyncIterator[GroupPlan]:
         """Every group's slug, plan and overrides (the archival job's retention cutoffs)."""
-        return aiter(self.collection.find({}, {"slug": 1, "plan": 1, "limits": 1}).sort("_id", 1))
+        cursor = self.collection.find({}, {"slug": 1, "plan": 1, "limits": 1}).sort("_id", 1)
+        return aiter(cast("AsyncCursor[GroupPlan]", cursor))
 
     def list_spec(self, order: GroupOrder, where: GroupListFilter, page: PageRequest) -> FindSpec:
         """A page of every tenant's group (staff only), read in bounded windows.
@@ -134,9 +143,12 @@ class GroupRepository:
 
     async def page(
         self, order: GroupOrder, where: GroupListFilter, page: PageRequest
-    ) -> list[Document]:
+    ) -> list[GroupDocument]:
         """Up to ``page.limit`` groups in ``order`` (``list_spec``)."""
-        return await self.list_spec(order, where, page).run(self.collection)
+        # without the engagement board: a GroupDocument still (it is not required)
+        return cast(
+            "list[GroupDocument]", await self.list_spec(order, where, page).run(self.collection)
+        )
 
     async def counts(self, group_id: ObjectId) -> dict[str, Any]:
         doc = await self.collection.find_one({"_id": group_id}, {"counts": 1})

@@ -5,11 +5,11 @@ from __future__ import annotations
 from bson import ObjectId
 from pymongo.errors import DuplicateKeyError
 
-from ontology.db.client import Document
 from ontology.groups.models import SLUG_PATTERN, GroupKind, Plan, new_group
 from ontology.groups.repository import GroupRepository
 from ontology.kit.clock import utcnow
 from ontology.kit.errors import ErrorCode, ItemError, RejectedError
+from ontology.ledger.documents import GroupDocument
 from ontology.ledger.plans import PlanBook
 from ontology.ledger.standing import standing_fields
 
@@ -26,7 +26,7 @@ class GroupService:
         name: str,
         plan: Plan = Plan.STARTER,
         group_type: GroupKind = GroupKind.ORGANIZATION,
-    ) -> Document:
+    ) -> GroupDocument:
         errors: list[ItemError] = []
         if not SLUG_PATTERN.match(slug):
             errors.append(
@@ -46,7 +46,8 @@ class GroupService:
             raise RejectedError(errors)
         group = new_group(slug=slug, name=name, plan=plan, group_type=group_type, now=utcnow())
         group["quota"] = self.plans.enforced_limits(group)
-        group |= standing_fields(group)
+        standing = standing_fields(group)
+        group["usageKey"], group["quotaStatus"] = standing["usageKey"], standing["quotaStatus"]
         try:
             await self.groups.insert(group)
         except DuplicateKeyError:
@@ -55,8 +56,8 @@ class GroupService:
             ) from None
         return group
 
-    async def by_slug(self, slug: str) -> Document | None:
+    async def by_slug(self, slug: str) -> GroupDocument | None:
         return await self.groups.by_slug(slug)
 
-    async def by_id(self, group_id: ObjectId) -> Document | None:
+    async def by_id(self, group_id: ObjectId) -> GroupDocument | None:
         return await self.groups.by_id(group_id)

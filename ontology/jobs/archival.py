@@ -16,6 +16,7 @@ from ontology.archival.models import GroupArchiveResult, RunSummary
 from ontology.archival.service import BatchCallback, describe, failure_code
 from ontology.db.client import Document
 from ontology.jobs.registry import JobReport, RecordedRun, job, recorded_run
+from ontology.ledger.documents import GroupPlan
 from ontology.runs.service import JobRuns, RunStatus
 from ontology.runtime import Runtime
 
@@ -83,7 +84,7 @@ class ArchivalRunLog:
             )
 
 
-def plan_groups(groups: Sequence[Document], resume: Document | None) -> list[Document]:
+def plan_groups(groups: Sequence[GroupPlan], resume: Document | None) -> list[GroupPlan]:
     """The groups a run archives, in order, from every group in ``_id`` order.
 
     A fresh run takes every group. A run that continues a chain (``resume``, see
@@ -95,7 +96,7 @@ def plan_groups(groups: Sequence[Document], resume: Document | None) -> list[Doc
         return list(groups)
     then_ids: list[ObjectId] = list(resume.get("then") or [])
     by_id = {g["_id"]: g for g in groups}
-    forward: list[Document] = []
+    forward: list[GroupPlan] = []
     if resume.get("forward"):
         after = resume.get("after")
         forward = [
@@ -104,7 +105,9 @@ def plan_groups(groups: Sequence[Document], resume: Document | None) -> list[Doc
     return forward + [by_id[i] for i in then_ids if i in by_id]
 
 
-def next_resume(plan: Sequence[Document], resume: Document | None, summary: RunSummary) -> Document:
+def next_resume(
+    plan: Sequence[GroupPlan], resume: Document | None, summary: RunSummary
+) -> Document:
     """Where the run that follows this one goes on (its ``params.resume``).
 
     ``plan`` is ``plan_groups``' answer for this run; the run started a prefix of
@@ -127,7 +130,7 @@ def next_resume(plan: Sequence[Document], resume: Document | None, summary: RunS
 async def run_archival(
     runtime: Runtime,
     *,
-    group: Document | None = None,
+    group: GroupPlan | None = None,
     older_than_days: int | None = None,
     dry_run: bool = False,
     max_seconds: float | None = None,
@@ -213,7 +216,7 @@ def failed_groups_fields(earlier: list[Document], summary: RunSummary) -> dict[s
 async def queue_follow_up(
     runtime: Runtime,
     run: Document,
-    plan: Sequence[Document],
+    plan: Sequence[GroupPlan],
     resume: Document | None,
     summary: RunSummary,
     fields: dict[str, Any],

@@ -10,9 +10,10 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
 
 from bson import ObjectId
+
+from ontology.ledger.documents import GroupDocument
 
 SECRET_PREFIX = "ont_"
 
@@ -48,7 +49,7 @@ class Caller:
 
     key_id: ObjectId
     role: Role
-    group: dict[str, Any]
+    group: GroupDocument
 
     @property
     def group_id(self) -> ObjectId:

@@ -11,7 +11,7 @@ board. Reads of the group document are the groups concept's
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from bson import ObjectId
 from pymongo import ReturnDocument
@@ -19,16 +19,23 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 
 from ontology.db.client import Database, Document
 from ontology.ledger.counters import CountDelta
+from ontology.ledger.documents import EngagementBoard, GroupDocument
 from ontology.ledger.standing import standing_stages
+
+
+def _group(found: Document | None) -> GroupDocument | None:
+    """PyMongo reads ``dict[str, Any]``; what ``groups`` stores is ``GroupDocument``: the
+    one place its whole documents are cast (projections stay ``Document``)."""
+    return cast("GroupDocument | None", found)
 
 
 class GroupAccounts:
     def __init__(self, database: Database) -> None:
         self.collection = database.collection("groups")
 
-    async def by_id(self, group_id: ObjectId, session: AsyncClientSession) -> Document | None:
+    async def by_id(self, group_id: ObjectId, session: AsyncClientSession) -> GroupDocument | None:
         """The group document as the write's transaction sees it."""
-        return await self.collection.find_one({"_id": group_id}, session=session)
+        return _group(await self.collection.find_one({"_id": group_id}, session=session))
 
     async def apply_counts(
         self, group_id: ObjectId, delta: CountDelta, session: AsyncClientSession | None = None
@@ -58,7 +65,7 @@ class GroupAccounts:
         self,
         group_id: ObjectId,
         delta: CountDelta,
-        board: Document | None,
+        board: EngagementBoard | None,
         session: AsyncClientSession,
     ) -> None:
         """Apply ``delta`` (``CountDelta.inbound`` increments) where ``counts.inboundByType``
@@ -80,7 +87,7 @@ class GroupAccounts:
         self,
         group_id: ObjectId,
         by_type: dict[str, int],
-        board: Document,
+        board: EngagementBoard,
         session: AsyncClientSession,
     ) -> dict[str, Any]:
         """Set the recounted ``inboundByType`` and a rebuilt board; the group's counters."""
@@ -110,15 +117,15 @@ class GroupAccounts:
         quota: dict[str, int],
         now: datetime,
         session: AsyncClientSession,
-    ) -> Document | None:
+    ) -> GroupDocument | None:
         changes = {"plan": plan, "quota": {"$literal": quota}, "updatedAt": now}
-        result: Document | None = await self.collection.find_one_and_update(
+        result = await self.collection.find_one_and_update(
             {"_id": group_id},
             [{"$set": changes}, *standing_stages()],
             return_document=ReturnDocument.AFTER,
             session=session,
         )
-        return result
+        return _group(result)
 
     async def set_limits(
         self,

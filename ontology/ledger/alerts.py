@@ -23,15 +23,14 @@ write's transaction).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from bson import ObjectId
 from pymongo.asynchronous.client_session import AsyncClientSession
 
-from ontology.db.client import Document
-from ontology.ledger.events import new_event
+from ontology.ledger.events import EventDocument, new_event
 from ontology.ledger.plans import GIB, METRIC_OF_COUNTER, Metric, QuotaLevel, quota_level
 
 # what the update returns of the group document: the limits and the watched counters
@@ -39,7 +38,7 @@ PROJECTION = {"quota": 1, **dict.fromkeys(METRIC_OF_COUNTER, 1)}
 # (metric, level before, level after, value after, limit after: None = unlimited)
 Crossing = tuple[Metric, QuotaLevel, QuotaLevel, int, int | None]
 # called with a write's quota_alert events, in its transaction (the webhook outbox)
-AlertSubscriber = Callable[[ObjectId, Sequence[Document], AsyncClientSession], Awaitable[None]]
+AlertSubscriber = Callable[[ObjectId, Sequence[EventDocument], AsyncClientSession], Awaitable[None]]
 
 
 def crossings(before: dict[str, Any], increments: dict[str, int]) -> list[Crossing]:
@@ -68,7 +67,7 @@ def _level(value: int, limit: int | None) -> QuotaLevel:
 
 
 def limit_crossings(
-    group: dict[str, Any], old_quota: dict[str, int], new_quota: dict[str, int]
+    group: Mapping[str, Any], old_quota: dict[str, int], new_quota: dict[str, int]
 ) -> list[Crossing]:
     """The crossings of moving the group (its counters) from one set of enforced limits
     (counter units, ``-1`` unlimited) to another."""
@@ -103,7 +102,7 @@ def reserved(before: dict[str, Any], increments: dict[str, int]) -> bool:
     return True
 
 
-def alert_events(group_id: ObjectId, crossed: list[Crossing], now: datetime) -> list[Document]:
+def alert_events(group_id: ObjectId, crossed: list[Crossing], now: datetime) -> list[EventDocument]:
     """One ``quota_alert`` event per crossing."""
     events = []
     for metric, old, new, value, limit in crossed:
@@ -128,7 +127,7 @@ def alert_events(group_id: ObjectId, crossed: list[Crossing], now: datetime) -> 
     return events
 
 
-def _dotted(doc: dict[str, Any], path: str) -> int:
+def _dotted(doc: Mapping[str, Any], path: str) -> int:
     value: Any = doc
     for part in path.split("."):
         value = value.get(part, 0) if isinstance(value, dict) else 0

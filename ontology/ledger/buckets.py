@@ -9,7 +9,7 @@ whatever the event volume.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -17,6 +17,7 @@ from typing import Any
 
 from bson import ObjectId
 
+from ontology.ledger.events import EventDocument
 from ontology.ledger.periods import month_start, next_month_start
 
 PAYMENT_EVENT = "payment_processed"
@@ -68,7 +69,7 @@ def bucket_end(period: Period, start: datetime) -> datetime:
     )
 
 
-def payment_amount(event: dict[str, Any]) -> float | None:
+def payment_amount(event: Mapping[str, Any]) -> float | None:
     """The amount of a ``payment_processed`` event (its ``metadata.amount``), else None."""
     if event["type"] != PAYMENT_EVENT:
         return None
@@ -89,15 +90,16 @@ class BucketDelta:
     actors: set[ObjectId] = field(default_factory=set)
     last_active: datetime | None = None
 
-    def add(self, event: dict[str, Any], *, track_actors: bool) -> None:
+    def add(self, event: EventDocument, *, track_actors: bool) -> None:
         self.events += 1
         self.by_type[event["type"]] = self.by_type.get(event["type"], 0) + 1
         amount = payment_amount(event)
         if amount is not None:
             self.revenue += amount
             self.payments += 1
-        if track_actors and event.get("actorId") is not None:
-            self.actors.add(event["actorId"])
+        actor = event.get("actorId")
+        if track_actors and actor is not None:
+            self.actors.add(actor)
         timestamp: datetime = event["timestamp"]
         if self.last_active is None or timestamp > self.last_active:
             self.last_active = timestamp
@@ -129,9 +131,7 @@ class BucketDelta:
 CounterKey = tuple[ObjectId | None, Period, datetime | None]
 
 
-def counter_deltas(
-    events: Iterable[dict[str, Any]], now: datetime
-) -> dict[CounterKey, BucketDelta]:
+def counter_deltas(events: Iterable[EventDocument], now: datetime) -> dict[CounterKey, BucketDelta]:
     """Every counter document the events add to, with what they add.
 
     Buckets that would already have expired (a back-dated import) are skipped.

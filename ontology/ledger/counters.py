@@ -3,13 +3,30 @@ write makes to them (``CountDelta``), defined once for every write path."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, NotRequired, TypedDict
 
 import bson
 
 
-def empty_counts() -> dict[str, Any]:
+class Counts(TypedDict):
+    """A group's ``counts`` sub-document: what ``empty_counts`` starts and ``CountDelta``
+    increments (``counts.<field>``)."""
+
+    things: int
+    thingsByType: dict[str, int]
+    thingsByStatus: dict[str, int]
+    connections: int
+    connectionsByType: dict[str, int]
+    # absent from a group stored before it: its first engagement read recounts it
+    inboundByType: NotRequired[dict[str, int]]
+    events: int
+    people: int
+    knowledge: int
+    storageBytes: int
+
+
+def empty_counts() -> Counts:
     return {
         "things": 0,
         "thingsByType": {},
@@ -43,18 +60,18 @@ class CountDelta:
             self.oldest[oldest] = key
         return self
 
-    def created(self, name: str, docs: Sequence[dict[str, Any]]) -> CountDelta:
+    def created(self, name: str, docs: Sequence[Mapping[str, Any]]) -> CountDelta:
         """New documents of the list ``name`` (by ``_id``), and of its list by type."""
         for doc in docs:
             self.saw(name, doc["_id"]).saw(f"{name}ByType.{doc['type']}", doc["_id"])
         return self
 
-    def logged(self, events: Sequence[dict[str, Any]]) -> CountDelta:
+    def logged(self, events: Sequence[Mapping[str, Any]]) -> CountDelta:
         """New events: counted, and their keys seen."""
         self.events(len(events), sum(int(e["sizeBytes"]) for e in events))
         return self.saw_events(events)
 
-    def saw_events(self, events: Sequence[dict[str, Any]]) -> CountDelta:
+    def saw_events(self, events: Sequence[Mapping[str, Any]]) -> CountDelta:
         """The newest and oldest ``sortKey`` of the group's events and of each type."""
         for event in events:
             self.saw("events", event["sortKey"]).saw(
@@ -114,6 +131,6 @@ class CountDelta:
         return any(self.fields.values()) or bool(self.newest)
 
 
-def document_size(doc: dict[str, Any]) -> int:
+def document_size(doc: Mapping[str, Any]) -> int:
     """What a document counts in ``storageBytes``: its BSON size, without ``sizeBytes``."""
     return len(bson.encode({k: v for k, v in doc.items() if k != "sizeBytes"}))

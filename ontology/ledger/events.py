@@ -8,13 +8,28 @@ ranges are single-field ranges even for back-dated events.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict
 
-import bson
 from bson import ObjectId
 
-from ontology.db.client import Document
 from ontology.kit.clock import EPOCH
+from ontology.ledger.counters import document_size
+
+
+class EventDocument(TypedDict):
+    """An event as stored (the ``events`` collection), declared once: the ledger appends
+    them (``EventLog``), ``EventRepository`` reads them."""
+
+    _id: ObjectId
+    groupId: ObjectId
+    type: str
+    actorId: ObjectId | None
+    targetId: ObjectId | None
+    timestamp: datetime
+    sortKey: str
+    metadata: dict[str, Any]
+    # the BSON size of the rest (``new_event``)
+    sizeBytes: int
 
 
 def sort_key(timestamp: datetime, event_id: ObjectId) -> str:
@@ -41,9 +56,9 @@ def new_event(
     actor_id: ObjectId | None = None,
     target_id: ObjectId | None = None,
     metadata: dict[str, Any] | None = None,
-) -> Document:
+) -> EventDocument:
     event_id = ObjectId()
-    event: Document = {
+    event: EventDocument = {
         "_id": event_id,
         "groupId": group_id,
         "type": event_type,
@@ -52,6 +67,7 @@ def new_event(
         "timestamp": timestamp,
         "sortKey": sort_key(timestamp, event_id),
         "metadata": metadata or {},
+        "sizeBytes": 0,  # set below: the size of the rest
     }
-    event["sizeBytes"] = len(bson.encode(event))
+    event["sizeBytes"] = document_size(event)
     return event

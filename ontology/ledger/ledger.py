@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any, TypeVar, cast
 
@@ -39,7 +39,8 @@ from ontology.kit.metrics import Metrics
 from ontology.ledger import alerts
 from ontology.ledger.accounts import GroupAccounts
 from ontology.ledger.counters import CountDelta
-from ontology.ledger.events import new_event
+from ontology.ledger.documents import GroupDocument
+from ontology.ledger.events import EventDocument, new_event
 from ontology.ledger.log import EventLog
 from ontology.ledger.periods import hour_start
 from ontology.ledger.plans import COUNTED, METRIC_OF_COUNTER, Metric, PlanBook
@@ -105,7 +106,7 @@ class TenantWrite:
         self.ledger = ledger
         self.group_id = group_id
         self.session = session
-        self.events: list[Document] = []
+        self.events: list[EventDocument] = []
         # Writes committed together (``Ledger.write(..., together=True)``) share one
         # TenantWrite that gathers their counts, reserved once after every work ran.
         self.deferred = deferred
@@ -115,7 +116,7 @@ class TenantWrite:
     async def count(
         self,
         delta: CountDelta,
-        events: Sequence[Document] = (),
+        events: Sequence[EventDocument] = (),
         *,
         enforce: bool = True,
     ) -> None:
@@ -133,7 +134,7 @@ class TenantWrite:
             await self.ledger.reserve(self.group_id, counted, self.session, enforce=enforce)
         self.append(events)
 
-    def append(self, events: Sequence[Document]) -> None:
+    def append(self, events: Sequence[EventDocument]) -> None:
         """Append ``events`` to the log, when the write's data is written, without counting
         them (a restore counts what it puts back itself, in one reservation)."""
         self.events.extend(events)
@@ -299,7 +300,7 @@ class Ledger:
         self,
         group_id: ObjectId,
         delta: CountDelta,
-        events: Sequence[Document],
+        events: Sequence[EventDocument],
         work: Callable[[TenantWrite], Awaitable[T]],
         *,
         index: int | None = None,
@@ -334,7 +335,7 @@ class Ledger:
         self,
         group_id: ObjectId,
         delta: CountDelta,
-        events: Sequence[Document],
+        events: Sequence[EventDocument],
         *,
         index: int | None = None,
     ) -> Document:
@@ -462,7 +463,7 @@ class Ledger:
             await subscriber(group_id, events, session)
 
     async def record_limit_crossings(
-        self, group: Document, new_quota: dict[str, int], session: AsyncClientSession
+        self, group: GroupDocument, new_quota: dict[str, int], session: AsyncClientSession
     ) -> None:
         """Log the crossings of a plan change or limit override of ``group`` (as read in
         the change's transaction) to the enforced limits ``new_quota``."""
@@ -498,7 +499,7 @@ class Ledger:
         await self.write(group_id, log_it)
 
 
-def dotted(doc: dict[str, Any], path: str) -> int:
+def dotted(doc: Mapping[str, Any], path: str) -> int:
     """The integer at a dotted ``path`` of ``doc`` (0 when absent)."""
     value: Any = doc
     for part in path.split("."):

@@ -24,6 +24,7 @@ from ontology.ledger.buckets import (
     Period,
     counter_deltas,
 )
+from ontology.ledger.events import EventDocument
 
 
 class EventLog:
@@ -36,7 +37,7 @@ class EventLog:
     async def append(
         self,
         group_id: ObjectId,
-        events: Sequence[Document],
+        events: Sequence[EventDocument],
         session: AsyncClientSession,
         *,
         group_buckets: bool = True,
@@ -55,7 +56,7 @@ class EventLog:
     async def record(
         self,
         group_id: ObjectId,
-        events: Sequence[Document],
+        events: Sequence[EventDocument],
         session: AsyncClientSession,
         *,
         group_buckets: bool = True,
@@ -69,7 +70,7 @@ class EventLog:
         await self._add(group_id, deltas, session)
 
     async def reserve_buckets(
-        self, group_id: ObjectId, events: Sequence[Document], session: AsyncClientSession
+        self, group_id: ObjectId, events: Sequence[EventDocument], session: AsyncClientSession
     ) -> list[Document]:
         """Add the events to the group's time buckets ahead of the events themselves (a
         reserved write, ``Ledger.write_reserved``), in the caller's transaction; what was
@@ -130,7 +131,7 @@ class EventLog:
         await bulk_write_chunked(self.counters, emptied, session, self.chunk)
 
 
-def _scopes(event: Document) -> list[dict[str, Any]]:
+def _scopes(event: EventDocument) -> list[dict[str, Any]]:
     """The filters of the lists a new event joins (``page_spec``, ``for_thing_spec``)."""
     group = {"groupId": event["groupId"]}
     return [group] + [

@@ -8,6 +8,7 @@ a group may override any limit in its ``limits`` document (``-1`` = unlimited).
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from importlib import resources
@@ -124,14 +125,14 @@ class PlanBook:
     def plan(self, name: str) -> PlanDef:
         return self.source.plans[name]
 
-    def limit(self, group: dict[str, Any], metric: Metric) -> int | None:
+    def limit(self, group: Mapping[str, Any], metric: Metric) -> int | None:
         """The group's limit in the metric's unit (GiB for storage), ``None`` = unlimited."""
         override = (group.get("limits") or {}).get(metric.value)
         if override is not None:
             return None if override < 0 else int(override)
         return self.plan(group["plan"]).limits[metric]
 
-    def limit_in_counter_unit(self, group: dict[str, Any], metric: Metric) -> int | None:
+    def limit_in_counter_unit(self, group: Mapping[str, Any], metric: Metric) -> int | None:
         limit = self.limit(group, metric)
         counted = COUNTED.get(metric)
         if limit is None or counted is None:
@@ -147,7 +148,7 @@ class PlanBook:
         position = path.index(name)
         return path[position + 1] if position + 1 < len(path) else None
 
-    def enforced_limits(self, group: dict[str, Any]) -> dict[str, int]:
+    def enforced_limits(self, group: Mapping[str, Any]) -> dict[str, int]:
         """The group's limits on its counters, in counter units, ``-1`` = unlimited.
 
         Stored in the group document (``quota``) so a reservation compares

@@ -22,7 +22,8 @@ still shows its API calls).
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Final, TypedDict
 
 from ontology.ledger.plans import (
     COUNTER_FIELDS,
@@ -31,8 +32,8 @@ from ontology.ledger.plans import (
     WARNING_PERCENT,
 )
 
-USAGE_KEY = "usageKey"
-QUOTA_STATUS = "quotaStatus"
+USAGE_KEY: Final = "usageKey"
+QUOTA_STATUS: Final = "quotaStatus"
 PPM = 1_000_000
 # 9,999.9999 % of a limit: far beyond any real overshoot, and a small key space to walk
 PPM_CAP = 99_999_999
@@ -65,7 +66,7 @@ def usage_key(ppm: int, group_id: Any) -> str:
     return f"{ppm:0{DIGITS}d}:{group_id}"
 
 
-def usage_ppm(group: dict[str, Any]) -> int:
+def usage_ppm(group: Mapping[str, Any]) -> int:
     """The group's highest usage of an enforced limit, in parts per million."""
     counts = group.get("counts") or {}
     quota = group.get("quota") or {}
@@ -81,7 +82,14 @@ def usage_ppm(group: dict[str, Any]) -> int:
     return min(highest, PPM_CAP)
 
 
-def standing_fields(group: dict[str, Any]) -> dict[str, str]:
+class Standing(TypedDict):
+    """A group's standing fields (``GroupDocument.usageKey``, ``.quotaStatus``)."""
+
+    usageKey: str
+    quotaStatus: str
+
+
+def standing_fields(group: Mapping[str, Any]) -> Standing:
     """``usageKey`` and ``quotaStatus`` of a group document, as ``standing_stages`` set them."""
     ppm = usage_ppm(group)
     return {USAGE_KEY: usage_key(ppm, group["_id"]), QUOTA_STATUS: level_of(ppm)}

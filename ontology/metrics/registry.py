@@ -9,13 +9,14 @@ the two agree).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from ontology.db.client import Document
+from ontology.things.documents import ThingDocument
 
 ACTIVE_WITHIN = timedelta(days=30)  # a creator is active with an event in the last 30 days
 WEEK_DAYS = 7
@@ -25,7 +26,7 @@ def _ratio(numerator: float, denominator: float) -> float:
     return numerator / denominator if denominator else 0.0
 
 
-def _connections(thing: Document, connection_type: str, direction: str) -> int:
+def _connections(thing: Mapping[str, Any], connection_type: str, direction: str) -> int:
     by_type = (thing.get("connectionCounts") or {}).get("byType") or {}
     return int((by_type.get(connection_type) or {}).get(direction, 0))
 
@@ -34,7 +35,7 @@ def _connections(thing: Document, connection_type: str, direction: str) -> int:
 class CreatorFacts:
     """A thing, its running totals as an actor (None: no events yet) and the time of the read."""
 
-    thing: Document
+    thing: ThingDocument
     totals: Document | None
     now: datetime
 
@@ -84,14 +85,14 @@ class Source(StrEnum):
 
 @dataclass(frozen=True)
 class Content:
-    top: list[Document]
+    top: list[ThingDocument]
     inbound: int  # inbound connections of all live content
     count: int  # live content things
 
 
 @dataclass(frozen=True)
 class GroupFacts:
-    group: Document
+    group: Mapping[str, Any]  # a GroupDocument, its counters read by name
     now: datetime
     sources: dict[Source, Any] = field(default_factory=dict)
 

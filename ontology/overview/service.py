@@ -22,6 +22,7 @@ from ontology.db.client import Document
 from ontology.groups.repository import GroupListFilter, GroupOrder, GroupRepository
 from ontology.kit.clock import utcnow
 from ontology.kit.pagination import Page, PageRequest
+from ontology.ledger.documents import GroupDocument
 from ontology.ledger.plans import QuotaLevel
 from ontology.ledger.standing import PPM, USAGE_KEY
 from ontology.quotas.service import MetricReport, QuotaService
@@ -43,7 +44,7 @@ def overall_level(reports: list[MetricReport]) -> str:
 
 @dataclass(frozen=True)
 class GroupOverview:
-    group: Document
+    group: GroupDocument
     reports: list[MetricReport]
     last_archival_run: Document | None
 
@@ -79,7 +80,7 @@ class GroupOverviewService:
     ) -> Page[GroupOverview]:
         docs = await self.groups.page(order, where, page)
         key = "slug" if order is GroupOrder.NAME else USAGE_KEY
-        found: Page[Document] = page.slice(docs, lambda doc: doc[key])
+        found: Page[GroupDocument] = page.slice(docs, lambda doc: doc[key])
         reports = await self.quotas.reports(found.items)
         runs = await self.runs.latest_of_groups(
             [doc["_id"] for doc in found.items], ARCHIVAL_JOB, utcnow() - LAST_RUN_WINDOW

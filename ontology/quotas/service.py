@@ -6,11 +6,11 @@ from dataclasses import dataclass
 
 from bson import ObjectId
 
-from ontology.db.client import Document
 from ontology.groups.repository import GroupRepository
 from ontology.kit.clock import utcnow
 from ontology.kit.errors import ErrorCode, ForbiddenError, ItemError, RejectedError
 from ontology.ledger.counters import CountDelta
+from ontology.ledger.documents import GroupDocument
 from ontology.ledger.events import new_event
 from ontology.ledger.ledger import Ledger, TenantWrite, dotted
 from ontology.ledger.meter import ApiCallMeter
@@ -86,16 +86,16 @@ class QuotaService:
 
     # -- reports -----------------------------------------------------------
 
-    async def report(self, group: Document) -> list[MetricReport]:
+    async def report(self, group: GroupDocument) -> list[MetricReport]:
         """Every metric of the plan against the group's counters (one query at most)."""
         return self.report_of(group, await self.meter.current(group["_id"]))
 
-    async def reports(self, groups: list[Document]) -> dict[ObjectId, list[MetricReport]]:
+    async def reports(self, groups: list[GroupDocument]) -> dict[ObjectId, list[MetricReport]]:
         """``report`` of each of ``groups`` (one query at most, whatever their number)."""
         calls = await self.meter.current_many([group["_id"] for group in groups])
         return {group["_id"]: self.report_of(group, calls[group["_id"]]) for group in groups}
 
-    def report_of(self, group: Document, api_calls: int) -> list[MetricReport]:
+    def report_of(self, group: GroupDocument, api_calls: int) -> list[MetricReport]:
         """``report`` with this month's API calls already known."""
         reports = []
         for metric in Metric:
@@ -123,7 +123,7 @@ class QuotaService:
             reports.append(MetricReport(metric, current, limit, percent, level))
         return reports
 
-    def recommendations(self, group: Document, reports: list[MetricReport]) -> list[str]:
+    def recommendations(self, group: GroupDocument, reports: list[MetricReport]) -> list[str]:
         plan = group["plan"]
         upgrade = self.book.next_plan(plan)
         advice = []
@@ -142,8 +142,8 @@ class QuotaService:
     # -- plan changes ------------------------------------------------------
 
     async def change_plan(
-        self, group: Document, plan: str, *, staff: bool = False
-    ) -> tuple[Document, list[Metric]]:
+        self, group: GroupDocument, plan: str, *, staff: bool = False
+    ) -> tuple[GroupDocument, list[Metric]]:
         """Switch plans; the metrics the group is now over (further writes refused).
 
         Self-service changes are between priced plans. A custom (unpriced) plan
@@ -165,7 +165,7 @@ class QuotaService:
             metadata={"change": "plan", "from": group["plan"], "to": plan},
         )
 
-        async def work(w: TenantWrite) -> Document | None:
+        async def work(w: TenantWrite) -> GroupDocument | None:
             # The overrides are read inside the transaction, so none is lost.
             current = await self.ledger.accounts.by_id(group["_id"], w.session) or group
             # Checked on the group as this transaction reads it, so a staff change

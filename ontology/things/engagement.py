@@ -50,16 +50,18 @@ has no inbound connections (a new group) needs no board at all: it is empty.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from bson import ObjectId
 from pymongo.asynchronous.client_session import AsyncClientSession
 
-from ontology.db.client import Database, Document
+from ontology.db.client import Database
 from ontology.ledger.accounts import GroupAccounts
 from ontology.ledger.counters import CountDelta
+from ontology.ledger.documents import EngagementBoard
+from ontology.things.documents import ThingDocument
 from ontology.things.repository import ThingRepository
 from ontology.vocabulary.registry import Vocabulary
 
@@ -99,7 +101,7 @@ class Board:
         return cls(tuple(types), tuple(ranked[:BOARD_SIZE]), floor)
 
     @classmethod
-    def from_doc(cls, doc: Document | None) -> Board | None:
+    def from_doc(cls, doc: EngagementBoard | None) -> Board | None:
         if not doc:
             return None
         floor = doc.get("floor")
@@ -109,7 +111,7 @@ class Board:
             (int(floor["n"]), floor["_id"]) if floor else None,
         )
 
-    def to_doc(self) -> Document:
+    def to_doc(self) -> EngagementBoard:
         return {
             "types": list(self.types),
             "members": [{"_id": i, "n": n} for n, i in self.members],
@@ -145,7 +147,7 @@ class Engagement:
     """What the two metrics read: the top content documents (ordered), the inbound
     connections of all live content, and how many live content things there are."""
 
-    top: list[Document]
+    top: list[ThingDocument]
     inbound: int
     count: int
 
@@ -179,8 +181,8 @@ class EngagementLedger:
         changes: Sequence[tuple[ObjectId, str, str, int]],
         session: AsyncClientSession,
         *,
-        deleted: Document | None = None,
-        created: Sequence[Document] = (),
+        deleted: ThingDocument | None = None,
+        created: Sequence[Mapping[str, Any]] = (),
     ) -> None:
         """Apply (thing id, "inbound"|"outbound", connection type, delta) to the things'
         ``connectionCounts``, and what they change to the group's ``inboundByType`` and
@@ -281,7 +283,7 @@ class EngagementLedger:
         return await self.database.in_transaction(work, serialize_on=group_id)
 
 
-def _ordered(docs: list[Document]) -> list[Document]:
+def _ordered(docs: list[ThingDocument]) -> list[ThingDocument]:
     """Things in the metric's order (their stored counts agree with the board's)."""
     live = [d for d in docs if int(d["connectionCounts"]["inbound"]) > 0]
     return sorted(live, key=lambda d: (-int(d["connectionCounts"]["inbound"]), d["_id"]))

@@ -8,10 +8,10 @@ from typing import Any
 
 from bson import ObjectId
 
-from ontology.db.client import Document
 from ontology.kit.errors import ErrorCode, ItemError
 from ontology.kit.limits import WriteLimits, check_name, quoted
 from ontology.ledger.counters import document_size
+from ontology.things.documents import ThingDocument
 from ontology.vocabulary.registry import THING_STATUSES, Vocabulary
 
 DEFAULT_STATUS = "draft"
@@ -117,8 +117,8 @@ def check_changes(
     return normalized, errors
 
 
-def new_thing_document(group_id: ObjectId, thing: NewThing, now: datetime) -> Document:
-    doc: Document = {
+def new_thing_document(group_id: ObjectId, thing: NewThing, now: datetime) -> ThingDocument:
+    doc: ThingDocument = {
         "_id": ObjectId(),
         "groupId": group_id,
         "type": thing.type,
@@ -130,19 +130,20 @@ def new_thing_document(group_id: ObjectId, thing: NewThing, now: datetime) -> Do
         "updatedAt": now,
         "deletedAt": None,
         "connectionCounts": {"inbound": 0, "outbound": 0, "byType": {}},
+        "sizeBytes": 0,  # set below: the size of the rest
     }
     doc["sizeBytes"] = document_size(doc)
     return doc
 
 
-def changed_fields(current: Document, changes: ThingChanges) -> dict[str, dict[str, Any]]:
+def changed_fields(current: ThingDocument, changes: ThingChanges) -> dict[str, dict[str, Any]]:
     """``{field: {"old": ..., "new": ...}}`` for the fields the update really changes."""
     diff: dict[str, dict[str, Any]] = {}
-    for field, new in (
-        ("name", changes.name),
-        ("properties", changes.properties),
-        ("status", changes.status),
+    for field, old, new in (
+        ("name", current["name"], changes.name),
+        ("properties", current["properties"], changes.properties),
+        ("status", current["status"], changes.status),
     ):
-        if new is not None and current.get(field) != new:
-            diff[field] = {"old": current.get(field), "new": new}
+        if new is not None and old != new:
+            diff[field] = {"old": old, "new": new}
     return diff

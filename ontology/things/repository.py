@@ -6,9 +6,9 @@ things), matching the ``things_*`` indexes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from bson import ObjectId
 from pymongo import ReturnDocument, UpdateOne
@@ -19,6 +19,22 @@ from ontology.db.queries import FindSpec, find_by_keys
 from ontology.db.windows import OBJECT_IDS, Scan
 from ontology.db.writes import bulk_write_chunked, insert_chunked
 from ontology.kit.pagination import PageRequest
+from ontology.things.documents import ThingDocument, ThingInbound
+
+# PyMongo reads ``dict[str, Any]``; what this collection stores is ``ThingDocument``.
+# The one place its reads are cast, and its writes handed back to PyMongo.
+
+
+def _things(found: list[Document]) -> list[ThingDocument]:
+    return cast("list[ThingDocument]", found)
+
+
+def _thing(found: Document | None) -> ThingDocument | None:
+    return cast("ThingDocument | None", found)
+
+
+def _raw(doc: ThingDocument) -> Document:
+    return cast(Document, doc)
 
 
 class ThingRepository:
@@ -32,7 +48,7 @@ class ThingRepository:
         return {"groupId": group_id, "deletedAt": None}
 
     @classmethod
-    def _scopes(cls, doc: Document) -> list[dict[str, Any]]:
+    def _scopes(cls, doc: ThingDocument) -> list[dict[str, Any]]:
         """The filters of the lists a new thing joins (``page_spec``)."""
         live = cls._live(doc["groupId"])
         return [
@@ -42,17 +58,19 @@ class ThingRepository:
             {**live, "type": doc["type"], "status": doc["status"]},
         ]
 
-    def _inserted(self, docs: Sequence[Document]) -> None:
+    def _inserted(self, docs: Sequence[ThingDocument]) -> None:
         self.hints.inserted_docs(self.collection.name, docs, self._scopes, "_id", OBJECT_IDS)
 
-    async def insert(self, group_id: ObjectId, doc: Document, session: AsyncClientSession) -> None:
+    async def insert(
+        self, group_id: ObjectId, doc: ThingDocument, session: AsyncClientSession
+    ) -> None:
         if doc["groupId"] != group_id:
             raise ValueError("A thing of another group was passed to insert.")
-        await self.collection.insert_one(doc, session=session)
+        await self.collection.insert_one(_raw(doc), session=session)
         self._inserted([doc])
 
     async def insert_many(
-        self, group_id: ObjectId, docs: Sequence[Document], session: AsyncClientSession
+        self, group_id: ObjectId, docs: Sequence[ThingDocument], session: AsyncClientSession
     ) -> None:
         if any(doc["groupId"] != group_id for doc in docs):
             raise ValueError("A thing of another group was passed to insert_many.")
@@ -81,9 +99,9 @@ class ThingRepository:
         )
         return totals.matched
 
-    async def by_ids(self, group_id: ObjectId, ids: Sequence[ObjectId]) -> list[Document]:
+    async def by_ids(self, group_id: ObjectId, ids: Sequence[ObjectId]) -> list[ThingDocument]:
         """The group's live things with these ids (any number, one command)."""
-        return await find_by_keys(self.collection, "_id", ids, self._live(group_id))
+        return _things(await find_by_keys(self.collection, "_id", ids, self._live(group_id)))
 
     def page_spec(
         self, group_id: ObjectId, thing_type: str | None, status: str | None, page: PageRequest
@@ -104,8 +122,9 @@ class ThingRepository:
 
     async def page(
         self, group_id: ObjectId, thing_type: str | None, status: str | None, page: PageRequest
-    ) -> list[Document]:
-        return await self.page_spec(group_id, thing_type, status, page).run(self.collection)
+    ) -> list[ThingDocument]:
+        spec = self.page_spec(group_id, thing_type, status, page)
+        return _things(await spec.run(self.collection))
 
     async def update(
         self,
@@ -114,34 +133,34 @@ class ThingRepository:
         version: int,
         fields: dict[str, Any],
         session: AsyncClientSession,
-    ) -> Document | None:
+    ) -> ThingDocument | None:
         """Set ``fields`` and bump the version if the thing is still at ``version``."""
-        result: Document | None = await self.collection.find_one_and_update(
+        result = await self.collection.find_one_and_update(
             {**self._live(group_id), "_id": thing_id, "version": version},
             {"$set": fields, "$inc": {"version": 1}},
             return_document=ReturnDocument.AFTER,
             session=session,
         )
-        return result
+        return _thing(result)
 
     async def soft_delete(
         self, group_id: ObjectId, thing_id: ObjectId, now: datetime, session: AsyncClientSession
-    ) -> Document | None:
+    ) -> ThingDocument | None:
         """Mark a live thing deleted; the document as it was, or ``None``."""
-        result: Document | None = await self.collection.find_one_and_update(
+        result = await self.collection.find_one_and_update(
             {**self._live(group_id), "_id": thing_id},
             {"$set": {"deletedAt": now, "updatedAt": now}},
             return_document=ReturnDocument.BEFORE,
             session=session,
         )
-        return result
+        return _thing(result)
 
     async def apply_connection_counts(
         self,
         group_id: ObjectId,
         changes: Sequence[tuple[ObjectId, str, str, int]],
         session: AsyncClientSession,
-        created: Sequence[Document] = (),
+        created: Sequence[Mapping[str, Any]] = (),
     ) -> None:
         """Apply (thing id, "inbound"|"outbound", connection type, delta) in bounded bulk
         writes, and raise each end's ``newestConnection`` keys (per direction, and per
@@ -174,12 +193,12 @@ class ThingRepository:
 
     async def inbound_counts(
         self, group_id: ObjectId, ids: Sequence[ObjectId], session: AsyncClientSession
-    ) -> list[Document]:
+    ) -> list[ThingInbound]:
         """The type and inbound count of the group's live things with these ids (one
         command; none without ids), as this session sees them."""
         if not ids:
             return []
-        return await find_by_keys(
+        found = await find_by_keys(
             self.collection,
             "_id",
             ids,
@@ -187,6 +206,7 @@ class ThingRepository:
             {"type": 1, "connectionCounts.inbound": 1},
             session,
         )
+        return cast("list[ThingInbound]", found)  # the projection of a ThingDocument
 
     def most_inbound_pipeline(
         self, group_id: ObjectId, types: Sequence[str], limit: int
@@ -206,7 +226,7 @@ class ThingRepository:
         types: Sequence[str],
         limit: int,
         session: AsyncClientSession,
-    ) -> list[Document]:
+    ) -> list[ThingDocument]:
         """The first ``limit`` live things of these types with inbound connections, by
         inbound count descending then ``_id``: one command reading every live thing of
         these types (a range of ``things_type`` per type). Only rebuilds of the
@@ -214,7 +234,7 @@ class ThingRepository:
         cursor = await self.collection.aggregate(
             self.most_inbound_pipeline(group_id, types, limit), session=session
         )
-        return [doc async for doc in cursor]
+        return _things([doc async for doc in cursor])
 
     def inbound_by_type_pipeline(self, group_id: ObjectId) -> list[Any]:
         return [

@@ -11,13 +11,13 @@ from typing import Protocol
 from bson import ObjectId
 from pymongo.asynchronous.client_session import AsyncClientSession
 
-from ontology.db.client import Document
 from ontology.kit.clock import utcnow
 from ontology.kit.errors import ErrorCode, ItemError, RejectedError
 from ontology.kit.limits import WriteLimits
 from ontology.ledger.counters import CountDelta, document_size
 from ontology.ledger.events import new_event
 from ontology.ledger.ledger import Ledger, TenantWrite
+from ontology.things.documents import ThingDocument
 from ontology.things.models import (
     NewThing,
     ThingChanges,
@@ -39,7 +39,7 @@ class Detach(Protocol):
     async def __call__(
         self,
         group_id: ObjectId,
-        thing: Document,
+        thing: ThingDocument,
         delta: CountDelta,
         session: AsyncClientSession,
     ) -> int: ...
@@ -60,7 +60,7 @@ class ThingService:
         self.vocabulary = vocabulary
         self.limits = limits
 
-    async def create(self, group_id: ObjectId, thing: NewThing) -> Document:
+    async def create(self, group_id: ObjectId, thing: NewThing) -> ThingDocument:
         thing, errors = check_new_thing(self.vocabulary, self.limits, thing)
         if errors:
             raise RejectedError(errors)
@@ -85,7 +85,7 @@ class ThingService:
 
     async def update(
         self, group_id: ObjectId, thing_id: ObjectId | None, changes: ThingChanges
-    ) -> Document:
+    ) -> ThingDocument:
         """Apply ``changes``; a no-op update returns the thing unchanged, with no event."""
         found = await self.things.by_ids(group_id, [thing_id]) if thing_id else []
         if not found:
@@ -120,7 +120,7 @@ class ThingService:
         delta = CountDelta().add("storageBytes", fields["sizeBytes"] - current["sizeBytes"])
         delta.status_changed(current["status"], str(fields.get("status", current["status"])))
 
-        async def write(w: TenantWrite) -> Document:
+        async def write(w: TenantWrite) -> ThingDocument:
             updated = await self.things.update(
                 group_id, current["_id"], current["version"], fields, w.session
             )
@@ -133,13 +133,13 @@ class ThingService:
 
         return await self.ledger.write(group_id, write, together=True)
 
-    async def delete(self, group_id: ObjectId, thing_id: ObjectId | None) -> Document:
+    async def delete(self, group_id: ObjectId, thing_id: ObjectId | None) -> ThingDocument:
         """Soft-delete a thing and remove its connections (both directions)."""
         if thing_id is None:
             raise RejectedError([NOT_FOUND])
         now = utcnow()
 
-        async def write(w: TenantWrite) -> Document:
+        async def write(w: TenantWrite) -> ThingDocument:
             session = w.session
             deleted = await self.things.soft_delete(group_id, thing_id, now, session)
             if deleted is None:

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 from bson import ObjectId
 
 from ontology.kit.errors import ErrorCode, ItemError
+from ontology.ledger.events import EventDocument
 
 WEBHOOK_EVENTS = frozenset({"quota_alert"})
 MAX_WEBHOOKS_PER_GROUP = 10
@@ -111,7 +112,7 @@ def new_webhook(
     return doc, secret
 
 
-def new_delivery(webhook: dict[str, Any], event: dict[str, Any], now: datetime) -> dict[str, Any]:
+def new_delivery(webhook: dict[str, Any], event: EventDocument, now: datetime) -> dict[str, Any]:
     """The outbox entry of one event for one webhook: due at once."""
     body = {
         "id": str(event["_id"]),

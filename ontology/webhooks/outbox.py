@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from bson import ObjectId
 from pymongo.asynchronous.client_session import AsyncClientSession
 
-from ontology.db.client import Document
 from ontology.kit.clock import utcnow
+from ontology.ledger.events import EventDocument
 from ontology.webhooks.models import new_delivery
 from ontology.webhooks.repository import DeliveryRepository, WebhookRepository
 
@@ -21,7 +21,7 @@ class WebhookOutbox:
         self.deliveries = deliveries
 
     async def enqueue(
-        self, group_id: ObjectId, events: Sequence[Document], session: AsyncClientSession
+        self, group_id: ObjectId, events: Sequence[EventDocument], session: AsyncClientSession
     ) -> None:
         """One delivery per event and webhook of the group subscribed to its type."""
         if not events:

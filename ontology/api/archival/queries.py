@@ -12,6 +12,7 @@ from ontology.api.base import Connection
 from ontology.api.context import Context
 from ontology.api.events.types import EventType
 from ontology.archival.archived import ArchivedPosition
+from ontology.events.documents import EventDocument
 from ontology.kit.clock import utcnow
 from ontology.kit.errors import ClientError, RequestErrorCode
 from ontology.kit.pagination import Page
@@ -50,7 +51,7 @@ class ArchivalQueries:
         docs = await context.runtime.services.archival.archivable(
             context.caller.group, context.known(page, "events")
         )
-        result: Page[dict[str, object]] = page.slice(docs, lambda d: d["sortKey"])
+        result: Page[EventDocument] = page.slice(docs, lambda d: d["sortKey"])
         return Connection.of(result, EventType.from_doc, None)
 
     @strawberry.field(

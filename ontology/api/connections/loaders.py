@@ -10,13 +10,13 @@ from bson import ObjectId
 from strawberry.dataloader import DataLoader
 
 from ontology.api.loaders import ByIdLoader, merge_pages
+from ontology.connections.documents import ConnectionDocument, RelatedConnection
 from ontology.connections.repository import ConnectionRepository
-from ontology.db.client import Document
 from ontology.kit.pagination import Page, PageRequest
 from ontology.runtime import Runtime
 
 
-class ConnectionsByIdLoader(ByIdLoader):
+class ConnectionsByIdLoader(ByIdLoader[ConnectionDocument]):
     @classmethod
     def for_request(cls, runtime: Runtime, group_id: ObjectId) -> Self:
         return cls(runtime.repos.connections, group_id)
@@ -45,7 +45,7 @@ class ThingConnectionsKey:
         return self.inbound, self.newest_inbound
 
 
-class ConnectionsByThingLoader(DataLoader[ThingConnectionsKey, Page[Document]]):
+class ConnectionsByThingLoader(DataLoader[ThingConnectionsKey, Page[RelatedConnection]]):
     """A page of connections for each thing: one command per direction and page shape.
 
     All things of a list ask with the same arguments, so a page of things with
@@ -61,13 +61,15 @@ class ConnectionsByThingLoader(DataLoader[ThingConnectionsKey, Page[Document]]):
         self._group_id = group_id
         super().__init__(load_fn=self._load)
 
-    async def _load(self, keys: list[ThingConnectionsKey]) -> list[Page[Document]]:
+    async def _load(self, keys: list[ThingConnectionsKey]) -> list[Page[RelatedConnection]]:
         Known = dict[ObjectId, tuple[int | None, ObjectId | None]]
         wanted: dict[tuple[str, str | None, PageRequest], Known] = defaultdict(dict)
         for key in keys:
             for direction in _directions(key.direction):
                 wanted[(direction, key.type, key.page)][key.thing_id] = key.known(direction)
-        found: dict[tuple[str, str | None, PageRequest], dict[ObjectId, list[Document]]] = {}
+        found: dict[
+            tuple[str, str | None, PageRequest], dict[ObjectId, list[RelatedConnection]]
+        ] = {}
         for (direction, connection_type, page), things in wanted.items():
             found[(direction, connection_type, page)] = await self._connections.for_things(
                 self._group_id, direction, connection_type, things, page

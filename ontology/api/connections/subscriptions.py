@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from enum import Enum
-from typing import Any
+from typing import Any, cast
 
 import strawberry
 from bson import ObjectId
@@ -15,6 +15,7 @@ from ontology.api.connections.types import ConnectionType
 from ontology.api.live import Info, connection_of, renew_loaders
 from ontology.api.things.loaders import ThingsByIdLoader
 from ontology.api.things.types import ThingType
+from ontology.connections.documents import ConnectionDocument
 from ontology.kit.errors import ClientError, RequestErrorCode
 from ontology.kit.ids import parse_global_id
 from ontology.live.changes import Change, connections_topic
@@ -36,7 +37,7 @@ class ConnectionChange:
     )
 
 
-def direction_of(doc: dict[str, Any], thing_id: ObjectId) -> Direction:
+def direction_of(doc: ConnectionDocument, thing_id: ObjectId) -> Direction:
     return Direction.OUTBOUND if doc.get("fromId") == thing_id else Direction.INBOUND
 
 
@@ -81,9 +82,10 @@ class ConnectionSubscriptions:
                 raise ClientError(f"No thing {thing_id[:40]!r}.", RequestErrorCode.NOT_FOUND)
             while True:
                 change = await subscriber.next()
-                doc = change.document
-                if doc is None or doc.get("groupId") != group_id:
+                if change.document is None or change.document.get("groupId") != group_id:
                     continue
+                # a change of the connections collection: its document as stored
+                doc = cast(ConnectionDocument, change.document)
                 loaders = renew_loaders(info)
                 loaders.get(ConnectionsByIdLoader).prime(doc["_id"], doc)
                 seen_from = direction_of(doc, thing)

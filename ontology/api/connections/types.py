@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.scalars import JSON
@@ -11,6 +11,7 @@ from strawberry.scalars import JSON
 from ontology.api.base import Node, UserError, direct_input
 from ontology.api.context import Context
 from ontology.api.things.loaders import ThingsByIdLoader
+from ontology.connections.documents import ConnectionDocument
 from ontology.kit.ids import to_global_id
 
 if TYPE_CHECKING:
@@ -22,7 +23,7 @@ LazyThing = Annotated["ThingType", strawberry.lazy("ontology.api.things.types")]
 
 @strawberry.type(name="Connection", description="A typed relationship from one thing to another.")
 class ConnectionType(Node):
-    doc: strawberry.Private[dict[str, Any]]
+    doc: strawberry.Private[ConnectionDocument]
     type: str
     metadata: JSON
     strength: float | None
@@ -33,7 +34,7 @@ class ConnectionType(Node):
     to_id: strawberry.ID
 
     @classmethod
-    def from_doc(cls, doc: dict[str, Any]) -> ConnectionType:
+    def from_doc(cls, doc: ConnectionDocument) -> ConnectionType:
         return cls(
             id=strawberry.ID(to_global_id("Connection", doc["_id"])),
             doc=doc,

@@ -8,7 +8,7 @@ from bson import ObjectId
 from strawberry.dataloader import DataLoader
 
 from ontology.api.loaders import ByIdLoader, ids_by_page, merge_pages
-from ontology.db.client import Document
+from ontology.events.documents import EventDocument, RelatedEvent
 from ontology.events.repository import EventRepository
 from ontology.kit.pagination import Page, PageRequest
 from ontology.runtime import Runtime
@@ -16,7 +16,7 @@ from ontology.runtime import Runtime
 ROLES = ("actorId", "targetId")
 
 
-class EventsByIdLoader(ByIdLoader):
+class EventsByIdLoader(ByIdLoader[EventDocument]):
     @classmethod
     def for_request(cls, runtime: Runtime, group_id: ObjectId) -> Self:
         return cls(runtime.repos.events, group_id)
@@ -25,7 +25,7 @@ class EventsByIdLoader(ByIdLoader):
         super().__init__(events.by_ids, group_id)
 
 
-class ActivityByThingLoader(DataLoader[tuple[ObjectId, PageRequest], Page[Document]]):
+class ActivityByThingLoader(DataLoader[tuple[ObjectId, PageRequest], Page[RelatedEvent]]):
     """Each thing's activity (events as actor or target, each once), newest first.
 
     Two commands per page shape (actor side, target side), whatever the page size.
@@ -40,8 +40,8 @@ class ActivityByThingLoader(DataLoader[tuple[ObjectId, PageRequest], Page[Docume
         self._group_id = group_id
         super().__init__(load_fn=self._load)
 
-    async def _load(self, keys: list[tuple[ObjectId, PageRequest]]) -> list[Page[Document]]:
-        found: dict[tuple[str, PageRequest], dict[ObjectId, list[Document]]] = {}
+    async def _load(self, keys: list[tuple[ObjectId, PageRequest]]) -> list[Page[RelatedEvent]]:
+        found: dict[tuple[str, PageRequest], dict[ObjectId, list[RelatedEvent]]] = {}
         for page, thing_ids in ids_by_page(keys).items():
             for role in ROLES:
                 found[(role, page)] = await self._events.by_actor_or_target(

@@ -10,6 +10,7 @@ from bson import ObjectId
 from ontology.api.base import Connection
 from ontology.api.context import Context
 from ontology.api.events.types import EventType
+from ontology.events.documents import EventDocument
 from ontology.events.repository import EventFilter
 from ontology.kit.ids import parse_global_id
 from ontology.kit.pagination import Page
@@ -55,7 +56,7 @@ class EventQueries:
         docs = await context.runtime.repos.events.page(
             context.group_id, event_filter, context.known(page, "events", type)
         )
-        result: Page[dict[str, object]] = page.slice(docs, lambda d: d["sortKey"])
+        result: Page[EventDocument] = page.slice(docs, lambda d: d["sortKey"])
         unfiltered = event_filter == EventFilter()
         total = counts.get("events", 0) if unfiltered else None
         return Connection.of(result, EventType.from_doc, total)

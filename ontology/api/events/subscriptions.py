@@ -12,7 +12,7 @@ cursor: an event back-dated before it is not sent.
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
-from typing import Any
+from typing import Any, cast
 
 import strawberry
 from bson import ObjectId
@@ -21,6 +21,7 @@ from ontology.api.events.loaders import EventsByIdLoader
 from ontology.api.events.types import EventType
 from ontology.api.live import Info, connection_of, renew_loaders
 from ontology.db.client import Document
+from ontology.events.documents import EventDocument
 from ontology.events.repository import EventFilter
 from ontology.kit.errors import ClientError, RequestErrorCode
 from ontology.kit.ids import parse_global_id
@@ -110,16 +111,17 @@ class EventSubscriptions:
                 live = change.document
                 if live is None or live.get("groupId") != group_id or live["_id"] in replayed:
                     continue
-                yield _event(info, live)
+                # a change of the events collection: its document as stored
+                yield _event(info, cast(EventDocument, live))
         finally:
             connection.unsubscribe(subscriber)
 
 
-async def missed_events(info: Info, event_filter: EventFilter, after: str) -> list[Document]:
+async def missed_events(info: Info, event_filter: EventFilter, after: str) -> list[EventDocument]:
     """The events after ``after``, oldest first: bounded pages, at most the replay limit."""
     context = info.context
     most = context.runtime.settings.subscription_replay_max
-    found: list[Document] = []
+    found: list[EventDocument] = []
     newer_than = after
     while True:
         # no counter hints: the caller's group was read when the socket connected, and
@@ -138,7 +140,7 @@ async def missed_events(info: Info, event_filter: EventFilter, after: str) -> li
         newer_than = docs[REPLAY_PAGE - 1]["sortKey"]
 
 
-def _event(info: Info, doc: Document) -> EventType:
+def _event(info: Info, doc: EventDocument) -> EventType:
     loaders = renew_loaders(info)
     loaders.get(EventsByIdLoader).prime(doc["_id"], doc)
     return EventType.from_doc(doc)

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
+from bson import ObjectId
 from strawberry.scalars import JSON
 
 from ontology.api.base import Node, UserError
 from ontology.api.context import Context
 from ontology.api.things.loaders import ThingsByIdLoader
+from ontology.events.documents import EventDocument
 from ontology.kit.ids import to_global_id
+from ontology.things.documents import ThingDocument
 
 if TYPE_CHECKING:
     from ontology.api.things.types import ThingType
@@ -22,7 +26,7 @@ LazyThing = Annotated["ThingType", strawberry.lazy("ontology.api.things.types")]
 
 @strawberry.type(name="Event", description="An entry of a group's append-only event log.")
 class EventType(Node):
-    doc: strawberry.Private[dict[str, Any]]
+    doc: strawberry.Private[EventDocument]
     type: str
     timestamp: datetime
     metadata: JSON
@@ -30,7 +34,7 @@ class EventType(Node):
     target_id: strawberry.ID | None
 
     @classmethod
-    def from_doc(cls, doc: dict[str, Any]) -> EventType:
+    def from_doc(cls, doc: EventDocument) -> EventType:
         actor, target = doc.get("actorId"), doc.get("targetId")
         return cls(
             id=strawberry.ID(to_global_id("Event", doc["_id"])),
@@ -44,23 +48,27 @@ class EventType(Node):
 
     @strawberry.field
     async def actor(self, info: Info) -> LazyThing | None:
-        return await _thing(info, self.doc, "actorId", "_actor")
+        return await _thing(info, self.doc, "_actor", self.doc.get("actorId"))
 
     @strawberry.field
     async def target(self, info: Info) -> LazyThing | None:
-        return await _thing(info, self.doc, "targetId", "_target")
+        return await _thing(info, self.doc, "_target", self.doc.get("targetId"))
 
 
-async def _thing(info: Info, event: dict[str, Any], field: str, joined: str) -> ThingType | None:
-    """The thing an event refers to: joined with the page when it came from one, else loaded."""
+async def _thing(
+    info: Info, event: Mapping[str, Any], joined: str, thing_id: ObjectId | None
+) -> ThingType | None:
+    """The thing an event refers to: joined with the page when it came from one
+    (``RelatedEvent``), else loaded."""
     from ontology.api.things.types import ThingType
 
+    doc: ThingDocument | None
     if joined in event:
         doc = event[joined]
-    elif event.get(field) is None:
+    elif thing_id is None:
         return None
     else:
-        doc = await info.context.loaders.get(ThingsByIdLoader).load(event[field])
+        doc = await info.context.loaders.get(ThingsByIdLoader).load(thing_id)
     return ThingType.from_doc(doc) if doc else None
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import strawberry
 
@@ -13,6 +12,7 @@ from ontology.api.people.types import RoleEnum
 from ontology.groups.models import Plan
 from ontology.kit.clock import utcnow
 from ontology.kit.ids import to_global_id
+from ontology.ledger.documents import GroupDocument
 
 PlanEnum = strawberry.enum(Plan, name="Plan")
 
@@ -48,14 +48,14 @@ class GroupType(Node):
     status: str
     created_at: datetime
     counts: GroupCounts
-    doc: strawberry.Private[dict[str, Any]]
+    doc: strawberry.Private[GroupDocument]
 
     @strawberry.field(description="Computed metrics, from counters (never scans events).")
     def metrics(self) -> GroupMetrics:
         return GroupMetrics(group=self.doc, now=utcnow())
 
     @classmethod
-    def from_doc(cls, doc: dict[str, Any]) -> GroupType:
+    def from_doc(cls, doc: GroupDocument) -> GroupType:
         counts = doc.get("counts") or {}
         return cls(
             id=strawberry.ID(to_global_id("Group", doc["_id"])),

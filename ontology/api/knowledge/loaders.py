@@ -14,7 +14,7 @@ from ontology.knowledge.repository import KnowledgeRepository
 from ontology.runtime import Runtime
 
 
-class KnowledgeByIdLoader(ByIdLoader):
+class KnowledgeByIdLoader(ByIdLoader[Document]):
     @classmethod
     def for_request(cls, runtime: Runtime, group_id: ObjectId) -> Self:
         return cls(runtime.repos.knowledge, group_id)

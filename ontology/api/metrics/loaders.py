@@ -8,6 +8,7 @@ from bson import ObjectId
 from strawberry.dataloader import DataLoader
 
 from ontology.api.loaders import ByIdLoader
+from ontology.db.client import Document
 from ontology.kit.clock import utcnow
 from ontology.metrics.registry import Source
 from ontology.metrics.repository import CounterRepository
@@ -15,7 +16,7 @@ from ontology.metrics.service import MetricsService
 from ontology.runtime import Runtime
 
 
-class ThingTotalsByIdLoader(ByIdLoader):
+class ThingTotalsByIdLoader(ByIdLoader[Document]):
     """Things' running totals as actors (creator stats): one command per batch."""
 
     @classmethod

@@ -10,6 +10,7 @@ import strawberry
 from ontology.api.context import Context
 from ontology.api.metrics.loaders import GroupSourcesLoader
 from ontology.db.client import Document
+from ontology.ledger.documents import GroupDocument
 from ontology.metrics.registry import (
     CREATOR_METRICS,
     GROUP_METRICS,
@@ -17,6 +18,7 @@ from ontology.metrics.registry import (
     GroupFacts,
 )
 from ontology.metrics.service import HistoryPeriod, HistoryPoint, Totals
+from ontology.things.documents import ThingDocument
 
 if TYPE_CHECKING:
     from ontology.api.things.types import ThingType
@@ -58,7 +60,7 @@ class CreatorStats:
     )
 
     @classmethod
-    def of(cls, thing: Document, totals: Document | None, now: datetime) -> CreatorStats:
+    def of(cls, thing: ThingDocument, totals: Document | None, now: datetime) -> CreatorStats:
         facts = CreatorFacts(thing=thing, totals=totals, now=now)
         values = {name: metric(facts) for name, metric in CREATOR_METRICS.items()}
         values["events_by_type"] = _type_counts(dict(values["events_by_type"]))
@@ -74,7 +76,7 @@ class StorageUsed:
 
 @strawberry.type
 class TopContent:
-    doc: strawberry.Private[Document]
+    doc: strawberry.Private[ThingDocument]
     connection_count: int = strawberry.field(description="Inbound connections.")
 
     @strawberry.field
@@ -89,7 +91,7 @@ class TopContent:
     "A week is the last 7 days (UTC), today included; a month is the calendar month (UTC)."
 )
 class GroupMetrics:
-    group: strawberry.Private[Document]
+    group: strawberry.Private[GroupDocument]
     now: strawberry.Private[datetime]
 
     async def _value(self, info: Info, name: str) -> Any:
@@ -133,7 +135,7 @@ class GroupMetrics:
 
     @strawberry.field(description="The 10 content things with the most inbound connections.")
     async def top_content_by_engagement(self, info: Info) -> list[TopContent]:
-        docs: list[Document] = await self._value(info, "top_content_by_engagement")
+        docs: list[ThingDocument] = await self._value(info, "top_content_by_engagement")
         return [
             TopContent(doc=d, connection_count=int(d["connectionCounts"]["inbound"])) for d in docs
         ]

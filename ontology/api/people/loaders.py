@@ -7,11 +7,12 @@ from typing import Self
 from bson import ObjectId
 
 from ontology.api.loaders import ByIdLoader
+from ontology.db.client import Document
 from ontology.people.repository import PersonRepository
 from ontology.runtime import Runtime
 
 
-class PeopleByIdLoader(ByIdLoader):
+class PeopleByIdLoader(ByIdLoader[Document]):
     @classmethod
     def for_request(cls, runtime: Runtime, group_id: ObjectId) -> Self:
         return cls(runtime.repos.people, group_id)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import strawberry
 
@@ -24,6 +23,7 @@ from ontology.api.quotas.types import (
 from ontology.groups.models import Plan
 from ontology.kit.clock import utcnow
 from ontology.kit.errors import ClientError
+from ontology.ledger.documents import GroupDocument
 from ontology.ledger.plans import GIB, Metric, QuotaLevel, quota_level
 from ontology.quotas.service import MetricReport, QuotaService
 
@@ -44,7 +44,7 @@ def _overall(reports: list[MetricReport]) -> OverallQuotaStatus:
 
 
 def status_report(
-    quotas: QuotaService, group: dict[str, Any], reports: list[MetricReport]
+    quotas: QuotaService, group: GroupDocument, reports: list[MetricReport]
 ) -> QuotaStatusReport:
     """The quota status of ``group`` from its metrics' reports."""
     usages = [QuotaUsage.of(r) for r in reports]

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncGenerator
+from typing import cast
 
 import strawberry
 
 from ontology.api.live import Info, coalesced, connection_of
 from ontology.api.quotas.queries import status_report
 from ontology.api.quotas.types import QuotaStatusReport
+from ontology.ledger.documents import GroupDocument
 from ontology.live.changes import Change, usage_topic
 
 EVERY_SECONDS = 1.0
@@ -42,7 +44,8 @@ class QuotaSubscriptions:
                 changes = await coalesced(subscriber, sent_at, EVERY_SECONDS)
                 looked_up = [c.document for c in changes if c.collection == "groups"]
                 if looked_up and looked_up[-1] is not None:
-                    group = looked_up[-1]
+                    # a change of the groups collection: its document as stored
+                    group = cast(GroupDocument, looked_up[-1])
                 else:
                     group = await context.runtime.repos.groups.by_id(group_id) or group
                 reports = await quotas.report(group)

@@ -8,10 +8,11 @@ from bson import ObjectId
 
 from ontology.api.loaders import ByIdLoader
 from ontology.runtime import Runtime
+from ontology.things.documents import ThingDocument
 from ontology.things.repository import ThingRepository
 
 
-class ThingsByIdLoader(ByIdLoader):
+class ThingsByIdLoader(ByIdLoader[ThingDocument]):
     """Live things of the caller's group by id; deleted and foreign ids load ``None``."""
 
     @classmethod

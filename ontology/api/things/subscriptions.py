@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from enum import Enum
+from typing import cast
 
 import strawberry
 
@@ -13,6 +14,7 @@ from ontology.api.things.types import ThingType
 from ontology.kit.errors import ClientError, RequestErrorCode
 from ontology.kit.ids import parse_global_id
 from ontology.live.changes import Change, thing_topic
+from ontology.things.documents import ThingDocument
 
 
 @strawberry.enum(description="What changed about a thing.")
@@ -65,7 +67,8 @@ class ThingSubscriptions:
                 if kind is ThingChangeKind.DELETED or not live:
                     loaders.get(ThingsByIdLoader).prime(thing_id, None)
                 else:
-                    loaders.get(ThingsByIdLoader).prime(thing_id, document)
+                    # a change of the things collection: its document as stored
+                    loaders.get(ThingsByIdLoader).prime(thing_id, cast(ThingDocument, document))
                 doc = await loaders.get(ThingsByIdLoader).load(thing_id)
                 yield ThingChange(
                     kind=kind, thing_id=id, thing=ThingType.from_doc(doc) if doc else None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import strawberry
 from bson import ObjectId
@@ -29,6 +28,12 @@ from ontology.api.metrics.loaders import ThingTotalsByIdLoader
 from ontology.api.metrics.types import CreatorStats
 from ontology.kit.clock import utcnow
 from ontology.kit.ids import to_global_id
+from ontology.things.documents import (
+    DirectionCounts,
+    NewestConnection,
+    NewestKeys,
+    ThingDocument,
+)
 
 Info = strawberry.Info[Context, None]
 
@@ -70,7 +75,7 @@ class RelatedThingConnection:
 
 @strawberry.type(name="Thing", description="A typed entity of a group.")
 class ThingType(Node):
-    doc: strawberry.Private[dict[str, Any]]
+    doc: strawberry.Private[ThingDocument]
     type: str
     name: str
     properties: JSON
@@ -80,7 +85,7 @@ class ThingType(Node):
     updated_at: datetime
 
     @classmethod
-    def from_doc(cls, doc: dict[str, Any]) -> ThingType:
+    def from_doc(cls, doc: ThingDocument) -> ThingType:
         return cls(
             id=strawberry.ID(to_global_id("Thing", doc["_id"])),
             doc=doc,
@@ -113,21 +118,27 @@ class ThingType(Node):
         self, direction: Direction, connection_type: str | None
     ) -> ObjectId | None:
         """The newest connection id written in ``direction`` (of a type), if recorded."""
-        newest = self.doc.get("newestConnection") or {}
+        recorded: NewestConnection = self.doc.get("newestConnection") or {}
+        newest: NewestKeys = recorded
         if connection_type:
-            newest = (newest.get("byType") or {}).get(connection_type) or {}
-        found: ObjectId | None = newest.get(direction.value.lower())
-        return found
+            newest = (recorded.get("byType") or {}).get(connection_type) or {}
+        if direction is Direction.INBOUND:
+            return newest.get("inbound")
+        return newest.get("outbound") if direction is Direction.OUTBOUND else None
 
     def _total_connections(self, direction: Direction, connection_type: str | None) -> int:
-        counts = self.doc.get("connectionCounts") or {}
-        source = (
-            (counts.get("byType") or {}).get(connection_type, {}) if connection_type else counts
+        counts = self.doc.get("connectionCounts")
+        if counts is None:
+            return 0
+        source: DirectionCounts = (
+            (counts.get("byType") or {}).get(connection_type, {})
+            if connection_type
+            else {"inbound": counts.get("inbound", 0), "outbound": counts.get("outbound", 0)}
         )
-        directions = (
-            ("inbound", "outbound") if direction is Direction.BOTH else (direction.value.lower(),)
-        )
-        return sum(int(source.get(d, 0)) for d in directions)
+        inbound, outbound = int(source.get("inbound", 0)), int(source.get("outbound", 0))
+        if direction is Direction.BOTH:
+            return inbound + outbound
+        return inbound if direction is Direction.INBOUND else outbound
 
     @strawberry.field(description="This thing's connections, newest first, with related things.")
     async def connections(
@@ -159,7 +170,7 @@ class ThingType(Node):
                 cursor=cursor,
                 direction=Direction.OUTBOUND if c["fromId"] == own_id else Direction.INBOUND,
                 connection=ConnectionType.from_doc(c),
-                node=ThingType.from_doc(c["_other"]) if c.get("_other") else None,
+                node=ThingType.from_doc(other) if (other := c["_other"]) else None,
             )
             for c, cursor in zip(result.items, result.cursors, strict=True)
         ]
