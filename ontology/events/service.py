@@ -9,6 +9,7 @@ from typing import Any
 from bson import ObjectId
 
 from ontology.db.client import Document
+from ontology.events.errors import EventErrorCode
 from ontology.kit.clock import utcnow
 from ontology.kit.errors import ErrorCode, ItemError, RejectedError
 from ontology.kit.limits import WriteLimits, quoted
@@ -17,6 +18,7 @@ from ontology.ledger.counters import CountDelta
 from ontology.ledger.events import new_event
 from ontology.ledger.ledger import Ledger, TenantWrite
 from ontology.things.repository import ThingRepository
+from ontology.vocabulary.errors import VocabularyErrorCode
 from ontology.vocabulary.registry import Vocabulary
 
 # Clients may back-date events (imports); a clock a little ahead is tolerated.
@@ -57,11 +59,13 @@ class EventService:
         errors: list[ItemError] = []
         if event.type in self.vocabulary.system_event_types:
             message = f"{event.type} is written by the system only; logEvent cannot log it."
-            errors.append(ItemError(ErrorCode.RESERVED_EVENT_TYPE, message, "type"))
+            errors.append(ItemError(EventErrorCode.RESERVED_EVENT_TYPE, message, "type"))
         elif event.type not in self.vocabulary.event_types:
             errors.append(
                 ItemError(
-                    ErrorCode.UNKNOWN_TYPE, f"Unknown event type {quoted(event.type)}.", "type"
+                    VocabularyErrorCode.UNKNOWN_TYPE,
+                    f"Unknown event type {quoted(event.type)}.",
+                    "type",
                 )
             )
         ids = [i for i in (event.actor_id, event.target_id) if i is not None]

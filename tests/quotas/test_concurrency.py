@@ -19,8 +19,9 @@ from bson import ObjectId
 
 from ontology.connections.models import NewConnection, count_changes, new_connection_document
 from ontology.kit.clock import utcnow
-from ontology.kit.errors import ErrorCode, ItemError, RejectedError
+from ontology.kit.errors import ItemError, RejectedError
 from ontology.ledger.counters import CountDelta
+from ontology.ledger.errors import QuotaErrorCode
 from ontology.ledger.events import new_event
 from ontology.ledger.ledger import TenantWrite
 from ontology.ledger.plans import GIB, Metric
@@ -59,7 +60,7 @@ class Outcome:
 
 def quota_item_error(metric: Metric, current: int, requested: int, limit: int) -> ItemError:
     return ItemError(
-        ErrorCode.QUOTA_EXCEEDED,
+        QuotaErrorCode.QUOTA_EXCEEDED,
         refusal_message(metric, current, requested, limit),
         "type",
         None,

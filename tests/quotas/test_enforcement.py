@@ -14,7 +14,8 @@ import pytest
 from ontology.app import create_app
 from ontology.config import Settings
 from ontology.groups.models import Plan
-from ontology.kit.errors import ErrorCode, ItemError, RejectedError
+from ontology.kit.errors import ItemError, RejectedError
+from ontology.ledger.errors import QuotaErrorCode
 from ontology.ledger.events import new_event
 from ontology.ledger.plans import GIB, Metric
 from ontology.runtime import open_runtime
@@ -682,7 +683,7 @@ async def test_editing_the_plans_file_changes_enforcement_of_existing_groups(
                 )
             assert refused.value.errors == [
                 ItemError(
-                    ErrorCode.QUOTA_EXCEEDED,
+                    QuotaErrorCode.QUOTA_EXCEEDED,
                     refusal_message(Metric.ENTITIES_TOTAL, 3, 1, 3),
                     "type",
                     None,
