@@ -23,8 +23,8 @@ from ontology.ledger.ledger import TenantWrite
 from ontology.ledger.plans import Metric
 from ontology.runtime import Runtime
 from ontology.things.models import NewThing
-from tests.factories import group_counts, make_tenant, raw_count
-from tests.quotas.support import stored_counts, true_counts
+from tests.factories import group_counts, make_tenant, raw_count, true_counts
+from tests.quotas.support import stored_counts
 
 
 def sample(runtime: Runtime, name: str, labels: dict[str, str] | None = None) -> float:

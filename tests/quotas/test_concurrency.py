@@ -27,7 +27,7 @@ from ontology.ledger.ledger import TenantWrite
 from ontology.ledger.plans import GIB, Metric
 from ontology.runtime import Runtime
 from ontology.things.models import NewThing, new_thing_document
-from tests.factories import Api, global_id, make_tenant, raw_count
+from tests.factories import Api, global_id, make_tenant, raw_count, true_counts
 from tests.quotas.support import (
     CREATE_CONNECTION,
     CREATE_PERSON,
@@ -40,7 +40,6 @@ from tests.quotas.support import (
     refusal_message,
     set_limit,
     stored_counts,
-    true_counts,
 )
 
 WRITERS = 32

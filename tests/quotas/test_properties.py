@@ -31,11 +31,11 @@ from ontology.runtime import Runtime
 from ontology.things.errors import ThingErrorCode
 from ontology.things.models import NewThing, ThingChanges
 from ontology.vocabulary.errors import VocabularyErrorCode
+from tests.factories import true_counts
 from tests.quotas.support import (
     read_engagement,
     set_limit,
     stored_counts,
-    true_counts,
     true_engagement,
 )
 
