@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from bson import ObjectId
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
@@ -17,6 +19,7 @@ from ontology.db.client import Document
 from ontology.kit.clock import utcnow
 from ontology.kit.errors import ErrorCode, ItemError, RejectedError
 from ontology.kit.limits import WriteLimits
+from ontology.kit.pagination import PageRequest
 from ontology.ledger.counters import CountDelta
 from ontology.ledger.events import new_event
 from ontology.ledger.ledger import Ledger, TenantWrite
@@ -41,6 +44,30 @@ class ConnectionService:
         self.ledger = ledger
         self.vocabulary = vocabulary
         self.limits = limits
+
+    # -- reads (the GraphQL lists and loaders) ----------------------------------------
+
+    async def page(
+        self, group_id: ObjectId, connection_type: str | None, page: PageRequest
+    ) -> list[Document]:
+        """A page of the group's connections (of ``connection_type``), newest first."""
+        return await self.connections.page(group_id, connection_type, page)
+
+    async def by_ids(self, group_id: ObjectId, ids: Sequence[ObjectId]) -> list[Document]:
+        return await self.connections.by_ids(group_id, ids)
+
+    async def for_things(
+        self,
+        group_id: ObjectId,
+        direction: str,
+        connection_type: str | None,
+        things: dict[ObjectId, tuple[int | None, ObjectId | None]],
+        page: PageRequest,
+    ) -> dict[ObjectId, list[Document]]:
+        """Each thing's page of connections in one direction (``ConnectionRepository``)."""
+        return await self.connections.for_things(group_id, direction, connection_type, things, page)
+
+    # -- writes ------------------------------------------------------------------------
 
     async def create(self, group_id: ObjectId, connection: NewConnection) -> Document:
         ids = [i for i in (connection.from_id, connection.to_id) if i is not None]

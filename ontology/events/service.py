@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -10,9 +11,11 @@ from bson import ObjectId
 
 from ontology.db.client import Document
 from ontology.events.errors import EventErrorCode
+from ontology.events.repository import EventFilter, EventRepository
 from ontology.kit.clock import utcnow
 from ontology.kit.errors import ErrorCode, ItemError, RejectedError
 from ontology.kit.limits import WriteLimits, quoted
+from ontology.kit.pagination import PageRequest
 from ontology.ledger.buckets import PAYMENT_EVENT, payment_amount
 from ontology.ledger.counters import CountDelta
 from ontology.ledger.events import new_event
@@ -44,15 +47,36 @@ class NewEvent:
 class EventService:
     def __init__(
         self,
+        events: EventRepository,
         ledger: Ledger,
         things: ThingRepository,
         vocabulary: Vocabulary,
         limits: WriteLimits,
     ) -> None:
+        self.events = events
         self.ledger = ledger
         self.things = things
         self.vocabulary = vocabulary
         self.limits = limits
+
+    # -- reads (the GraphQL lists, loaders and subscription replays) -----------------
+
+    async def page(
+        self, group_id: ObjectId, event_filter: EventFilter, page: PageRequest
+    ) -> list[Document]:
+        """A page of the group's events matching ``event_filter``, newest first."""
+        return await self.events.page(group_id, event_filter, page)
+
+    async def by_ids(self, group_id: ObjectId, ids: Sequence[ObjectId]) -> list[Document]:
+        return await self.events.by_ids(group_id, ids)
+
+    async def by_actor_or_target(
+        self, group_id: ObjectId, role: str, thing_ids: Sequence[ObjectId], page: PageRequest
+    ) -> dict[ObjectId, list[Document]]:
+        """Each thing's page of events where it is ``role`` (actorId or targetId)."""
+        return await self.events.by_actor_or_target(group_id, role, thing_ids, page)
+
+    # -- writes ------------------------------------------------------------------------
 
     async def log(self, group_id: ObjectId, event: NewEvent) -> Document:
         now = utcnow()

@@ -44,7 +44,7 @@ class QuotaSubscriptions:
                 if looked_up and looked_up[-1] is not None:
                     group = looked_up[-1]
                 else:
-                    group = await context.runtime.repos.groups.by_id(group_id) or group
+                    group = await context.services.groups.by_id(group_id) or group
                 reports = await quotas.report(group)
                 now = [r.status for r in reports]
                 if now != levels:

@@ -8,7 +8,7 @@ from bson import ObjectId
 
 from ontology.api.loaders import ByIdLoader
 from ontology.runtime import Runtime
-from ontology.things.repository import ThingRepository
+from ontology.things.service import ThingService
 
 
 class ThingsByIdLoader(ByIdLoader):
@@ -16,7 +16,7 @@ class ThingsByIdLoader(ByIdLoader):
 
     @classmethod
     def for_request(cls, runtime: Runtime, group_id: ObjectId) -> Self:
-        return cls(runtime.repos.things, group_id)
+        return cls(runtime.services.things, group_id)
 
-    def __init__(self, things: ThingRepository, group_id: ObjectId) -> None:
+    def __init__(self, things: ThingService, group_id: ObjectId) -> None:
         super().__init__(things.by_ids, group_id)
