@@ -171,7 +171,7 @@ class Services:
             people=PersonService(repos.people, ledger),
             things=ThingService(repos.things, ledger, vocabulary, limits, connections.detach),
             connections=connections,
-            events=EventService(ledger, repos.things, vocabulary, limits),
+            events=EventService(repos.events, ledger, repos.things, vocabulary, limits),
             knowledge=KnowledgeService(repos.knowledge, repos.things, ledger, limits),
             quotas=quotas,
             batches=BatchService(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -262,17 +262,47 @@ async def lasting_count(runtime: Runtime, collection: str) -> int:
     return len(lasting(docs))
 
 
-async def snapshot(api: Api, tenant: Tenant) -> dict[str, Any]:
-    """Every collection's size and the group's counters (to show nothing was written)."""
-    counts = {
+async def collection_sizes(
+    runtime: Runtime, names: Sequence[str] = WRITTEN_COLLECTIONS
+) -> dict[str, int]:
+    """The number of documents in each collection (``counters``: those that last)."""
+    return {
         name: await (
-            lasting_count(api.runtime, name)
-            if name == "counters"
-            else raw_count(api.runtime, name, {})
+            lasting_count(runtime, name) if name == "counters" else raw_count(runtime, name, {})
         )
-        for name in WRITTEN_COLLECTIONS
+        for name in names
     }
-    return {"counts": await group_counts(api.runtime, tenant.id), **counts}
+
+
+async def sizes_and_counters(api: Api, tenant: Tenant) -> dict[str, Any]:
+    """Every written collection's size and the group's counters (to show nothing was written)."""
+    return {
+        "counts": await group_counts(api.runtime, tenant.id),
+        **await collection_sizes(api.runtime),
+    }
+
+
+async def group_documents(
+    runtime: Runtime, group_id: ObjectId, collections: Sequence[str]
+) -> dict[str, list[dict[str, Any]]]:
+    """Every document of one group in these collections (``counters``: those that last),
+    and its group document, read straight from the database (to show what was untouched)."""
+    database = runtime.database
+    state: dict[str, list[dict[str, Any]]] = {}
+    for name in collections:
+        cursor = database.collection(name).find({"groupId": group_id}, sort=[("_id", 1)])
+        docs = [doc async for doc in cursor]
+        # the TTL monitor runs on the real clock
+        state[name] = lasting(docs) if name == "counters" else docs
+    state["groups"] = [doc async for doc in database.collection("groups").find({"_id": group_id})]
+    return state
+
+
+async def true_counts(runtime: Runtime, group_id: ObjectId) -> dict[str, Any]:
+    """What the group's counters must read, recounted from what is stored: the recount of
+    ``ontology counters check`` (``ontology.counters.service.recount``), one implementation
+    for the command and the tests (its own tests check it against hand-counted values)."""
+    return await runtime.services.counter_check.true_counts(group_id)
 
 
 async def stored_bytes(api: Api, group_id: ObjectId) -> int:

@@ -24,13 +24,13 @@ from strawberry.types.base import (
 from strawberry.types.enum import has_enum_definition
 from strawberry.types.lazy_type import LazyType
 
-from ontology.kit.errors import ErrorCode, ItemError, RejectedError
+from ontology.api.errors import UserErrorCode, user_error_code
+from ontology.kit.errors import ItemError, RejectedError
 from ontology.kit.pagination import Page
+from ontology.ledger.errors import QuotaErrorCode
 
 T = TypeVar("T")
 D = TypeVar("D")
-
-strawberry.enum(ErrorCode, description="Stable codes of expected failures.")
 
 
 @strawberry.interface(description="An object with a global id (Relay).")
@@ -96,7 +96,7 @@ class QuotaRefusal:
 class UserError:
     index: int | None = strawberry.field(description="The item's position in a batch.")
     path: str = strawberry.field(description="camelCase dotted path of the offending field.")
-    code: ErrorCode
+    code: UserErrorCode
     message: str
     quota: QuotaRefusal | None = strawberry.field(
         default=None, description="Set when code is QUOTA_EXCEEDED."
@@ -107,10 +107,10 @@ class UserError:
         return cls(
             index=e.index,
             path=e.path,
-            code=e.code,
+            code=user_error_code(e.code),
             message=e.message,
             quota=QuotaRefusal(**e.details)
-            if e.code is ErrorCode.QUOTA_EXCEEDED and e.details
+            if e.code is QuotaErrorCode.QUOTA_EXCEEDED and e.details
             else None,
         )
 

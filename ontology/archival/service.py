@@ -39,6 +39,7 @@ from bson import ObjectId
 from pymongo.errors import ConnectionFailure, DuplicateKeyError, OperationFailure, PyMongoError
 
 from ontology.archival.documents import ManifestDocument
+from ontology.archival.faults import FaultHook, FaultPoint, no_faults
 from ontology.archival.models import (
     GroupArchiveResult,
     GroupFailure,
@@ -69,22 +70,8 @@ from ontology.ledger.plans import Metric, PlanBook
 
 log = logging.getLogger("ontology.archival")
 
-# Named moments of a batch where tests inject a crash (``FaultHook``).
-FAULT_POINTS = (
-    "before_manifest",
-    "after_manifest",
-    "after_upload",
-    "after_verify",
-    "during_delete",
-)
-
-FaultHook = Callable[[str, ManifestDocument], Awaitable[None]]
 BatchCallback = Callable[[GroupArchiveResult, int], None]
 AsyncBatchCallback = Callable[[GroupArchiveResult, int], Awaitable[None]]
-
-
-async def _no_fault(point: str, manifest: ManifestDocument) -> None:
-    return None
 
 
 class ArchivalError(Exception):
@@ -168,12 +155,13 @@ class ArchivalService:
     batch_size: int = 1000
     pause_seconds: float = 0.05
     backoff: Backoff = dataclasses.field(default_factory=Backoff)
-    faults: FaultHook = _no_fault
+    # awaited at each FaultPoint of a batch; tests inject crashes there (archival.faults)
+    faults: FaultHook = no_faults
     # the clock of time limits and budgets (tests move it to end a budget at a chosen batch)
     timer: Callable[[], float] = time.monotonic
 
     def with_options(self, **changes: Any) -> ArchivalService:
-        """A copy with other settings (a sink, a batch size, fault points in tests)."""
+        """A copy with other settings (a sink, a batch size, a fault hook)."""
         return dataclasses.replace(self, **changes)
 
     def sink(self) -> Sink:
@@ -408,13 +396,13 @@ class ArchivalService:
     ) -> None:
         archive = new_manifest(group_id, run_id, seq, events, utcnow())
         manifest, key = archive.manifest, archive.key
-        await self.faults("before_manifest", manifest)
+        await self.faults(FaultPoint.BEFORE_MANIFEST, manifest)
         await self._retry(lambda: self._insert_manifest(group_id, manifest), "manifest")
-        await self.faults("after_manifest", manifest)
+        await self.faults(FaultPoint.AFTER_MANIFEST, manifest)
         await self._retry(
             lambda: sink.put_if_absent(key, archive.data, manifest["checksum"]), f"PUT {key}"
         )
-        await self.faults("after_upload", manifest)
+        await self.faults(FaultPoint.AFTER_UPLOAD, manifest)
         stored = await self._retry(lambda: sink.head(key), f"HEAD {key}")
         if stored is None or (stored.size, stored.checksum) != (
             manifest["objectBytes"],
@@ -427,7 +415,7 @@ class ArchivalService:
                 f"{sink.url}/{key} did not verify: wrote {manifest['objectBytes']} bytes, "
                 f"{manifest['checksum']}; found {found}. Nothing was deleted."
             )
-        await self.faults("after_verify", manifest)
+        await self.faults(FaultPoint.AFTER_VERIFY, manifest)
         if await self._commit(group_id, manifest):
             self._count(result, manifest)
 
@@ -462,7 +450,7 @@ class ArchivalService:
             deleted = await self.events.delete_run(
                 group_id, ids, manifest.get("firstSortKey"), manifest.get("lastSortKey"), session
             )
-            await self.faults("during_delete", manifest)
+            await self.faults(FaultPoint.DURING_DELETE, manifest)
             if deleted != len(ids):
                 # Some were archived meanwhile (a concurrent run): abort, count nothing.
                 raise _StaleManifestError

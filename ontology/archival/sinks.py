@@ -147,14 +147,6 @@ class FileSink:
             raise _os_error(error, f"Cannot write {path}: {error}") from None
         return True
 
-    def write_partial(self, key: str, data: bytes) -> Path:
-        """A temporary file as an interrupted upload leaves it (fault injection in tests)."""
-        path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-        temporary.write_bytes(data)
-        return temporary
-
     @staticmethod
     def _write_synced(path: Path, data: bytes) -> None:
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)

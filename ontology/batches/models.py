@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from ontology.batches.errors import item_code
 from ontology.kit.errors import ItemError
 
 
@@ -97,10 +98,8 @@ def _errors(errors: list[ItemError]) -> list[dict[str, Any]]:
 
 
 def _error(doc: dict[str, Any]) -> ItemError:
-    from ontology.kit.errors import ErrorCode
-
     return ItemError(
-        ErrorCode(doc["code"]), doc["message"], doc["path"], doc["index"], doc.get("details")
+        item_code(doc["code"]), doc["message"], doc["path"], doc["index"], doc.get("details")
     )
 
 

@@ -21,6 +21,7 @@ from typing import Any
 from bson import ObjectId
 from pymongo.errors import BulkWriteError
 
+from ontology.batches.errors import BatchErrorCode
 from ontology.batches.idempotency import MAX_KEY_LENGTH, IdempotencyRepository
 from ontology.batches.models import (
     BatchResult,
@@ -38,7 +39,7 @@ from ontology.connections.models import (
 )
 from ontology.connections.repository import ConnectionRepository
 from ontology.kit.clock import utcnow
-from ontology.kit.errors import ErrorCode, ItemError, RejectedError
+from ontology.kit.errors import ErrorCode, ItemError, PayloadErrorCode, RejectedError
 from ontology.kit.ids import to_global_id
 from ontology.kit.limits import WriteLimits
 from ontology.kit.metrics import Metrics
@@ -156,7 +157,7 @@ class BatchService:
         """Size check, then the idempotency protocol around ``run``."""
         if len(items) > self.limits.batch_max_items:
             return _rejected_batch(
-                ErrorCode.BATCH_TOO_LARGE,
+                BatchErrorCode.BATCH_TOO_LARGE,
                 f"{len(items)} items; a batch takes at most {self.limits.batch_max_items}.",
                 items_path,
             )
@@ -175,7 +176,7 @@ class BatchService:
         if existing is not None:
             if existing.get("fingerprint") != fingerprint:
                 return _rejected_batch(
-                    ErrorCode.IDEMPOTENCY_KEY_REUSED,
+                    BatchErrorCode.IDEMPOTENCY_KEY_REUSED,
                     "This idempotency key was used for a different request.",
                     "idempotencyKey",
                 )
@@ -511,7 +512,7 @@ def _not_written(result: BatchResult) -> BatchResult:
     return result
 
 
-def _rejected_batch(code: ErrorCode, message: str, path: str) -> BatchResult:
+def _rejected_batch(code: PayloadErrorCode, message: str, path: str) -> BatchResult:
     return BatchResult(results=[], errors=[ItemError(code, message, path)])
 
 

@@ -14,8 +14,9 @@ from rich.table import Table
 from ontology.archival.models import GroupArchiveResult
 from ontology.cli.common import emit, err, group_by_slug, out, run_with_runtime
 from ontology.kit.clock import utcnow
-from ontology.kit.errors import ErrorCode, RejectedError
+from ontology.kit.errors import RejectedError
 from ontology.ledger.documents import GroupPlan
+from ontology.ledger.errors import QuotaErrorCode
 from ontology.runtime import Runtime
 
 app = typer.Typer(
@@ -264,7 +265,7 @@ def archive_restore(
                         message=f"{error.message} Nothing was restored; --force restores "
                         "past the limit.",
                     )
-                    if error.code is ErrorCode.QUOTA_EXCEEDED
+                    if error.code is QuotaErrorCode.QUOTA_EXCEEDED
                     else error
                     for error in rejected.errors
                 ]

@@ -10,10 +10,12 @@ from typing import Any
 from bson import ObjectId
 
 from ontology.connections.documents import ConnectionDocument
+from ontology.connections.errors import ConnectionErrorCode
 from ontology.kit.errors import ErrorCode, ItemError
 from ontology.kit.limits import WriteLimits, quoted
 from ontology.ledger.counters import document_size
 from ontology.things.documents import ThingDocument
+from ontology.vocabulary.errors import VocabularyErrorCode
 from ontology.vocabulary.registry import Vocabulary
 
 
@@ -44,7 +46,7 @@ def check_new_connection(
     if not known_type:
         errors.append(
             ItemError(
-                ErrorCode.UNKNOWN_TYPE,
+                VocabularyErrorCode.UNKNOWN_TYPE,
                 f"Unknown connection type {quoted(connection.type)}.",
                 f"{prefix}type",
                 index,
@@ -66,7 +68,7 @@ def check_new_connection(
         ):
             errors.append(
                 ItemError(
-                    ErrorCode.SELF_LOOP,
+                    ConnectionErrorCode.SELF_LOOP,
                     f"A {connection.type} connection cannot connect a thing to itself.",
                     f"{prefix}toId",
                     index,
@@ -77,7 +79,7 @@ def check_new_connection(
         ):
             errors.append(
                 ItemError(
-                    ErrorCode.CONNECTION_NOT_ALLOWED,
+                    ConnectionErrorCode.CONNECTION_NOT_ALLOWED,
                     f"{connection.type} is not allowed from {from_thing['type']} "
                     f"to {to_thing['type']}.",
                     f"{prefix}type",

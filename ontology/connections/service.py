@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from bson import ObjectId
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
-from ontology.connections.documents import ConnectionDocument
+from ontology.connections.documents import ConnectionDocument, RelatedConnection
 from ontology.connections.models import (
     NewConnection,
     check_new_connection,
@@ -17,6 +19,7 @@ from ontology.connections.repository import ConnectionRepository
 from ontology.kit.clock import utcnow
 from ontology.kit.errors import ErrorCode, ItemError, RejectedError
 from ontology.kit.limits import WriteLimits
+from ontology.kit.pagination import PageRequest
 from ontology.ledger.counters import CountDelta
 from ontology.ledger.events import new_event
 from ontology.ledger.ledger import Ledger, TenantWrite
@@ -42,6 +45,30 @@ class ConnectionService:
         self.ledger = ledger
         self.vocabulary = vocabulary
         self.limits = limits
+
+    # -- reads (the GraphQL lists and loaders) ----------------------------------------
+
+    async def page(
+        self, group_id: ObjectId, connection_type: str | None, page: PageRequest
+    ) -> list[ConnectionDocument]:
+        """A page of the group's connections (of ``connection_type``), newest first."""
+        return await self.connections.page(group_id, connection_type, page)
+
+    async def by_ids(self, group_id: ObjectId, ids: Sequence[ObjectId]) -> list[ConnectionDocument]:
+        return await self.connections.by_ids(group_id, ids)
+
+    async def for_things(
+        self,
+        group_id: ObjectId,
+        direction: str,
+        connection_type: str | None,
+        things: dict[ObjectId, tuple[int | None, ObjectId | None]],
+        page: PageRequest,
+    ) -> dict[ObjectId, list[RelatedConnection]]:
+        """Each thing's page of connections in one direction (``ConnectionRepository``)."""
+        return await self.connections.for_things(group_id, direction, connection_type, things, page)
+
+    # -- writes ------------------------------------------------------------------------
 
     async def create(self, group_id: ObjectId, connection: NewConnection) -> ConnectionDocument:
         ids = [i for i in (connection.from_id, connection.to_id) if i is not None]

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from bson import ObjectId
 
+from ontology.events.documents import RelatedEvent
+from ontology.events.errors import EventErrorCode
+from ontology.events.repository import EventFilter, EventRepository
 from ontology.kit.clock import utcnow
 from ontology.kit.errors import ErrorCode, ItemError, RejectedError
 from ontology.kit.limits import WriteLimits, quoted
+from ontology.kit.pagination import PageRequest
 from ontology.ledger.buckets import PAYMENT_EVENT, payment_amount
 from ontology.ledger.counters import CountDelta
 from ontology.ledger.events import EventDocument, new_event
 from ontology.ledger.ledger import Ledger, TenantWrite
 from ontology.things.repository import ThingRepository
+from ontology.vocabulary.errors import VocabularyErrorCode
 from ontology.vocabulary.registry import Vocabulary
 
 # Clients may back-date events (imports); a clock a little ahead is tolerated.
@@ -41,26 +47,49 @@ class NewEvent:
 class EventService:
     def __init__(
         self,
+        events: EventRepository,
         ledger: Ledger,
         things: ThingRepository,
         vocabulary: Vocabulary,
         limits: WriteLimits,
     ) -> None:
+        self.events = events
         self.ledger = ledger
         self.things = things
         self.vocabulary = vocabulary
         self.limits = limits
+
+    # -- reads (the GraphQL lists, loaders and subscription replays) -----------------
+
+    async def page(
+        self, group_id: ObjectId, event_filter: EventFilter, page: PageRequest
+    ) -> list[EventDocument]:
+        """A page of the group's events matching ``event_filter``, newest first."""
+        return await self.events.page(group_id, event_filter, page)
+
+    async def by_ids(self, group_id: ObjectId, ids: Sequence[ObjectId]) -> list[EventDocument]:
+        return await self.events.by_ids(group_id, ids)
+
+    async def by_actor_or_target(
+        self, group_id: ObjectId, role: str, thing_ids: Sequence[ObjectId], page: PageRequest
+    ) -> dict[ObjectId, list[RelatedEvent]]:
+        """Each thing's page of events where it is ``role`` (actorId or targetId)."""
+        return await self.events.by_actor_or_target(group_id, role, thing_ids, page)
+
+    # -- writes ------------------------------------------------------------------------
 
     async def log(self, group_id: ObjectId, event: NewEvent) -> EventDocument:
         now = utcnow()
         errors: list[ItemError] = []
         if event.type in self.vocabulary.system_event_types:
             message = f"{event.type} is written by the system only; logEvent cannot log it."
-            errors.append(ItemError(ErrorCode.RESERVED_EVENT_TYPE, message, "type"))
+            errors.append(ItemError(EventErrorCode.RESERVED_EVENT_TYPE, message, "type"))
         elif event.type not in self.vocabulary.event_types:
             errors.append(
                 ItemError(
-                    ErrorCode.UNKNOWN_TYPE, f"Unknown event type {quoted(event.type)}.", "type"
+                    VocabularyErrorCode.UNKNOWN_TYPE,
+                    f"Unknown event type {quoted(event.type)}.",
+                    "type",
                 )
             )
         ids = [i for i in (event.actor_id, event.target_id) if i is not None]

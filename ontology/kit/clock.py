@@ -1,4 +1,8 @@
-"""The current time, in one place so tests can set it."""
+"""The current time, in one place: every module reads it with ``utcnow()``.
+
+``set_clock`` replaces it; tests move time with it (``tests/factories.SettableClock``,
+``clock_at``). Production never calls it.
+"""
 
 from __future__ import annotations
 
@@ -23,6 +27,6 @@ def utcnow() -> datetime:
 
 
 def set_clock(now: Callable[[], datetime] | None) -> None:
-    """Replace the clock (tests); ``None`` restores the system clock."""
+    """Replace the clock; ``None`` restores the system clock."""
     global _now
     _now = now or _system_now

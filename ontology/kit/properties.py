@@ -14,7 +14,17 @@ from typing import Any
 
 import bson
 
-from ontology.kit.errors import ErrorCode, ItemError
+from ontology.kit.errors import ItemError, PayloadErrorCode
+
+
+class PropertyErrorCode(PayloadErrorCode):
+    """Why user-supplied JSON (``properties``, ``metadata``) was refused."""
+
+    INVALID_PROPERTY_KEY = "INVALID_PROPERTY_KEY"
+    PROPERTIES_TOO_DEEP = "PROPERTIES_TOO_DEEP"
+    PROPERTIES_TOO_LARGE = "PROPERTIES_TOO_LARGE"
+    INVALID_PROPERTIES = "INVALID_PROPERTIES"
+
 
 # matched with fullmatch: ``$`` alone would also accept a trailing newline
 KEY_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -43,7 +53,7 @@ def non_finite(path: str, index: int | None) -> ItemError:
     # NaN and infinities are not JSON: stored, they would make every response that
     # contains them invalid JSON, and sums over them meaningless.
     message = "Numbers must be finite (NaN and infinities are not JSON numbers)."
-    return ItemError(ErrorCode.INVALID_PROPERTIES, message, path, index)
+    return ItemError(PropertyErrorCode.INVALID_PROPERTIES, message, path, index)
 
 
 def encoded_size(value: dict[str, Any]) -> int:
@@ -55,7 +65,9 @@ def check_json_object(
 ) -> list[ItemError]:
     """Every rule violation in ``value`` (at most a few of each kind), or ``[]``."""
     if not isinstance(value, dict):
-        return [ItemError(ErrorCode.INVALID_PROPERTIES, "Must be a JSON object.", path, index)]
+        return [
+            ItemError(PropertyErrorCode.INVALID_PROPERTIES, "Must be a JSON object.", path, index)
+        ]
     errors: list[ItemError] = []
     too_deep: list[str] = []
     stack: list[tuple[Any, str, int]] = [(value, path, 1)]
@@ -73,7 +85,7 @@ def check_json_object(
                         shown = repr(key)[:60]
                         errors.append(
                             ItemError(
-                                ErrorCode.INVALID_PROPERTY_KEY,
+                                PropertyErrorCode.INVALID_PROPERTY_KEY,
                                 f"Key {shown} is not allowed: keys match "
                                 "^[A-Za-z_][A-Za-z0-9_]*$ (no '$', no '.').",
                                 f"{node_path}.{str(key)[:60]}",
@@ -95,7 +107,7 @@ def check_json_object(
     if too_deep:
         errors.append(
             ItemError(
-                ErrorCode.PROPERTIES_TOO_DEEP,
+                PropertyErrorCode.PROPERTIES_TOO_DEEP,
                 f"Nesting deeper than {max_depth} levels.",
                 too_deep[0],
                 index,
@@ -106,11 +118,13 @@ def check_json_object(
     try:
         size = encoded_size(value)
     except (OverflowError, bson.errors.InvalidDocument) as exc:
-        return [ItemError(ErrorCode.INVALID_PROPERTIES, f"Cannot be stored: {exc}", path, index)]
+        return [
+            ItemError(PropertyErrorCode.INVALID_PROPERTIES, f"Cannot be stored: {exc}", path, index)
+        ]
     if size > max_bytes:
         return [
             ItemError(
-                ErrorCode.PROPERTIES_TOO_LARGE,
+                PropertyErrorCode.PROPERTIES_TOO_LARGE,
                 f"Encoded size {size} bytes exceeds the limit of {max_bytes} bytes.",
                 path,
                 index,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -13,6 +14,7 @@ from ontology.db.client import Document
 from ontology.kit.clock import utcnow
 from ontology.kit.errors import ErrorCode, ItemError, RejectedError
 from ontology.kit.limits import WriteLimits
+from ontology.kit.pagination import PageRequest
 from ontology.knowledge.repository import KnowledgeRepository
 from ontology.ledger.counters import CountDelta, document_size
 from ontology.ledger.ledger import Ledger, TenantWrite
@@ -124,6 +126,23 @@ class KnowledgeService:
                 )
             )
         return errors
+
+    # -- reads (the GraphQL lists and loaders) ----------------------------------------
+
+    async def page(self, group_id: ObjectId, kind: str | None, page: PageRequest) -> list[Document]:
+        """A page of the group's knowledge (of ``kind``), newest first."""
+        return await self.knowledge.page(group_id, kind, page)
+
+    async def by_ids(self, group_id: ObjectId, ids: Sequence[ObjectId]) -> list[Document]:
+        return await self.knowledge.by_ids(group_id, ids)
+
+    async def for_things(
+        self, group_id: ObjectId, thing_ids: Sequence[ObjectId], page: PageRequest
+    ) -> dict[ObjectId, list[Document]]:
+        """Each thing's page of knowledge links, each with ``_knowledge`` joined."""
+        return await self.knowledge.for_things(group_id, thing_ids, page)
+
+    # -- writes ------------------------------------------------------------------------
 
     async def add(self, group_id: ObjectId, item: NewKnowledge) -> Document:
         errors = self._check(item)

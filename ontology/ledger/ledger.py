@@ -40,6 +40,7 @@ from ontology.ledger import alerts
 from ontology.ledger.accounts import GroupAccounts
 from ontology.ledger.counters import CountDelta
 from ontology.ledger.documents import GroupDocument
+from ontology.ledger.errors import QuotaErrorCode
 from ontology.ledger.events import EventDocument, new_event
 from ontology.ledger.log import EventLog
 from ontology.ledger.periods import hour_start
@@ -73,7 +74,7 @@ class QuotaExceededError(Exception):
 
     def item_error(self, path: str, index: int | None = None) -> ItemError:
         return ItemError(
-            ErrorCode.QUOTA_EXCEEDED,
+            QuotaErrorCode.QUOTA_EXCEEDED,
             self.message,
             path,
             index,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bson import ObjectId
@@ -13,6 +14,7 @@ from ontology.keys.models import Role
 from ontology.kit.clock import utcnow
 from ontology.kit.errors import ErrorCode, ItemError, RejectedError
 from ontology.kit.limits import check_name
+from ontology.kit.pagination import PageRequest
 from ontology.ledger.counters import CountDelta
 from ontology.ledger.ledger import Ledger, TenantWrite
 from ontology.people.repository import PersonRepository
@@ -32,6 +34,17 @@ class PersonService:
     def __init__(self, people: PersonRepository, ledger: Ledger) -> None:
         self.people = people
         self.ledger = ledger
+
+    # -- reads (the GraphQL lists and loaders) ----------------------------------------
+
+    async def page(self, group_id: ObjectId, role: str | None, page: PageRequest) -> list[Document]:
+        """A page of the group's people (of a role), newest first."""
+        return await self.people.page(group_id, role, page)
+
+    async def by_ids(self, group_id: ObjectId, ids: Sequence[ObjectId]) -> list[Document]:
+        return await self.people.by_ids(group_id, ids)
+
+    # -- writes ------------------------------------------------------------------------
 
     async def create(self, group_id: ObjectId, person: NewPerson) -> Document:
         email = person.email.strip().lower()

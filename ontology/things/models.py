@@ -8,10 +8,12 @@ from typing import Any
 
 from bson import ObjectId
 
-from ontology.kit.errors import ErrorCode, ItemError
+from ontology.kit.errors import ItemError
 from ontology.kit.limits import WriteLimits, check_name, quoted
 from ontology.ledger.counters import document_size
 from ontology.things.documents import ThingDocument
+from ontology.things.errors import ThingErrorCode
+from ontology.vocabulary.errors import VocabularyErrorCode
 from ontology.vocabulary.registry import THING_STATUSES, Vocabulary
 
 DEFAULT_STATUS = "draft"
@@ -39,7 +41,7 @@ def _check_status(status: str, path: str, index: int | None) -> list[ItemError]:
     if status in THING_STATUSES:
         return []
     message = f"Unknown status {quoted(status)}; expected one of {', '.join(THING_STATUSES)}."
-    return [ItemError(ErrorCode.INVALID_STATUS, message, path, index)]
+    return [ItemError(ThingErrorCode.INVALID_STATUS, message, path, index)]
 
 
 def _check_properties(
@@ -54,7 +56,12 @@ def _check_properties(
     if errors or thing_type not in vocabulary.thing_types:
         return errors
     return [
-        ItemError(ErrorCode.SCHEMA_MISMATCH, message, f"{path}.{where}" if where else path, index)
+        ItemError(
+            VocabularyErrorCode.SCHEMA_MISMATCH,
+            message,
+            f"{path}.{where}" if where else path,
+            index,
+        )
         for where, message in vocabulary.schema_errors(thing_type, properties)
     ]
 
@@ -71,7 +78,7 @@ def check_new_thing(
     if thing.type not in vocabulary.thing_types:
         errors.append(
             ItemError(
-                ErrorCode.UNKNOWN_TYPE,
+                VocabularyErrorCode.UNKNOWN_TYPE,
                 f"Unknown thing type {quoted(thing.type)}.",
                 f"{prefix}type",
                 index,

@@ -6,6 +6,7 @@ denormalized counters, so counts always equal what is stored.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from bson import ObjectId
@@ -14,6 +15,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from ontology.kit.clock import utcnow
 from ontology.kit.errors import ErrorCode, ItemError, RejectedError
 from ontology.kit.limits import WriteLimits
+from ontology.kit.pagination import PageRequest
 from ontology.ledger.counters import CountDelta, document_size
 from ontology.ledger.events import new_event
 from ontology.ledger.ledger import Ledger, TenantWrite
@@ -59,6 +61,20 @@ class ThingService:
         self.ledger = ledger
         self.vocabulary = vocabulary
         self.limits = limits
+
+    # -- reads (the GraphQL lists and loaders) ----------------------------------------
+
+    async def page(
+        self, group_id: ObjectId, thing_type: str | None, status: str | None, page: PageRequest
+    ) -> list[ThingDocument]:
+        """A page of the group's live things (of a type, a status), newest first."""
+        return await self.things.page(group_id, thing_type, status, page)
+
+    async def by_ids(self, group_id: ObjectId, ids: Sequence[ObjectId]) -> list[ThingDocument]:
+        """The group's live things with these ids."""
+        return await self.things.by_ids(group_id, ids)
+
+    # -- writes ------------------------------------------------------------------------
 
     async def create(self, group_id: ObjectId, thing: NewThing) -> ThingDocument:
         thing, errors = check_new_thing(self.vocabulary, self.limits, thing)

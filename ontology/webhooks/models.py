@@ -26,6 +26,7 @@ from bson import ObjectId
 
 from ontology.kit.errors import ErrorCode, ItemError
 from ontology.ledger.events import EventDocument
+from ontology.webhooks.errors import WebhookErrorCode
 
 WEBHOOK_EVENTS = frozenset({"quota_alert"})
 MAX_WEBHOOKS_PER_GROUP = 10
@@ -47,7 +48,7 @@ def check_target(url: str, allow_private: bool) -> list[ItemError]:
     """Errors of a webhook target: a public https URL, unless ``allow_private``."""
 
     def refused(message: str) -> list[ItemError]:
-        return [ItemError(ErrorCode.WEBHOOK_TARGET_REFUSED, message, "url")]
+        return [ItemError(WebhookErrorCode.WEBHOOK_TARGET_REFUSED, message, "url")]
 
     if len(url) > MAX_URL_CHARS:
         return refused(f"The URL is longer than {MAX_URL_CHARS} characters.")

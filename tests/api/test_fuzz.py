@@ -24,17 +24,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis_graphql import mutations, queries
 
+from ontology.api.errors import UserErrorCode
 from ontology.api.schema import export_sdl
 from ontology.keys.models import Role
-from ontology.kit.errors import ErrorCode, RequestErrorCode
+from ontology.kit.errors import RequestErrorCode
 from tests.factories import Api, create_thing, group_counts, make_tenant, raw_count
 
 # hypothesis-graphql 0.13 draws from ``random`` inside its strategies (seeded by Hypothesis)
 pytestmark = pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisDeprecationWarning")
 
-# top-level codes come from RequestErrorCode, and a few field errors reuse ErrorCode
-# (e.g. INVALID_RANGE for a history range); payload errors use ErrorCode
-PAYLOAD_CODES = {c.value for c in ErrorCode}
+# top-level codes come from RequestErrorCode, and a few field errors reuse a payload
+# code (e.g. INVALID_RANGE for a history range); payload errors use the GraphQL ErrorCode
+PAYLOAD_CODES = {c.value for c in UserErrorCode}
 DOCUMENTED_CODES = ({c.value for c in RequestErrorCode} | PAYLOAD_CODES) - {
     RequestErrorCode.INTERNAL.value
 }

@@ -29,6 +29,7 @@ from tests.factories import (
     create_thing,
     global_id,
     group_counts,
+    group_documents,
     make_tenant,
 )
 
@@ -188,17 +189,6 @@ def comparable(body: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-async def snapshot(api: Api, group_id: ObjectId) -> dict[str, list[dict[str, Any]]]:
-    """Every document of one group, in every collection, read straight from the database."""
-    database = api.runtime.database
-    result: dict[str, list[dict[str, Any]]] = {}
-    for name in COLLECTIONS:
-        cursor = database.collection(name).find({"groupId": group_id}).sort("_id", 1)
-        result[name] = [doc async for doc in cursor]
-    result["groups"] = [doc async for doc in database.collection("groups").find({"_id": group_id})]
-    return result
-
-
 async def add_person(api: Api, key: str, email: str, name: str) -> str:
     data = await api.data(key, CREATE_PERSON, {"input": {"email": email, "name": name}})
     assert data["createPerson"]["errors"] == []
@@ -255,7 +245,7 @@ async def test_snapshot_holds_b_documents_in_every_collection(api: Api, world: W
     # given the world fixture
 
     # when B's documents are read straight from the database
-    b_docs = await snapshot(api, world.b.id)
+    b_docs = await group_documents(api.runtime, world.b.id, COLLECTIONS)
 
     # then every collection holds B's documents, so comparing snapshots is meaningful
     assert {name: len(docs) for name, docs in b_docs.items()} == {
@@ -281,7 +271,10 @@ async def test_node_with_foreign_id_is_null_like_missing(
     # given B's id (which B itself can load) and a fresh id of the same type
     own = await api.data(world.b.owner, NODE, {"id": world.ids[name]})
     assert own["node"]["id"] == world.ids[name]
-    before_a, before_b = await snapshot(api, world.a.id), await snapshot(api, world.b.id)
+    before_a, before_b = (
+        await group_documents(api.runtime, world.a.id, COLLECTIONS),
+        await group_documents(api.runtime, world.b.id, COLLECTIONS),
+    )
 
     # when A asks for both
     node = for_role(NODE, role)
@@ -292,8 +285,8 @@ async def test_node_with_foreign_id_is_null_like_missing(
     assert foreign["data"] == {"node": None}
     assert "errors" not in foreign
     assert comparable(foreign) == comparable(missing)
-    assert await snapshot(api, world.a.id) == before_a
-    assert await snapshot(api, world.b.id) == before_b
+    assert await group_documents(api.runtime, world.a.id, COLLECTIONS) == before_a
+    assert await group_documents(api.runtime, world.b.id, COLLECTIONS) == before_b
 
 
 @pytest.mark.parametrize("role", TENANT_ROLES)
@@ -302,7 +295,10 @@ async def test_nodes_with_foreign_ids_are_null_like_missing(
 ) -> None:
     # given all of B's ids, in a list
     names = list(B_OBJECTS)
-    before_a, before_b = await snapshot(api, world.a.id), await snapshot(api, world.b.id)
+    before_a, before_b = (
+        await group_documents(api.runtime, world.a.id, COLLECTIONS),
+        await group_documents(api.runtime, world.b.id, COLLECTIONS),
+    )
 
     # when A asks for them, and for as many fresh ids
     nodes = for_role(NODES, role)
@@ -313,8 +309,8 @@ async def test_nodes_with_foreign_ids_are_null_like_missing(
     assert foreign["data"] == {"nodes": [None] * len(names)}
     assert "errors" not in foreign
     assert comparable(foreign) == comparable(missing)
-    assert await snapshot(api, world.a.id) == before_a
-    assert await snapshot(api, world.b.id) == before_b
+    assert await group_documents(api.runtime, world.a.id, COLLECTIONS) == before_a
+    assert await group_documents(api.runtime, world.b.id, COLLECTIONS) == before_b
 
 
 @pytest.mark.parametrize("role", TENANT_ROLES)
@@ -372,7 +368,10 @@ async def test_thing_with_foreign_id_is_null_like_missing(
     # given B's thing (which B itself can load)
     own = await api.data(world.b.user, THING, {"id": world.ids[name]})
     assert own["thing"]["id"] == world.ids[name]
-    before_a, before_b = await snapshot(api, world.a.id), await snapshot(api, world.b.id)
+    before_a, before_b = (
+        await group_documents(api.runtime, world.a.id, COLLECTIONS),
+        await group_documents(api.runtime, world.b.id, COLLECTIONS),
+    )
 
     # when A asks for it, and for a fresh thing id
     thing = for_role(THING, role)
@@ -383,8 +382,8 @@ async def test_thing_with_foreign_id_is_null_like_missing(
     assert foreign["data"] == {"thing": None}
     assert "errors" not in foreign
     assert comparable(foreign) == comparable(missing)
-    assert await snapshot(api, world.a.id) == before_a
-    assert await snapshot(api, world.b.id) == before_b
+    assert await group_documents(api.runtime, world.a.id, COLLECTIONS) == before_a
+    assert await group_documents(api.runtime, world.b.id, COLLECTIONS) == before_b
 
 
 # --- events(actorId, targetId) ----------------------------------------------------------------
@@ -411,7 +410,10 @@ async def test_events_filtered_by_foreign_thing_are_empty_like_missing(
     template, b_sees = EVENT_FILTERS[case]
     own = await api.data(world.b.user, EVENTS, resolve(template, world.ids))
     assert [edge["node"]["type"] for edge in own["events"]["edges"]] == b_sees
-    before_a, before_b = await snapshot(api, world.a.id), await snapshot(api, world.b.id)
+    before_a, before_b = (
+        await group_documents(api.runtime, world.a.id, COLLECTIONS),
+        await group_documents(api.runtime, world.b.id, COLLECTIONS),
+    )
 
     # when A lists its events with that filter, and with fresh thing ids instead
     foreign = await api.gql(world.key(role), EVENTS, resolve(template, world.ids))
@@ -432,8 +434,8 @@ async def test_events_filtered_by_foreign_thing_are_empty_like_missing(
     }
     assert "errors" not in foreign
     assert comparable(foreign) == comparable(missing)
-    assert await snapshot(api, world.a.id) == before_a
-    assert await snapshot(api, world.b.id) == before_b
+    assert await group_documents(api.runtime, world.a.id, COLLECTIONS) == before_a
+    assert await group_documents(api.runtime, world.b.id, COLLECTIONS) == before_b
 
 
 # --- mutations --------------------------------------------------------------------------------
@@ -564,7 +566,10 @@ async def test_mutation_with_foreign_id_is_not_found_and_writes_nothing(
 ) -> None:
     # given B's ids in the input, and A's and B's state
     mutation, field, result_field, template, expected_errors = MUTATIONS[case]
-    before_a, before_b = await snapshot(api, world.a.id), await snapshot(api, world.b.id)
+    before_a, before_b = (
+        await group_documents(api.runtime, world.a.id, COLLECTIONS),
+        await group_documents(api.runtime, world.b.id, COLLECTIONS),
+    )
     counts_a = await group_counts(api.runtime, world.a.id)
 
     # when A runs it, and runs it again with B's ids replaced by ids that never existed
@@ -575,8 +580,8 @@ async def test_mutation_with_foreign_id_is_not_found_and_writes_nothing(
     assert foreign["data"] == {field: {result_field: None, "errors": expected_errors}}
     assert "errors" not in foreign
     assert comparable(foreign) == comparable(missing)
-    assert await snapshot(api, world.b.id) == before_b
-    assert await snapshot(api, world.a.id) == before_a
+    assert await group_documents(api.runtime, world.b.id, COLLECTIONS) == before_b
+    assert await group_documents(api.runtime, world.a.id, COLLECTIONS) == before_a
     assert await group_counts(api.runtime, world.a.id) == counts_a
 
 
@@ -586,7 +591,7 @@ async def test_the_same_mutation_succeeds_for_the_owning_tenant(
 ) -> None:
     # given the exact input A was refused
     mutation, field, result_field, template, _ = MUTATIONS[case]
-    before_a = await snapshot(api, world.a.id)
+    before_a = await group_documents(api.runtime, world.a.id, COLLECTIONS)
 
     # when B runs it on its own objects
     data = await api.data(world.b.user, mutation, {"input": resolve(template, world.ids)})
@@ -594,14 +599,17 @@ async def test_the_same_mutation_succeeds_for_the_owning_tenant(
     # then it succeeds (so A's refusal came from the ids' owner alone) and A is untouched
     assert data[field]["errors"] == []
     assert data[field][result_field] is not None
-    assert await snapshot(api, world.a.id) == before_a
+    assert await group_documents(api.runtime, world.a.id, COLLECTIONS) == before_a
 
 
 async def test_customer_key_of_a_is_forbidden_before_looking_at_foreign_ids(
     api: Api, world: World
 ) -> None:
     # given A's customer key, which may not write at all, and B's thing id
-    before_a, before_b = await snapshot(api, world.a.id), await snapshot(api, world.b.id)
+    before_a, before_b = (
+        await group_documents(api.runtime, world.a.id, COLLECTIONS),
+        await group_documents(api.runtime, world.b.id, COLLECTIONS),
+    )
     variables = {"input": {"id": world.ids["b_thing1"]}}
 
     # when it tries to delete B's thing, and a thing that never existed
@@ -619,8 +627,8 @@ async def test_customer_key_of_a_is_forbidden_before_looking_at_foreign_ids(
         )
     ]
     assert comparable(foreign) == comparable(missing)
-    assert await snapshot(api, world.a.id) == before_a
-    assert await snapshot(api, world.b.id) == before_b
+    assert await group_documents(api.runtime, world.a.id, COLLECTIONS) == before_a
+    assert await group_documents(api.runtime, world.b.id, COLLECTIONS) == before_b
 
 
 # --- the X-Ontology-Group header --------------------------------------------------------------
@@ -667,7 +675,7 @@ async def test_platform_owner_without_header_acts_on_its_own_group(
     api: Api, world: World, staff: str
 ) -> None:
     # given a platform_owner key of the staff group, and B's state
-    before_b = await snapshot(api, world.b.id)
+    before_b = await group_documents(api.runtime, world.b.id, COLLECTIONS)
 
     # when it sends no group header, and asks for B's thing and to delete it
     body = await api.gql(staff, VIEWER_AND_THINGS)
@@ -681,7 +689,7 @@ async def test_platform_owner_without_header_acts_on_its_own_group(
     assert body["data"]["things"] == {"edges": [], "totalCount": 0}
     assert thing["data"] == {"thing": None}
     assert deleted["data"] == {"deleteThing": {"deletedId": None, "errors": [not_found("id")]}}
-    assert await snapshot(api, world.b.id) == before_b
+    assert await group_documents(api.runtime, world.b.id, COLLECTIONS) == before_b
 
 
 async def test_platform_owner_with_unknown_group_header_is_forbidden(
@@ -705,7 +713,10 @@ async def test_tenant_key_naming_another_group_is_forbidden(
     api: Api, world: World, role: Role
 ) -> None:
     # given A's key and A's and B's state
-    before_a, before_b = await snapshot(api, world.a.id), await snapshot(api, world.b.id)
+    before_a, before_b = (
+        await group_documents(api.runtime, world.a.id, COLLECTIONS),
+        await group_documents(api.runtime, world.b.id, COLLECTIONS),
+    )
     counts_a = await group_counts(api.runtime, world.a.id)
 
     # when it names B's group, to read and to delete B's thing
@@ -730,8 +741,8 @@ async def test_tenant_key_naming_another_group_is_forbidden(
     assert (read.status_code, read.json()) == (403, expected)
     assert (delete.status_code, delete.json()) == (403, expected)
     assert read.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
-    assert await snapshot(api, world.a.id) == before_a
-    assert await snapshot(api, world.b.id) == before_b
+    assert await group_documents(api.runtime, world.a.id, COLLECTIONS) == before_a
+    assert await group_documents(api.runtime, world.b.id, COLLECTIONS) == before_b
     assert await group_counts(api.runtime, world.a.id) == counts_a
 
 

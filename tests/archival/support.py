@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,6 +14,7 @@ from bson import ObjectId
 from bson.codec_options import CodecOptions
 from bson.raw_bson import RawBSONDocument
 
+from ontology.archival.faults import FaultPoint
 from ontology.archival.models import ManifestStatus, decode_events
 from ontology.archival.service import ArchivalService
 from ontology.archival.sinks import FileSink, ObjectInfo, S3Sink, Sink, s3_client, sha256_hex
@@ -34,13 +36,13 @@ class CrashAt:
     """A fault hook that crashes the ``on_batch``-th time (by default the second) the run
     reaches ``point``."""
 
-    def __init__(self, point: str, on_batch: int = 2) -> None:
+    def __init__(self, point: FaultPoint, on_batch: int = 2) -> None:
         self.point = point
         self.on_batch = on_batch
         self.seen = 0
 
-    async def __call__(self, point: str, manifest: Document) -> None:
-        if point == self.point:
+    async def __call__(self, point: FaultPoint, manifest: Document) -> None:
+        if point is self.point:
             self.seen += 1
             if self.seen == self.on_batch:
                 raise Crash(point)
@@ -164,7 +166,10 @@ class CrashingUploadFileSink(FileSink):
     """Dies part-way through writing: a partial temporary file, no object."""
 
     async def put_if_absent(self, key: str, data: bytes, checksum: str) -> bool:
-        self.write_partial(key, data[: len(data) // 2])
+        # the temporary file an interrupted upload leaves beside the object's path
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp").write_bytes(data[: len(data) // 2])
         raise Crash("mid-upload")
 
 

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 from pymongo.errors import OperationFailure
 
-from ontology.archival.service import FAULT_POINTS, VerificationError
+from ontology.archival.faults import FaultPoint
+from ontology.archival.service import VerificationError
 from ontology.archival.sinks import FileSink, S3Sink, Sink
 from ontology.groups.models import Plan
 from ontology.jobs.archival import run_archival
@@ -87,7 +88,7 @@ async def crash_then_rerun(
 
 
 @pytest.mark.parametrize("kind", ["file", "s3"])
-@pytest.mark.parametrize("point", FAULT_POINTS)
+@pytest.mark.parametrize("point", list(FaultPoint))
 async def test_a_crash_at_a_step_then_a_rerun(
     runtime: Runtime, tmp_path: Path, request: pytest.FixtureRequest, kind: str, point: str
 ) -> None:

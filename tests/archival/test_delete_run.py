@@ -14,6 +14,7 @@ import pytest
 from bson import ObjectId
 from pymongo.asynchronous.client_session import AsyncClientSession
 
+from ontology.archival.faults import FaultPoint
 from ontology.archival.models import ManifestStatus
 from ontology.db.client import Document
 from ontology.db.cost import track_cost
@@ -101,9 +102,9 @@ async def test_a_back_dated_event_written_during_an_upload_stays_hot_then_is_arc
         before = await raw_events(runtime, acme.id)
         late: list[ObjectId] = []
 
-        async def back_date(point: str, manifest: Document) -> None:
+        async def back_date(point: FaultPoint, manifest: Document) -> None:
             # a client records an event with a time inside the batch being uploaded
-            if point == "after_upload" and not late:
+            if point is FaultPoint.AFTER_UPLOAD and not late:
                 late.extend(await seed_events(runtime, acme.id, days_ago(100.45)))
 
         rt = with_archival(runtime, archival(runtime, sink, batch_size=3, faults=back_date))
@@ -137,7 +138,9 @@ async def test_a_pending_manifest_without_sort_keys_is_finished_id_by_id(
 
         crashing = with_archival(
             runtime,
-            archival(runtime, sink, batch_size=3, faults=CrashAt("after_upload", on_batch=1)),
+            archival(
+                runtime, sink, batch_size=3, faults=CrashAt(FaultPoint.AFTER_UPLOAD, on_batch=1)
+            ),
         )
         with pytest.raises(Crash):
             await run_archival(crashing, group=acme.group)

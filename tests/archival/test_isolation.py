@@ -13,6 +13,7 @@ from typing import Any
 
 from bson import ObjectId
 
+from ontology.archival.faults import FaultPoint
 from ontology.archival.models import group_prefix
 from ontology.config import Settings
 from ontology.db.client import Document
@@ -245,9 +246,11 @@ async def test_a_budget_that_ends_mid_group_is_continued_by_a_queued_run(
         clock = BudgetClock()
         big_batches = 0
 
-        async def budget_ends_after_the_second_big_batch(point: str, manifest: Document) -> None:
+        async def budget_ends_after_the_second_big_batch(
+            point: FaultPoint, manifest: Document
+        ) -> None:
             nonlocal big_batches
-            if point == "after_verify" and manifest["groupId"] == big.id:
+            if point is FaultPoint.AFTER_VERIFY and manifest["groupId"] == big.id:
                 big_batches += 1
                 if big_batches == 2:
                     clock.now += 3600  # past the run's 600 s budget

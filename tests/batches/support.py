@@ -22,7 +22,7 @@ from ontology.config import Settings
 from ontology.kit.ids import parse_global_id, to_global_id
 from ontology.runtime import Runtime
 from ontology.things.models import NewThing
-from tests.factories import Api, lasting
+from tests.factories import Api, group_documents
 
 # Far in the future on purpose: idempotency keys (and quota marks) carry TTL indexes,
 # and a record whose expiresAt is already past by the server's clock may vanish mid-test.
@@ -232,30 +232,26 @@ async def stored(runtime: Runtime, collection: str, query: dict[str, Any]) -> li
     return [doc async for doc in cursor]
 
 
-async def snapshot(runtime: Runtime, *group_ids: ObjectId) -> dict[str, Any]:
-    """Every document of these groups in the batch collections, and their group documents."""
+async def settled_documents(runtime: Runtime, *group_ids: ObjectId) -> dict[str, Any]:
+    """``group_documents`` of these groups in the batch collections, without what a
+    released reservation leaves behind by design (so a refused batch compares equal)."""
     state: dict[str, Any] = {}
     for group_id in group_ids:
-        for collection in COLLECTIONS:
-            docs = await stored(runtime, collection, {"groupId": group_id})
-            if collection == "counters":
-                docs = lasting(docs)  # the TTL monitor runs on the real clock
-            state[f"{group_id}/{collection}"] = docs
-        group = await runtime.database.collection("groups").find_one({"_id": group_id}) or {}
+        docs = await group_documents(runtime, group_id, COLLECTIONS)
+        (group,) = docs.pop("groups") or [{}]
         # ``newest``/``oldest`` tell where a list's first page starts; a batch's reservation
         # raises them with its ids, and its release, when the batch fails, leaves them so:
         # a page then starts at a key nothing holds and reads on (ontology.db.windows)
-        state[f"{group_id}/group"] = {
-            k: v for k, v in group.items() if k not in ("newest", "oldest")
-        }
+        group = {k: v for k, v in group.items() if k not in ("newest", "oldest")}
         # likewise a release of a counter by key the batch created (a thing's new status
         # in ``thingsByStatus``) leaves it at 0, which every reader takes as absent
-        counts = state[f"{group_id}/group"].get("counts")
-        if counts is not None:
-            state[f"{group_id}/group"]["counts"] = {
+        if group.get("counts") is not None:
+            group["counts"] = {
                 k: {key: n for key, n in v.items() if n} if isinstance(v, dict) else v
-                for k, v in counts.items()
+                for k, v in group["counts"].items()
             }
+        state |= {f"{group_id}/{name}": found for name, found in docs.items()}
+        state[f"{group_id}/group"] = group
     return state
 
 
@@ -274,11 +270,6 @@ async def counters(runtime: Runtime, group_id: ObjectId) -> dict[str, Any]:
         key: {k: v for k, v in value.items() if v} if isinstance(value, dict) else value
         for key, value in counts.items()
     }
-
-
-async def true_counts(runtime: Runtime, group_id: ObjectId) -> dict[str, Any]:
-    """What the group's counters must read: the recount of ``ontology counters check``."""
-    return await runtime.services.counter_check.true_counts(group_id)
 
 
 async def nodes(api: Api, key: str, ids: Sequence[str | None]) -> list[Any]:

@@ -18,7 +18,7 @@ from tests.batches.support import (
     ids_of,
     rejected,
     run_batch,
-    snapshot,
+    settled_documents,
     thing,
 )
 from tests.factories import Api, Tenant, make_tenant
@@ -51,7 +51,7 @@ async def test_a_customer_may_not_run_a_batch(api: Api, operation: str) -> None:
     # given a tenant and a valid batch
     tenant = await make_tenant(api.runtime, "acme")
     items = await items_for(api, tenant, operation, 2)
-    before = await snapshot(api.runtime, tenant.id)
+    before = await settled_documents(api.runtime, tenant.id)
 
     # when a customer key sends it (with an idempotency key)
     body = await api.gql(tenant.customer, operation, batch_input(operation, items, None, "k"))
@@ -69,7 +69,7 @@ async def test_a_customer_may_not_run_a_batch(api: Api, operation: str) -> None:
         }
     ]
     # and nothing is written, not even the key's claim
-    assert await snapshot(api.runtime, tenant.id) == before
+    assert await settled_documents(api.runtime, tenant.id) == before
     assert db_commands(body) == 0
 
 
@@ -89,7 +89,7 @@ async def test_an_owner_may_run_a_batch(api: Api, operation: str) -> None:
 async def test_a_batch_without_a_key_is_unauthenticated(api: Api) -> None:
     # given a tenant
     tenant = await make_tenant(api.runtime, "acme")
-    before = await snapshot(api.runtime, tenant.id)
+    before = await settled_documents(api.runtime, tenant.id)
 
     # when a batch is sent without a key
     response = await api.post(None, INSERT, batch_input(INSERT, [thing()]))
@@ -97,7 +97,7 @@ async def test_a_batch_without_a_key_is_unauthenticated(api: Api) -> None:
     # then it is refused with HTTP 401 and nothing is written
     assert response.status_code == 401
     assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
-    assert await snapshot(api.runtime, tenant.id) == before
+    assert await settled_documents(api.runtime, tenant.id) == before
 
 
 @OPERATIONS
@@ -106,7 +106,7 @@ async def test_a_batch_over_the_limit_is_refused_whole(small_api: Api, operation
     api = small_api
     tenant = await make_tenant(api.runtime, "acme")
     items = await items_for(api, tenant, operation, SMALL_BATCH + 1)
-    before = await snapshot(api.runtime, tenant.id)
+    before = await settled_documents(api.runtime, tenant.id)
 
     # when 6 items are sent, even with REJECT_FAILED_ROWS
     body = await run_batch(api, tenant.user, operation, items, "REJECT_FAILED_ROWS")
@@ -116,7 +116,7 @@ async def test_a_batch_over_the_limit_is_refused_whole(small_api: Api, operation
     assert body["data"][FIELD[operation]] == rejected(
         6, "BATCH_TOO_LARGE", "6 items; a batch takes at most 5.", path
     )
-    assert await snapshot(api.runtime, tenant.id) == before
+    assert await settled_documents(api.runtime, tenant.id) == before
     assert db_commands(body) == 0
 
     # when 5 of them are sent, then all are written

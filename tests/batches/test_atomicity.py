@@ -26,12 +26,11 @@ from tests.batches.support import (
     fail_point,
     ids_of,
     nodes,
-    snapshot,
+    settled_documents,
     stored,
     thing,
-    true_counts,
 )
-from tests.factories import Api, Tenant, make_tenant
+from tests.factories import Api, Tenant, make_tenant, true_counts
 
 
 async def test_the_fail_point_fails_the_chosen_command_once(runtime: Runtime) -> None:
@@ -100,7 +99,7 @@ async def tenant_with_things(api: Api) -> tuple[Tenant, list[str]]:
 async def test_a_failed_insert_batch_leaves_nothing(api: Api, skip: int, commands: int) -> None:
     # given a tenant with things, and a fail point on the batch's first or second insert
     tenant, _ = await tenant_with_things(api)
-    before = await snapshot(api.runtime, tenant.id)
+    before = await settled_documents(api.runtime, tenant.id)
     items = [thing(name=f"New{i}") for i in range(3)]
 
     # when a valid batch is sent
@@ -109,7 +108,7 @@ async def test_a_failed_insert_batch_leaves_nothing(api: Api, skip: int, command
 
     # then the client sees the masked error, and no document or counter changed
     assert db_commands(body) == commands
-    assert await snapshot(api.runtime, tenant.id) == before
+    assert await settled_documents(api.runtime, tenant.id) == before
 
 
 @pytest.mark.parametrize(
@@ -128,7 +127,7 @@ async def test_a_failed_insert_batch_leaves_nothing(api: Api, skip: int, command
 async def test_a_failed_commit_leaves_nothing(api: Api, skip: int, commands: int) -> None:
     # given a tenant, and a fail point on commitTransaction
     tenant, _ = await tenant_with_things(api)
-    before = await snapshot(api.runtime, tenant.id)
+    before = await settled_documents(api.runtime, tenant.id)
 
     # when a valid batch is sent
     try:
@@ -137,7 +136,7 @@ async def test_a_failed_commit_leaves_nothing(api: Api, skip: int, commands: int
 
         # then every write of the batch is gone, and its reserved counts given back
         assert db_commands(body) == commands
-        assert await snapshot(api.runtime, tenant.id) == before
+        assert await settled_documents(api.runtime, tenant.id) == before
     finally:
         # The driver does not abort after a failed commit, and the embedded server keeps
         # such a transaction open (mongod reaps it after 60 s): end it, or dropping the
@@ -149,7 +148,7 @@ async def test_a_failure_releases_the_idempotency_key_for_a_retry(api: Api) -> N
     # given a tenant, and a fail point on the key's completion inside the transaction
     # (the second update: the first is the reservation's, of the group's time buckets)
     tenant, _ = await tenant_with_things(api)
-    before = await snapshot(api.runtime, tenant.id)
+    before = await settled_documents(api.runtime, tenant.id)
     items = [thing(name="New")]
 
     # when a batch is sent with a key
@@ -161,7 +160,7 @@ async def test_a_failure_releases_the_idempotency_key_for_a_retry(api: Api) -> N
     # key's completion: fails), abortTransaction, its release (delete, findAndModify,
     # update, update, delete, commit), release (delete)
     assert db_commands(body) == 15
-    assert await snapshot(api.runtime, tenant.id) == before
+    assert await settled_documents(api.runtime, tenant.id) == before
 
     # when the request is retried with the key
     retried = await batch(api, tenant.user, INSERT, items, None, "import-7")
@@ -190,7 +189,7 @@ async def test_a_failed_connection_batch_leaves_nothing(
 ) -> None:
     # given a tenant's things, and a fail point after the connections are inserted
     tenant, (ada, bob, guild) = await tenant_with_things(api)
-    before = await snapshot(api.runtime, tenant.id)
+    before = await settled_documents(api.runtime, tenant.id)
     links = [
         {"fromId": ada, "toId": guild, "type": "member_of"},
         {"fromId": bob, "toId": guild, "type": "member_of"},
@@ -203,7 +202,7 @@ async def test_a_failed_connection_batch_leaves_nothing(
 
     # then no connection, count, event or counter is left
     assert db_commands(body) == commands
-    assert await snapshot(api.runtime, tenant.id) == before
+    assert await settled_documents(api.runtime, tenant.id) == before
     ends = await nodes(api, tenant.user, [ada, bob, guild])
     assert [n["connectionCounts"] for n in ends] == [
         {"inbound": 0, "outbound": 0, "byType": []}
@@ -214,7 +213,7 @@ async def test_a_failed_update_batch_leaves_nothing(api: Api) -> None:
     # given a tenant's things, and a fail point on the events insert (the second insert,
     # after the reservation's record)
     tenant, (ada, bob, _) = await tenant_with_things(api)
-    before = await snapshot(api.runtime, tenant.id)
+    before = await settled_documents(api.runtime, tenant.id)
     updates = [{"id": ada, "name": "Ada Lovelace"}, {"id": bob, "status": "archived"}]
 
     # when a valid batch is sent
@@ -225,7 +224,7 @@ async def test_a_failed_update_batch_leaves_nothing(api: Api) -> None:
     # (findAndModify, update, insert, commit), update (things), insert (events: fails),
     # abortTransaction, its release (delete, findAndModify, update, update, delete, commit)
     assert db_commands(body) == 14
-    assert await snapshot(api.runtime, tenant.id) == before
+    assert await settled_documents(api.runtime, tenant.id) == before
     assert [
         (n["name"], n["status"], n["version"]) for n in await nodes(api, tenant.user, [ada, bob])
     ] == [

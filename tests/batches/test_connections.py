@@ -32,12 +32,11 @@ from tests.batches.support import (
     payload,
     quota_error,
     run_batch,
-    snapshot,
+    settled_documents,
     stored,
     thing,
-    true_counts,
 )
-from tests.factories import Api, SettableClock, Tenant, connect, make_tenant
+from tests.factories import Api, SettableClock, Tenant, connect, make_tenant, true_counts
 
 FEB = "2025-02-01T00:00:00+00:00"
 T_JAN = datetime(2025, 1, 1, tzinfo=UTC)
@@ -143,7 +142,7 @@ async def test_reject_everything_reports_every_error_and_writes_nothing(api: Api
     # given two tenants and a batch with every kind of invalid connection and two valid ones
     w = await world(api)
     items, problems = every_case(w)
-    before = await snapshot(api.runtime, w.tenant.id, w.other.id)
+    before = await settled_documents(api.runtime, w.tenant.id, w.other.id)
 
     # when it is sent with the default policy
     body = await run_batch(api, w.tenant.user, CONNECT, items)
@@ -158,7 +157,7 @@ async def test_reject_everything_reports_every_error_and_writes_nothing(api: Api
     )
     assert result["summary"] == {"total": 16, "succeeded": 0, "failed": 14, "successRate": 0.0}
     # and nothing of either tenant changed (documents, counters, thing connection counts)
-    assert await snapshot(api.runtime, w.tenant.id, w.other.id) == before
+    assert await settled_documents(api.runtime, w.tenant.id, w.other.id) == before
     # and the checks cost two reads: the things by id, the stored connections leaving them
     assert db_commands(body) == 2
 
@@ -176,7 +175,7 @@ async def test_reject_failed_rows_writes_the_valid_connections_with_their_counts
     renumbered[keep.index(11)] = [
         ("type", "DUPLICATE", f"The same connection is item {keep.index(10)} of this batch.")
     ]
-    other_before = await snapshot(api.runtime, w.other.id)
+    other_before = await settled_documents(api.runtime, w.other.id)
 
     # when it is sent with REJECT_FAILED_ROWS
     result = await batch(api, w.tenant.user, CONNECT, items, REJECT_FAILED_ROWS)
@@ -270,7 +269,7 @@ async def test_reject_failed_rows_writes_the_valid_connections_with_their_counts
         "following": 1,
         "member_of": 2,
     }
-    assert await snapshot(api.runtime, w.other.id) == other_before
+    assert await settled_documents(api.runtime, w.other.id) == other_before
 
 
 async def test_a_valid_batch_writes_every_connection_and_one_event(api: Api) -> None:
@@ -311,7 +310,7 @@ async def test_a_duplicate_of_an_earlier_item_names_it_under_reject_everything(a
         link(w.bob, w.guild, "member_of"),
         link(w.ada, w.guild, "member_of", metadata={"other": True}),
     ]
-    before = await snapshot(api.runtime, w.tenant.id)
+    before = await settled_documents(api.runtime, w.tenant.id)
 
     # when it is sent
     result = await batch(api, w.tenant.user, CONNECT, items)
@@ -324,13 +323,13 @@ async def test_a_duplicate_of_an_earlier_item_names_it_under_reject_everything(a
             failing(2, ("type", "DUPLICATE", "The same connection is item 0 of this batch.")),
         ]
     )
-    assert await snapshot(api.runtime, w.tenant.id) == before
+    assert await settled_documents(api.runtime, w.tenant.id) == before
 
 
 async def test_a_non_finite_strength_is_invalid_input(api: Api) -> None:
     # given a tenant (JSON cannot carry infinity, so the service is called directly)
     w = await world(api)
-    before = await snapshot(api.runtime, w.tenant.id)
+    before = await settled_documents(api.runtime, w.tenant.id)
     connection = NewConnection(oid(w.ada), oid(w.guild), "member_of", strength=float("inf"))
 
     # when the batch is run
@@ -346,7 +345,7 @@ async def test_a_non_finite_strength_is_invalid_input(api: Api) -> None:
         )
     ]
     assert result.batch_event_id is None
-    assert await snapshot(api.runtime, w.tenant.id) == before
+    assert await settled_documents(api.runtime, w.tenant.id) == before
 
 
 async def test_a_batch_over_the_connections_quota_fails_every_valid_item(api: Api) -> None:
@@ -354,7 +353,7 @@ async def test_a_batch_over_the_connections_quota_fails_every_valid_item(api: Ap
     set_clock(SettableClock(T0))
     w = await world(api)
     assert await api.runtime.services.quotas.set_limit(w.tenant.id, Metric.CONNECTIONS_TOTAL, 2)
-    before = await snapshot(api.runtime, w.tenant.id)
+    before = await settled_documents(api.runtime, w.tenant.id)
     items = [
         link(w.ada, w.guild, "member_of"),
         link(w.ada, w.ada, "references"),
@@ -380,7 +379,7 @@ async def test_a_batch_over_the_connections_quota_fails_every_valid_item(api: Ap
         ]
     )
     # and no connection, count or batch event is written (only the refusal is logged)
-    after = await snapshot(api.runtime, w.tenant.id)
+    after = await settled_documents(api.runtime, w.tenant.id)
     for collection in ("things", "connections"):
         assert after[f"{w.tenant.id}/{collection}"] == before[f"{w.tenant.id}/{collection}"]
     assert [e["type"] for e in after[f"{w.tenant.id}/events"][-1:]] == ["quota_exceeded"]

@@ -28,12 +28,11 @@ from tests.batches.support import (
     rejected,
     run_batch,
     serve,
-    snapshot,
+    settled_documents,
     stored,
     thing,
-    true_counts,
 )
-from tests.factories import Api, SettableClock, make_tenant
+from tests.factories import Api, SettableClock, make_tenant, true_counts
 
 REUSED = "This idempotency key was used for a different request."
 RUNNING = "A request with this idempotency key is still running; retry later."
@@ -50,7 +49,7 @@ async def test_a_retried_insert_gets_the_stored_result_and_writes_nothing(
     tenant = await make_tenant(api.runtime, "acme")
     items = [thing(name="Ada"), thing(name=""), thing(name="Bob")]
     first = await run_batch(api, tenant.user, INSERT, items, REJECT_FAILED_ROWS, "import-1")
-    after_first = await snapshot(api.runtime, tenant.id)
+    after_first = await settled_documents(api.runtime, tenant.id)
 
     # when the same request is sent again with the same key
     again = await run_batch(api, tenant.user, INSERT, items, REJECT_FAILED_ROWS, "import-1")
@@ -62,7 +61,7 @@ async def test_a_retried_insert_gets_the_stored_result_and_writes_nothing(
         "FAILED",
         "CREATED",
     ]
-    assert await snapshot(api.runtime, tenant.id) == after_first
+    assert await settled_documents(api.runtime, tenant.id) == after_first
     # the first run: claim (insert), the reservation (findAndModify, insert,
     # commitTransaction), things (insert), completion (update), event (insert), counters
     # (update), the reservation's record (delete), commitTransaction; the retry: claim
@@ -77,7 +76,7 @@ async def test_a_retried_insert_gets_the_stored_result_and_writes_nothing(
 
     # then it too gets the stored answer, and still nothing is written
     assert later["data"] == first["data"]
-    assert await snapshot(api.runtime, tenant.id) == after_first
+    assert await settled_documents(api.runtime, tenant.id) == after_first
 
 
 async def test_the_key_record_holds_the_result_and_expires_24_hours_after_creation(
@@ -127,7 +126,7 @@ async def test_a_retried_connection_batch_and_update_batch_get_their_stored_resu
     updates = [{"id": ada, "name": "Ada Lovelace", "expectedVersion": 1}]
     connected = await batch(api, tenant.user, CONNECT, links, None, "links-1")
     updated = await batch(api, tenant.user, UPDATE, updates, None, "updates-1")
-    written = await snapshot(api.runtime, tenant.id)
+    written = await settled_documents(api.runtime, tenant.id)
 
     # when both are sent again with their keys
     connected_again = await batch(api, tenant.user, CONNECT, links, None, "links-1")
@@ -139,7 +138,7 @@ async def test_a_retried_connection_batch_and_update_batch_get_their_stored_resu
     assert updated_again == updated
     assert [r["status"] for r in connected_again["results"]] == ["CREATED"]
     assert [r["status"] for r in updated_again["results"]] == ["UPDATED"]
-    assert await snapshot(api.runtime, tenant.id) == written
+    assert await settled_documents(api.runtime, tenant.id) == written
 
     # when the update is sent without a key
     unkeyed = await batch(api, tenant.user, UPDATE, updates)
@@ -153,7 +152,7 @@ async def test_a_rejected_batch_is_remembered_too(api: Api) -> None:
     tenant = await make_tenant(api.runtime, "acme")
     items = [thing(name="Ada"), thing(name="")]
     first = await batch(api, tenant.user, INSERT, items, None, "k")
-    before = await snapshot(api.runtime, tenant.id)
+    before = await settled_documents(api.runtime, tenant.id)
 
     # when it is retried, then the same answer comes back
     assert await batch(api, tenant.user, INSERT, items, None, "k") == first
@@ -164,7 +163,7 @@ async def test_a_rejected_batch_is_remembered_too(api: Api) -> None:
 
     # then it is another request under a used key
     assert fixed == rejected(1, "IDEMPOTENCY_KEY_REUSED", REUSED, "idempotencyKey")
-    assert await snapshot(api.runtime, tenant.id) == before
+    assert await settled_documents(api.runtime, tenant.id) == before
     [record] = await keys_of(api, tenant.id)
     assert record["status"] == "done"
 
@@ -176,7 +175,7 @@ async def test_the_same_key_for_a_different_request_is_refused(api: Api) -> None
     first = await batch(api, tenant.user, INSERT, items, None, "k")
     [ada] = ids_of(first)
     assert ada is not None
-    before = await snapshot(api.runtime, tenant.id)
+    before = await settled_documents(api.runtime, tenant.id)
 
     # when the key comes with other items, another policy, or another mutation
     other_items = await batch(api, tenant.user, INSERT, [thing(name="Bob")], None, "k")
@@ -187,7 +186,7 @@ async def test_the_same_key_for_a_different_request_is_refused(api: Api) -> None
     assert other_items == rejected(1, "IDEMPOTENCY_KEY_REUSED", REUSED, "idempotencyKey")
     assert other_policy == rejected(1, "IDEMPOTENCY_KEY_REUSED", REUSED, "idempotencyKey")
     assert other_mutation == rejected(1, "IDEMPOTENCY_KEY_REUSED", REUSED, "idempotencyKey")
-    assert await snapshot(api.runtime, tenant.id) == before
+    assert await settled_documents(api.runtime, tenant.id) == before
     # and the stored answer is still served for the original request
     assert await batch(api, tenant.user, INSERT, items, None, "k") == first
 
@@ -199,7 +198,7 @@ async def test_a_request_while_the_first_is_still_running_is_a_conflict(api: Api
     claimed_at = T0
     repo = api.runtime.repos.idempotency
     assert await repo.claim(tenant.id, "k", insert_fingerprint(items), claimed_at) is None
-    before = await snapshot(api.runtime, tenant.id)
+    before = await settled_documents(api.runtime, tenant.id)
     set_clock(SettableClock(claimed_at + timedelta(minutes=5)))
 
     # when the same request arrives
@@ -207,7 +206,7 @@ async def test_a_request_while_the_first_is_still_running_is_a_conflict(api: Api
 
     # then it is refused with CONFLICT and nothing is written; the claim is untouched
     assert result == rejected(1, "CONFLICT", RUNNING, "idempotencyKey")
-    assert await snapshot(api.runtime, tenant.id) == before
+    assert await settled_documents(api.runtime, tenant.id) == before
 
     # when a different request uses the key meanwhile, then it is a reuse
     other = await batch(api, tenant.user, INSERT, [thing(name="Bob")], None, "k")
@@ -222,14 +221,14 @@ async def test_a_claim_whose_lease_lapsed_is_taken_over(api: Api) -> None:
     assert await repo.claim(tenant.id, "k", insert_fingerprint(items), T0) is None
     clock = SettableClock(T0 + timedelta(minutes=10))
     set_clock(clock)
-    before = await snapshot(api.runtime, tenant.id)
+    before = await settled_documents(api.runtime, tenant.id)
 
     # when the request is retried at the very end of the lease
     at_end = await batch(api, tenant.user, INSERT, items, None, "k")
 
     # then the claim still holds
     assert at_end == rejected(2, "CONFLICT", RUNNING, "idempotencyKey")
-    assert await snapshot(api.runtime, tenant.id) == before
+    assert await settled_documents(api.runtime, tenant.id) == before
 
     # when it is retried a millisecond later
     retry_at = clock.advance(milliseconds=1)
@@ -280,7 +279,7 @@ async def test_keys_are_per_group(api: Api) -> None:
 async def test_a_key_must_be_1_to_200_characters(api: Api) -> None:
     # given a tenant
     tenant = await make_tenant(api.runtime, "acme")
-    before = await snapshot(api.runtime, tenant.id)
+    before = await settled_documents(api.runtime, tenant.id)
     message = "idempotencyKey must be 1-200 characters."
 
     # when keys of 0 and 201 characters are sent
@@ -290,7 +289,7 @@ async def test_a_key_must_be_1_to_200_characters(api: Api) -> None:
     # then both are refused as INVALID_INPUT, and nothing is written or claimed
     assert empty == rejected(1, "INVALID_INPUT", message, "idempotencyKey")
     assert long == rejected(1, "INVALID_INPUT", message, "idempotencyKey")
-    assert await snapshot(api.runtime, tenant.id) == before
+    assert await settled_documents(api.runtime, tenant.id) == before
 
     # when a key of 200 characters is sent, then it is accepted
     ok = await batch(api, tenant.user, INSERT, [thing()], None, "k" * 200)

@@ -28,12 +28,11 @@ from tests.batches.support import (
     payload,
     quota_error,
     run_batch,
-    snapshot,
+    settled_documents,
     stored,
     thing,
-    true_counts,
 )
-from tests.factories import Api, SettableClock, make_tenant
+from tests.factories import Api, SettableClock, make_tenant, true_counts
 
 STATUSES = "draft, active, published, inactive, archived"
 BLOB_AT_LIMIT = 65536 - 16  # {"blob": "x" * n} encodes to n + 16 bytes
@@ -146,7 +145,7 @@ async def test_reject_everything_reports_every_invalid_item_and_writes_nothing(a
     tenant = await make_tenant(api.runtime, "acme")
     invalid = invalid_things()
     items = [value for value, _ in invalid] + valid_things()
-    before = await snapshot(api.runtime, tenant.id)
+    before = await settled_documents(api.runtime, tenant.id)
 
     # when it is sent with the default policy
     body = await run_batch(api, tenant.user, INSERT, items)
@@ -163,7 +162,7 @@ async def test_reject_everything_reports_every_invalid_item_and_writes_nothing(a
         "successRate": 0.0,
     }
     # and nothing was written, nor even read: validation needs no database
-    assert await snapshot(api.runtime, tenant.id) == before
+    assert await settled_documents(api.runtime, tenant.id) == before
     assert db_commands(body) == 0
 
 
@@ -228,7 +227,7 @@ async def test_one_bad_item_under_reject_everything_writes_nothing(api: Api) -> 
     # given a tenant with a thing already, and a batch of valid items but one
     tenant = await make_tenant(api.runtime, "acme")
     await batch(api, tenant.user, INSERT, [thing(name="Existing")])
-    before = await snapshot(api.runtime, tenant.id)
+    before = await settled_documents(api.runtime, tenant.id)
     items = [thing(name="A"), thing(name="B"), thing("product", properties={"price": -0.5})]
     items.append(thing(name="C"))
 
@@ -257,7 +256,7 @@ async def test_one_bad_item_under_reject_everything_writes_nothing(api: Api) -> 
     )
     assert result["summary"] == {"total": 4, "succeeded": 0, "failed": 1, "successRate": 0.0}
     # and the raw documents and the group's counters are exactly as before
-    assert await snapshot(api.runtime, tenant.id) == before
+    assert await settled_documents(api.runtime, tenant.id) == before
 
 
 async def test_a_valid_batch_stores_every_thing_one_event_and_exact_counters(api: Api) -> None:
@@ -344,7 +343,7 @@ def zero_counts() -> dict[str, Any]:
 async def test_an_empty_batch_writes_nothing(api: Api) -> None:
     # given a tenant
     tenant = await make_tenant(api.runtime, "acme")
-    before = await snapshot(api.runtime, tenant.id)
+    before = await settled_documents(api.runtime, tenant.id)
 
     # when an empty batch is sent
     body = await run_batch(api, tenant.user, INSERT, [], REJECT_FAILED_ROWS)
@@ -356,7 +355,7 @@ async def test_an_empty_batch_writes_nothing(api: Api) -> None:
         "summary": {"total": 0, "succeeded": 0, "failed": 0, "successRate": 0.0},
         "batchEventId": None,
     }
-    assert await snapshot(api.runtime, tenant.id) == before
+    assert await settled_documents(api.runtime, tenant.id) == before
     assert db_commands(body) == 0
 
 
@@ -367,7 +366,7 @@ async def test_the_quota_reservation_covers_exactly_the_written_items(api: Api) 
     tenant = await make_tenant(api.runtime, "acme", Plan.PRO)
     assert await api.runtime.services.quotas.set_limit(tenant.id, Metric.ENTITIES_TOTAL, 4)
     await batch(api, tenant.user, INSERT, [thing(name="First")])
-    before = await snapshot(api.runtime, tenant.id)
+    before = await settled_documents(api.runtime, tenant.id)
     bad = thing(name="")
     name_error = (
         "name",
@@ -394,7 +393,7 @@ async def test_the_quota_reservation_covers_exactly_the_written_items(api: Api) 
     )
     assert refused["summary"] == {"total": 5, "succeeded": 0, "failed": 5, "successRate": 0.0}
     # and no thing and no batch event is written; the refusal itself is logged once
-    after = await snapshot(api.runtime, tenant.id)
+    after = await settled_documents(api.runtime, tenant.id)
     assert after[f"{tenant.id}/things"] == before[f"{tenant.id}/things"]
     new_events = [e for e in after[f"{tenant.id}/events"] if e not in before[f"{tenant.id}/events"]]
     assert [(e["type"], e["metadata"]) for e in new_events] == [

@@ -20,7 +20,7 @@ from tests.batches.support import (
     nodes,
     oid,
     payload,
-    snapshot,
+    settled_documents,
     stored,
     thing,
 )
@@ -58,7 +58,7 @@ async def test_foreign_connection_ends_are_not_found_like_missing_ones(api: Api)
     # given two tenants, and the same batch with the other tenant's ids and with ids that
     # never existed in every end position
     t = await tenants(api)
-    globex_before = await snapshot(api.runtime, t.globex.id)
+    globex_before = await settled_documents(api.runtime, t.globex.id)
 
     def links(a: str, b: str, c: str) -> list[dict[str, str]]:
         return [
@@ -90,13 +90,13 @@ async def test_foreign_connection_ends_are_not_found_like_missing_ones(api: Api)
     )
     assert foreign == missing == expected
     # and the other tenant's things, connections, counts and events are untouched
-    assert await snapshot(api.runtime, t.globex.id) == globex_before
+    assert await settled_documents(api.runtime, t.globex.id) == globex_before
 
 
 async def test_foreign_ids_fail_while_the_valid_items_are_written(api: Api) -> None:
     # given two tenants
     t = await tenants(api)
-    globex_before = await snapshot(api.runtime, t.globex.id)
+    globex_before = await settled_documents(api.runtime, t.globex.id)
 
     # when a REJECT_FAILED_ROWS batch mixes a valid connection with one to a foreign thing
     result = await batch(
@@ -116,7 +116,7 @@ async def test_foreign_ids_fail_while_the_valid_items_are_written(api: Api) -> N
     connections = await stored(api.runtime, "connections", {"groupId": t.acme.id})
     assert [to_global_id("Connection", c["_id"]) for c in connections] == [created]
     # and the foreign thing's connection counts and its tenant's data did not move
-    assert await snapshot(api.runtime, t.globex.id) == globex_before
+    assert await settled_documents(api.runtime, t.globex.id) == globex_before
     # and the other tenant cannot see what was written, nor the batch's event
     assert await nodes(api, t.globex.user, [created, t.ada]) == [None, None]
     assert (await api.data(t.globex.user, NODE, {"id": result["batchEventId"]}))["node"] is None
@@ -125,7 +125,7 @@ async def test_foreign_ids_fail_while_the_valid_items_are_written(api: Api) -> N
 async def test_foreign_update_ids_are_not_found_like_missing_ones(api: Api) -> None:
     # given two tenants
     t = await tenants(api)
-    globex_before = await snapshot(api.runtime, t.globex.id)
+    globex_before = await settled_documents(api.runtime, t.globex.id)
 
     # when the other tenant's thing, the other tenant's connection, and an id that never
     # existed are updated, alongside a valid update
@@ -148,14 +148,14 @@ async def test_foreign_update_ids_are_not_found_like_missing_ones(api: Api) -> N
         ]
     )
     assert foreign == missing == expected
-    assert await snapshot(api.runtime, t.globex.id) == globex_before
+    assert await settled_documents(api.runtime, t.globex.id) == globex_before
 
     # when the same is sent with REJECT_FAILED_ROWS
     written = await batch(api, t.acme.user, UPDATE, updates(t.eve, t.hall), REJECT_FAILED_ROWS)
 
     # then only the caller's thing changes; the other tenant's things keep name and version
     assert [r["status"] for r in written["results"]] == ["FAILED", "UPDATED", "FAILED"]
-    assert await snapshot(api.runtime, t.globex.id) == globex_before
+    assert await settled_documents(api.runtime, t.globex.id) == globex_before
     [eve] = await nodes(api, t.globex.user, [t.eve])
     assert (eve["name"], eve["status"], eve["version"]) == ("Eve", "active", 1)
 
@@ -165,7 +165,7 @@ async def test_a_deleted_thing_is_not_found_by_any_batch(api: Api) -> None:
     t = await tenants(api)
     deleted = (await api.data(t.acme.user, DELETE_THING, {"id": t.guild}))["deleteThing"]
     assert deleted == {"deletedId": t.guild, "errors": []}
-    before = await snapshot(api.runtime, t.acme.id)
+    before = await settled_documents(api.runtime, t.acme.id)
 
     # when batches connect to it and update it
     connected = await batch(
@@ -180,7 +180,7 @@ async def test_a_deleted_thing_is_not_found_by_any_batch(api: Api) -> None:
     assert updated == payload(
         [item(0, "FAILED", errors=[error(0, "updates.0.id", "NOT_FOUND", NO_SUCH)])]
     )
-    assert await snapshot(api.runtime, t.acme.id) == before
+    assert await settled_documents(api.runtime, t.acme.id) == before
     assert oid(t.guild) not in {
         d["_id"] for d in await stored(api.runtime, "things", {"deletedAt": None})
     }

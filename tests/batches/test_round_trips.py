@@ -36,9 +36,8 @@ from tests.batches.support import (
     run_batch,
     stored,
     thing,
-    true_counts,
 )
-from tests.factories import Api, make_tenant
+from tests.factories import Api, make_tenant, true_counts
 
 # batchInsertThings, in two transactions (Ledger.write_reserved): the reservation, short,
 # so the group's other writes go on while the batch writes: findAndModify (the quota

@@ -24,12 +24,11 @@ from tests.batches.support import (
     oid,
     payload,
     run_batch,
-    snapshot,
+    settled_documents,
     stored,
     thing,
-    true_counts,
 )
-from tests.factories import Api, Tenant, make_tenant
+from tests.factories import Api, Tenant, make_tenant, true_counts
 
 STATUSES = "draft, active, published, inactive, archived"
 NO_SUCH = "No such thing."
@@ -83,7 +82,7 @@ async def test_reject_everything_reports_every_error_and_writes_nothing(api: Api
         {"id": ids["Eve"], "properties": [1]},
         {"id": ids["Fay"], "name": "Fay"},
     ]
-    before = await snapshot(api.runtime, w.tenant.id, w.other.id)
+    before = await settled_documents(api.runtime, w.tenant.id, w.other.id)
 
     # when it is sent with the default policy
     body = await run_batch(api, w.tenant.user, UPDATE, updates)
@@ -126,7 +125,7 @@ async def test_reject_everything_reports_every_error_and_writes_nothing(api: Api
     )
     assert result["summary"] == {"total": 11, "succeeded": 0, "failed": 9, "successRate": 0.0}
     # and nothing of either tenant changed
-    assert await snapshot(api.runtime, w.tenant.id, w.other.id) == before
+    assert await settled_documents(api.runtime, w.tenant.id, w.other.id) == before
     # and the checks cost one read: every thing by id at once
     assert db_commands(body) == 1
 
@@ -245,7 +244,7 @@ async def test_reject_failed_rows_updates_the_valid_items_with_an_event_per_chan
 async def test_one_bad_item_under_reject_everything_updates_nothing(api: Api) -> None:
     # given a tenant's things
     w = await world(api)
-    before = await snapshot(api.runtime, w.tenant.id)
+    before = await settled_documents(api.runtime, w.tenant.id)
     updates: list[dict[str, Any]] = [
         {"id": w.ids["Ada"], "name": "Ada Lovelace"},
         {"id": w.ids["Bob"], "status": "bogus"},
@@ -271,7 +270,7 @@ async def test_one_bad_item_under_reject_everything_updates_nothing(api: Api) ->
             item(2, "NOT_WRITTEN"),
         ]
     )
-    assert await snapshot(api.runtime, w.tenant.id) == before
+    assert await settled_documents(api.runtime, w.tenant.id) == before
 
 
 async def test_versions_follow_successive_batches(api: Api) -> None:
@@ -310,7 +309,7 @@ async def test_versions_follow_successive_batches(api: Api) -> None:
 async def test_a_batch_that_changes_nothing_reports_unchanged_items(api: Api) -> None:
     # given a tenant's things
     w = await world(api)
-    before = await snapshot(api.runtime, w.tenant.id)
+    before = await settled_documents(api.runtime, w.tenant.id)
     updates: list[dict[str, Any]] = [
         {"id": w.ids["Ada"], "name": "Ada", "properties": {"a": 1}},
         {"id": w.ids["Bob"], "status": "active"},
@@ -320,7 +319,7 @@ async def test_a_batch_that_changes_nothing_reports_unchanged_items(api: Api) ->
     result = await batch(api, w.tenant.user, UPDATE, updates)
 
     # then nothing is written, no event, no version bump
-    assert await snapshot(api.runtime, w.tenant.id) == before
+    assert await settled_documents(api.runtime, w.tenant.id) == before
     # and each item is UNCHANGED with its id: a success, not a rejected batch
     assert result == payload(
         [item(0, "UNCHANGED", w.ids["Ada"]), item(1, "UNCHANGED", w.ids["Bob"])]

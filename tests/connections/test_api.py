@@ -24,10 +24,8 @@ from tests.factories import (
     make_tenant,
     payload_error,
     raw_count,
+    sizes_and_counters,
     stored_bytes,
-)
-from tests.factories import (
-    snapshot as write_snapshot,
 )
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -153,12 +151,11 @@ def type_count(connection_type: str, inbound: int, outbound: int) -> dict[str, A
     }
 
 
-async def snapshot(api: Api, tenant: Tenant) -> dict[str, Any]:
-    """The shared snapshot (collection sizes, group counters) and every thing's connection
-    counts."""
+async def sizes_counters_and_degrees(api: Api, tenant: Tenant) -> dict[str, Any]:
+    """``sizes_and_counters`` and every thing's connection counts."""
     cursor = api.runtime.database.collection("things").find({"groupId": tenant.id})
     thing_counts = {doc["_id"]: doc["connectionCounts"] async for doc in cursor}
-    return {**await write_snapshot(api, tenant), "thingCounts": thing_counts}
+    return {**await sizes_and_counters(api, tenant), "thingCounts": thing_counts}
 
 
 async def connection_counts(api: Api, key: str, thing_id: str) -> dict[str, Any]:
@@ -362,7 +359,7 @@ async def test_create_connection_twice_is_a_duplicate_and_changes_no_counter(
     # given
     tenant, ids = world.tenant, world.ids
     await connect(api, tenant.user, ids["ada"], ids["post"], "authored")
-    before = await snapshot(api, tenant)
+    before = await sizes_counters_and_degrees(api, tenant)
 
     # when
     data = await api.data(
@@ -385,7 +382,7 @@ async def test_create_connection_twice_is_a_duplicate_and_changes_no_counter(
             error("type", "DUPLICATE", "A authored connection between these things exists.")
         ],
     }
-    assert await snapshot(api, tenant) == before
+    assert await sizes_counters_and_degrees(api, tenant) == before
     assert await connection_counts(api, tenant.user, ids["ada"]) == {
         "inbound": 0,
         "outbound": 1,
@@ -560,8 +557,8 @@ async def test_create_connection_rejects_bad_input_and_writes_nothing(
     # given
     tenant, ids = world.tenant, world.ids
     await connect(api, tenant.user, ids["bob"], ids["post"], "authored")
-    before = await snapshot(api, tenant)
-    other_before = await snapshot(api, world.other)
+    before = await sizes_counters_and_degrees(api, tenant)
+    other_before = await sizes_counters_and_degrees(api, world.other)
     from_name, to_name, connection_type, extra = given
 
     # when
@@ -580,8 +577,8 @@ async def test_create_connection_rejects_bad_input_and_writes_nothing(
 
     # then
     assert data["createConnection"] == {"connection": None, "errors": expected}
-    assert await snapshot(api, tenant) == before
-    assert await snapshot(api, world.other) == other_before
+    assert await sizes_counters_and_degrees(api, tenant) == before
+    assert await sizes_counters_and_degrees(api, world.other) == other_before
 
 
 async def test_create_connection_by_a_customer_is_forbidden_and_writes_nothing(
@@ -589,7 +586,7 @@ async def test_create_connection_by_a_customer_is_forbidden_and_writes_nothing(
 ) -> None:
     # given
     tenant, ids = world.tenant, world.ids
-    before = await snapshot(api, tenant)
+    before = await sizes_counters_and_degrees(api, tenant)
 
     # when / then
     await assert_forbidden(
@@ -599,7 +596,7 @@ async def test_create_connection_by_a_customer_is_forbidden_and_writes_nothing(
         {"input": {"fromId": ids["ada"], "toId": ids["post"], "type": "authored"}},
         "createConnection",
     )
-    assert await snapshot(api, tenant) == before
+    assert await sizes_counters_and_degrees(api, tenant) == before
 
 
 # --- connections lists -----------------------------------------------------------------
@@ -868,7 +865,7 @@ async def test_delete_connection_twice_is_not_found_the_second_time(
     tenant, c = world.tenant, graph.connections
     first = await api.data(tenant.user, DELETE, {"input": {"id": c["c2"]}})
     assert first["deleteConnection"]["errors"] == []
-    before = await snapshot(api, tenant)
+    before = await sizes_counters_and_degrees(api, tenant)
 
     # when
     data = await api.data(tenant.user, DELETE, {"input": {"id": c["c2"]}})
@@ -878,7 +875,7 @@ async def test_delete_connection_twice_is_not_found_the_second_time(
         "deletedId": None,
         "errors": [error("id", "NOT_FOUND", "No such connection.")],
     }
-    assert await snapshot(api, tenant) == before
+    assert await sizes_counters_and_degrees(api, tenant) == before
 
 
 @pytest.mark.parametrize("target", ["never-existed", "malformed", "a-thing-id", "other-tenant"])
@@ -895,8 +892,8 @@ async def test_delete_connection_of_an_unknown_id_is_not_found(
         "a-thing-id": ids["ada"],
         "other-tenant": foreign,
     }
-    before = await snapshot(api, tenant)
-    other_before = await snapshot(api, other)
+    before = await sizes_counters_and_degrees(api, tenant)
+    other_before = await sizes_counters_and_degrees(api, other)
 
     # when
     data = await api.data(tenant.user, DELETE, {"input": {"id": connection_ids[target]}})
@@ -906,8 +903,8 @@ async def test_delete_connection_of_an_unknown_id_is_not_found(
         "deletedId": None,
         "errors": [error("id", "NOT_FOUND", "No such connection.")],
     }
-    assert await snapshot(api, tenant) == before
-    assert await snapshot(api, other) == other_before
+    assert await sizes_counters_and_degrees(api, tenant) == before
+    assert await sizes_counters_and_degrees(api, other) == other_before
 
 
 async def test_delete_connection_by_a_customer_is_forbidden_and_writes_nothing(
@@ -915,7 +912,7 @@ async def test_delete_connection_by_a_customer_is_forbidden_and_writes_nothing(
 ) -> None:
     # given
     tenant = world.tenant
-    before = await snapshot(api, tenant)
+    before = await sizes_counters_and_degrees(api, tenant)
 
     # when / then
     await assert_forbidden(
@@ -925,4 +922,4 @@ async def test_delete_connection_by_a_customer_is_forbidden_and_writes_nothing(
         {"input": {"id": graph.connections["c1"]}},
         "deleteConnection",
     )
-    assert await snapshot(api, tenant) == before
+    assert await sizes_counters_and_degrees(api, tenant) == before

@@ -20,8 +20,16 @@ from ontology.people.service import NewPerson
 from ontology.runtime import open_runtime
 from ontology.things.models import NewThing, new_thing_document
 from tests.db.test_indexes import assert_index_scan
-from tests.factories import Api, Tenant, connect, create_thing, make_tenant, stored_bytes
-from tests.quotas.support import stored_counts, true_counts
+from tests.factories import (
+    Api,
+    Tenant,
+    connect,
+    create_thing,
+    make_tenant,
+    stored_bytes,
+    true_counts,
+)
+from tests.quotas.support import stored_counts
 
 THINGS = """
 query($status: String, $type: String) {

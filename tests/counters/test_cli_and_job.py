@@ -12,8 +12,8 @@ from ontology.config import Settings
 from ontology.jobs.counters import check_counters
 from ontology.kit.ids import parse_global_id
 from tests.counters.test_check import corrupt, small_graph
-from tests.factories import Api, make_tenant
-from tests.quotas.support import stored_counts, true_counts
+from tests.factories import Api, make_tenant, true_counts
+from tests.quotas.support import stored_counts
 
 ONTOLOGY = str(Path(sys.executable).parent / "ontology")
 

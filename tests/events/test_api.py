@@ -23,7 +23,7 @@ from tests.factories import (
     group_counts,
     make_tenant,
     payload_error,
-    snapshot,
+    sizes_and_counters,
     stored_bytes,
 )
 
@@ -415,26 +415,26 @@ async def test_log_event_rejects_bad_input_and_writes_nothing(
     fields: dict[str, Any] = {"type": "content_event", "actorId": ada, "targetId": ada}
     for name, value in overrides.items():
         fields[name] = ids[value] if name in ("actorId", "targetId") else value
-    before = await snapshot(api, tenant)
-    other_before = await snapshot(api, other)
+    before = await sizes_and_counters(api, tenant)
+    other_before = await sizes_and_counters(api, other)
 
     # when
     payload = await log(api, tenant.user, **fields)
 
     # then
     assert payload == {"event": None, "errors": expected}
-    assert await snapshot(api, tenant) == before
-    assert await snapshot(api, other) == other_before
+    assert await sizes_and_counters(api, tenant) == before
+    assert await sizes_and_counters(api, other) == other_before
 
 
 async def test_log_event_by_a_customer_is_forbidden_and_writes_nothing(api: Api) -> None:
     # given
     tenant = await make_tenant(api.runtime, "acme")
-    before = await snapshot(api, tenant)
+    before = await sizes_and_counters(api, tenant)
 
     # when / then
     await assert_forbidden(api, tenant.customer, LOG, {"input": {"type": "user_login"}}, "logEvent")
-    assert await snapshot(api, tenant) == before
+    assert await sizes_and_counters(api, tenant) == before
 
 
 # --- events and activity ---------------------------------------------------------------

@@ -21,7 +21,7 @@ from tests.factories import (
     make_tenant,
     payload_error,
     raw_count,
-    snapshot,
+    sizes_and_counters,
     stored_bytes,
 )
 
@@ -239,7 +239,7 @@ async def test_a_17_mib_role_is_refused_as_invalid_input_and_writes_nothing(api:
     # given: a role that, stored, would pass MongoDB's 16 MiB document limit
     tenant = await make_tenant(api.runtime, "acme")
     ada = await create_thing(api, tenant.user, "creator", "Ada")
-    before = await snapshot(api, tenant)
+    before = await sizes_and_counters(api, tenant)
 
     # when
     payload = await add(
@@ -248,7 +248,7 @@ async def test_a_17_mib_role_is_refused_as_invalid_input_and_writes_nothing(api:
 
     # then
     assert payload == {"knowledge": None, "errors": [ROLE_ERROR]}
-    assert await snapshot(api, tenant) == before
+    assert await sizes_and_counters(api, tenant) == before
 
 
 NEEDS_EMBEDDING = error("embedding", "INVALID_INPUT", "vector_only needs an embedding.")
@@ -392,22 +392,22 @@ async def test_add_knowledge_rejects_bad_input_and_writes_nothing(
     }
     await add(api, tenant.user, kind="DOCUMENT", text="Existing", thingId=ada)
     fields = {k: ids[v] if k == "thingId" else v for k, v in given.items()}
-    before = await snapshot(api, tenant)
-    other_before = await snapshot(api, other)
+    before = await sizes_and_counters(api, tenant)
+    other_before = await sizes_and_counters(api, other)
 
     # when
     payload = await add(api, tenant.user, **fields)
 
     # then
     assert payload == {"knowledge": None, "errors": expected}
-    assert await snapshot(api, tenant) == before
-    assert await snapshot(api, other) == other_before
+    assert await sizes_and_counters(api, tenant) == before
+    assert await sizes_and_counters(api, other) == other_before
 
 
 async def test_add_knowledge_by_a_customer_is_forbidden_and_writes_nothing(api: Api) -> None:
     # given
     tenant = await make_tenant(api.runtime, "acme")
-    before = await snapshot(api, tenant)
+    before = await sizes_and_counters(api, tenant)
 
     # when
     body = await api.gql(tenant.customer, ADD, {"input": {"kind": "DOCUMENT", "text": "Hi"}})
@@ -428,7 +428,7 @@ async def test_add_knowledge_by_a_customer_is_forbidden_and_writes_nothing(api: 
             "code": "FORBIDDEN",
         }
     ]
-    assert await snapshot(api, tenant) == before
+    assert await sizes_and_counters(api, tenant) == before
 
 
 # --- knowledge -------------------------------------------------------------------------

@@ -17,13 +17,14 @@ from ontology.groups.models import Plan
 from ontology.kit.clock import utcnow
 from ontology.kit.errors import ErrorCode, ItemError, RejectedError
 from ontology.ledger.counters import CountDelta
+from ontology.ledger.errors import QuotaErrorCode
 from ontology.ledger.events import new_event
 from ontology.ledger.ledger import TenantWrite
 from ontology.ledger.plans import Metric
 from ontology.runtime import Runtime
 from ontology.things.models import NewThing
-from tests.factories import group_counts, make_tenant, raw_count
-from tests.quotas.support import stored_counts, true_counts
+from tests.factories import group_counts, make_tenant, raw_count, true_counts
+from tests.quotas.support import stored_counts
 
 
 def sample(runtime: Runtime, name: str, labels: dict[str, str] | None = None) -> float:
@@ -120,7 +121,7 @@ async def test_writes_together_never_pass_a_limit(runtime: Runtime) -> None:
     created = [a for a in answers if isinstance(a, dict)]
     refused = [a for a in answers if isinstance(a, RejectedError)]
     assert (len(created), len(refused)) == (3, 5)
-    assert {e.code for r in refused for e in r.errors} == {ErrorCode.QUOTA_EXCEEDED}
+    assert {e.code for r in refused for e in r.errors} == {QuotaErrorCode.QUOTA_EXCEEDED}
     assert await raw_count(runtime, "things", {"groupId": tenant.id, "deletedAt": None}) == 5
     assert await stored_counts(runtime, tenant.id) == await true_counts(runtime, tenant.id)
 

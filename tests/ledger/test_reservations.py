@@ -19,8 +19,8 @@ from ontology.ledger.events import new_event
 from ontology.ledger.ledger import ReservationLapsedError, TenantWrite
 from ontology.runtime import Runtime
 from ontology.things.models import NewThing, new_thing_document
-from tests.factories import clock_at, group_counts, make_tenant, raw_count
-from tests.quotas.support import stored_counts, true_counts
+from tests.factories import clock_at, group_counts, make_tenant, raw_count, true_counts
+from tests.quotas.support import stored_counts
 
 
 def batch_of(

@@ -18,7 +18,7 @@ from tests.factories import (
     make_tenant,
     payload_error,
     raw_count,
-    snapshot,
+    sizes_and_counters,
 )
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -143,7 +143,7 @@ async def test_create_person_with_an_email_already_in_the_group_is_a_duplicate(
     tenant = await make_tenant(api.runtime, "acme")
     first = await create_person(api, tenant.owner, "ada@example.com", "Ada")
     assert first["errors"] == []
-    before = await snapshot(api, tenant)
+    before = await sizes_and_counters(api, tenant)
 
     # when
     payload = await create_person(api, tenant.owner, " ADA@example.com", "Another Ada", "CUSTOMER")
@@ -153,7 +153,7 @@ async def test_create_person_with_an_email_already_in_the_group_is_a_duplicate(
         "person": None,
         "errors": [error("email", "DUPLICATE", "ada@example.com is already in this group.")],
     }
-    assert await snapshot(api, tenant) == before
+    assert await sizes_and_counters(api, tenant) == before
 
 
 async def test_the_same_email_may_join_another_group(api: Api) -> None:
@@ -242,14 +242,14 @@ async def test_create_person_rejects_bad_input_and_writes_nothing(
     # given
     tenant = await make_tenant(api.runtime, "acme")
     await create_person(api, tenant.owner, "existing@example.com", "Existing")
-    before = await snapshot(api, tenant)
+    before = await sizes_and_counters(api, tenant)
 
     # when
     payload = await create_person(api, tenant.owner, email, name, role)
 
     # then
     assert payload == {"person": None, "errors": expected}
-    assert await snapshot(api, tenant) == before
+    assert await sizes_and_counters(api, tenant) == before
 
 
 @pytest.mark.parametrize("role", ["user", "customer"])
@@ -259,11 +259,11 @@ async def test_create_person_below_org_owner_is_forbidden_and_writes_nothing(
     # given
     tenant = await make_tenant(api.runtime, "acme")
     key, has = (tenant.user, "org_user") if role == "user" else (tenant.customer, "customer")
-    before = await snapshot(api, tenant)
+    before = await sizes_and_counters(api, tenant)
 
     # when / then
     await assert_forbidden(api, key, {"input": {"email": "ada@example.com", "name": "Ada"}}, has)
-    assert await snapshot(api, tenant) == before
+    assert await sizes_and_counters(api, tenant) == before
 
 
 # --- people ----------------------------------------------------------------------------

@@ -255,13 +255,6 @@ def live_counts(counts: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def true_counts(runtime: Runtime, group_id: ObjectId) -> dict[str, Any]:
-    """What the group's counters must read, recounted from what is stored: the recount of
-    ``ontology counters check`` (``ontology.counters.service.recount``), one implementation
-    for the command and the tests (its own tests check it against hand-counted values)."""
-    return await runtime.services.counter_check.true_counts(group_id)
-
-
 async def true_engagement(
     runtime: Runtime, group_id: ObjectId
 ) -> tuple[list[tuple[ObjectId, int]], int, int]:

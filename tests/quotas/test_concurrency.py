@@ -19,14 +19,15 @@ from bson import ObjectId
 
 from ontology.connections.models import NewConnection, count_changes, new_connection_document
 from ontology.kit.clock import utcnow
-from ontology.kit.errors import ErrorCode, ItemError, RejectedError
+from ontology.kit.errors import ItemError, RejectedError
 from ontology.ledger.counters import CountDelta
+from ontology.ledger.errors import QuotaErrorCode
 from ontology.ledger.events import new_event
 from ontology.ledger.ledger import TenantWrite
 from ontology.ledger.plans import GIB, Metric
 from ontology.runtime import Runtime
 from ontology.things.models import NewThing, new_thing_document
-from tests.factories import Api, global_id, make_tenant, raw_count
+from tests.factories import Api, global_id, make_tenant, raw_count, true_counts
 from tests.quotas.support import (
     CREATE_CONNECTION,
     CREATE_PERSON,
@@ -39,7 +40,6 @@ from tests.quotas.support import (
     refusal_message,
     set_limit,
     stored_counts,
-    true_counts,
 )
 
 WRITERS = 32
@@ -59,7 +59,7 @@ class Outcome:
 
 def quota_item_error(metric: Metric, current: int, requested: int, limit: int) -> ItemError:
     return ItemError(
-        ErrorCode.QUOTA_EXCEEDED,
+        QuotaErrorCode.QUOTA_EXCEEDED,
         refusal_message(metric, current, requested, limit),
         "type",
         None,

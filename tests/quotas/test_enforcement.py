@@ -14,7 +14,8 @@ import pytest
 from ontology.app import create_app
 from ontology.config import Settings
 from ontology.groups.models import Plan
-from ontology.kit.errors import ErrorCode, ItemError, RejectedError
+from ontology.kit.errors import ItemError, RejectedError
+from ontology.ledger.errors import QuotaErrorCode
 from ontology.ledger.events import new_event
 from ontology.ledger.plans import GIB, Metric
 from ontology.runtime import open_runtime
@@ -24,10 +25,12 @@ from tests.factories import (
     Api,
     SettableClock,
     Tenant,
+    collection_sizes,
     global_id,
     make_staff_key,
     make_tenant,
     raw_count,
+    true_counts,
 )
 from tests.quotas.support import (
     ADD_KNOWLEDGE,
@@ -47,7 +50,6 @@ from tests.quotas.support import (
     refusal_message,
     set_limit,
     stored_counts,
-    true_counts,
 )
 
 COLLECTIONS = ("things", "connections", "events", "people", "knowledge", "thing_knowledge")
@@ -80,10 +82,6 @@ async def add_person(api: Api, tenant: Tenant, email: str) -> dict[str, Any]:
     )
 
 
-async def snapshot(api: Api) -> dict[str, int]:
-    return {name: await raw_count(api.runtime, name, {}) for name in COLLECTIONS}
-
-
 def thing_and_event_bytes(tenant: Tenant, name: str, thing_type: str = "creator") -> int:
     """The storage a createThing of ``name`` reserves: the thing and its event."""
     thing = new_thing_document(tenant.id, NewThing(thing_type, name, {}, "active"), T0)
@@ -106,7 +104,7 @@ async def test_entities_over_the_limit_are_refused_exactly(api: Api) -> None:
     await set_limit(api.runtime, tenant.id, Metric.ENTITIES_TOTAL, 2)
     await created_id(api, tenant.user, "Ada")
     await created_id(api, tenant.user, "Bob")
-    before = await snapshot(api)
+    before = await collection_sizes(api.runtime, COLLECTIONS)
 
     # when a third is created
     payload = await create(api, tenant.user, "Cy")
@@ -116,7 +114,10 @@ async def test_entities_over_the_limit_are_refused_exactly(api: Api) -> None:
         "thing": None,
         "errors": [refusal(Metric.ENTITIES_TOTAL, 2, 1, 2, "type")],
     }
-    assert await snapshot(api) == {**before, "events": before["events"] + 1}
+    assert await collection_sizes(api.runtime, COLLECTIONS) == {
+        **before,
+        "events": before["events"] + 1,
+    }
     assert (await stored_counts(api.runtime, tenant.id))["things"] == 2
     assert await stored_counts(api.runtime, tenant.id) == await true_counts(api.runtime, tenant.id)
 
@@ -133,7 +134,7 @@ async def test_connections_over_the_limit_are_refused_exactly(api: Api) -> None:
         {"input": {"fromId": ada, "toId": bob, "type": "references"}},
     )
     assert first["errors"] == []
-    before = await snapshot(api)
+    before = await collection_sizes(api.runtime, COLLECTIONS)
 
     payload = await mutate(
         api,
@@ -146,7 +147,10 @@ async def test_connections_over_the_limit_are_refused_exactly(api: Api) -> None:
         "connection": None,
         "errors": [refusal(Metric.CONNECTIONS_TOTAL, 1, 1, 1, "type")],
     }
-    assert await snapshot(api) == {**before, "events": before["events"] + 1}
+    assert await collection_sizes(api.runtime, COLLECTIONS) == {
+        **before,
+        "events": before["events"] + 1,
+    }
     assert await stored_counts(api.runtime, tenant.id) == await true_counts(api.runtime, tenant.id)
 
 
@@ -154,12 +158,15 @@ async def test_users_over_the_limit_are_refused_exactly(api: Api) -> None:
     tenant = await make_tenant(api.runtime, "acme")
     await set_limit(api.runtime, tenant.id, Metric.USERS, 1)
     assert (await add_person(api, tenant, "ada@example.com"))["errors"] == []
-    before = await snapshot(api)
+    before = await collection_sizes(api.runtime, COLLECTIONS)
 
     payload = await add_person(api, tenant, "bob@example.com")
 
     assert payload == {"person": None, "errors": [refusal(Metric.USERS, 1, 1, 1, "email")]}
-    assert await snapshot(api) == {**before, "events": before["events"] + 1}
+    assert await collection_sizes(api.runtime, COLLECTIONS) == {
+        **before,
+        "events": before["events"] + 1,
+    }
     assert await stored_counts(api.runtime, tenant.id) == await true_counts(api.runtime, tenant.id)
 
 
@@ -182,7 +189,7 @@ async def test_a_zero_storage_limit_refuses_every_growing_write(api: Api) -> Non
     # and so are events, knowledge and growing updates (each after the first refusal's event)
     refused_event = (await events_of_type(api.runtime, tenant.id, "quota_exceeded"))[0]
     used += refused_event["sizeBytes"]
-    before = await snapshot(api)
+    before = await collection_sizes(api.runtime, COLLECTIONS)
     for query, variables in (
         (LOG_EVENT, {"input": {"type": "content_event", "metadata": {"n": 1}}}),
         (ADD_KNOWLEDGE, {"input": {"kind": "LABEL", "text": "hello"}}),
@@ -193,7 +200,7 @@ async def test_a_zero_storage_limit_refuses_every_growing_write(api: Api) -> Non
             (e["code"], e["path"], e["quota"]["metric"], e["quota"]["current"]) for e in errors
         ] == [("QUOTA_EXCEEDED", "", "storage_gb", used)]
         assert errors[0]["quota"]["limit"] == 0
-    assert await snapshot(api) == before
+    assert await collection_sizes(api.runtime, COLLECTIONS) == before
     assert await stored_counts(api.runtime, tenant.id) == await true_counts(api.runtime, tenant.id)
 
 
@@ -415,7 +422,7 @@ async def test_an_org_owner_cannot_put_the_group_on_the_custom_enterprise_plan(a
     # given a starter group
     tenant = await make_tenant(api.runtime, "acme", plan=Plan.STARTER)
     group_before = await api.runtime.repos.groups.by_id(tenant.id)
-    before = await snapshot(api)
+    before = await collection_sizes(api.runtime, COLLECTIONS)
 
     # when its owner asks for enterprise (every limit unlimited)
     body = await api.gql(tenant.owner, CHANGE_PLAN, {"plan": "ENTERPRISE"})
@@ -426,7 +433,7 @@ async def test_an_org_owner_cannot_put_the_group_on_the_custom_enterprise_plan(a
         "enterprise is a custom plan: only a platform_owner can assign it."
     )
     assert await api.runtime.repos.groups.by_id(tenant.id) == group_before
-    assert await snapshot(api) == before
+    assert await collection_sizes(api.runtime, COLLECTIONS) == before
     assert (await create(api, tenant.user, "Still limited"))["errors"] == []
 
 
@@ -434,7 +441,7 @@ async def test_an_org_owner_cannot_move_an_enterprise_group_to_a_priced_plan(api
     # given an enterprise group (its plan agreed with staff)
     tenant = await make_tenant(api.runtime, "acme", plan=Plan.ENTERPRISE)
     group_before = await api.runtime.repos.groups.by_id(tenant.id)
-    before = await snapshot(api)
+    before = await collection_sizes(api.runtime, COLLECTIONS)
 
     # when its owner moves it to pro, or asks for enterprise again
     to_pro = await api.gql(tenant.owner, CHANGE_PLAN, {"plan": "PRO"})
@@ -448,7 +455,7 @@ async def test_an_org_owner_cannot_move_an_enterprise_group_to_a_priced_plan(api
         "enterprise is a custom plan: only a platform_owner can assign it."
     )
     assert await api.runtime.repos.groups.by_id(tenant.id) == group_before
-    assert await snapshot(api) == before
+    assert await collection_sizes(api.runtime, COLLECTIONS) == before
 
 
 async def test_a_platform_owner_assigns_enterprise_and_takes_it_away(api: Api) -> None:
@@ -682,7 +689,7 @@ async def test_editing_the_plans_file_changes_enforcement_of_existing_groups(
                 )
             assert refused.value.errors == [
                 ItemError(
-                    ErrorCode.QUOTA_EXCEEDED,
+                    QuotaErrorCode.QUOTA_EXCEEDED,
                     refusal_message(Metric.ENTITIES_TOTAL, 3, 1, 3),
                     "type",
                     None,

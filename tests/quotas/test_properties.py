@@ -22,16 +22,20 @@ from ontology.connections.models import NewConnection
 from ontology.events.service import NewEvent
 from ontology.groups.models import Plan
 from ontology.kit.errors import ErrorCode, RejectedError
+from ontology.kit.properties import PropertyErrorCode
 from ontology.knowledge.service import KnowledgeKind, NewKnowledge
+from ontology.ledger.errors import QuotaErrorCode
 from ontology.ledger.plans import Metric
 from ontology.people.service import NewPerson
 from ontology.runtime import Runtime
+from ontology.things.errors import ThingErrorCode
 from ontology.things.models import NewThing, ThingChanges
+from ontology.vocabulary.errors import VocabularyErrorCode
+from tests.factories import true_counts
 from tests.quotas.support import (
     read_engagement,
     set_limit,
     stored_counts,
-    true_counts,
     true_engagement,
 )
 
@@ -39,9 +43,12 @@ THING_TYPES = ("creator", "blog_post", "community")
 # mostly allowed between any two things; some only between certain types
 CONNECTION_TYPES = ("references", "part_of", "references", "part_of", "member_of", "authored")
 INVALID = {
-    "type": (NewThing("no_such_type", "X", {}, "active"), ErrorCode.UNKNOWN_TYPE),
-    "status": (NewThing("creator", "X", {}, "sleeping"), ErrorCode.INVALID_STATUS),
-    "key": (NewThing("creator", "X", {"$bad": 1}, "active"), ErrorCode.INVALID_PROPERTY_KEY),
+    "type": (NewThing("no_such_type", "X", {}, "active"), VocabularyErrorCode.UNKNOWN_TYPE),
+    "status": (NewThing("creator", "X", {}, "sleeping"), ThingErrorCode.INVALID_STATUS),
+    "key": (
+        NewThing("creator", "X", {"$bad": 1}, "active"),
+        PropertyErrorCode.INVALID_PROPERTY_KEY,
+    ),
     "name": (NewThing("creator", "   ", {}, "active"), ErrorCode.INVALID_NAME),
 }
 OVER = ("entities_total", "connections_total", "users", "storage_gb")
@@ -90,7 +97,7 @@ def assert_quota_refusal(error: RejectedError, metric: str, current: int) -> Non
     assert [
         (e.code, (e.details or {}).get("metric"), (e.details or {}).get("current"))
         for e in error.errors
-    ] == [(ErrorCode.QUOTA_EXCEEDED, metric, current)]
+    ] == [(QuotaErrorCode.QUOTA_EXCEEDED, metric, current)]
 
 
 async def run(runtime: Runtime, group_id: ObjectId, op: tuple[Any, ...]) -> None:

@@ -23,7 +23,7 @@ from tests.factories import (
     make_tenant,
     payload_error,
     raw_count,
-    snapshot,
+    sizes_and_counters,
     stored_bytes,
 )
 
@@ -472,7 +472,7 @@ async def test_create_thing_rejects_bad_input_and_writes_nothing(
     # given
     tenant = await make_tenant(api.runtime, "acme")
     await create_thing(api, tenant.user, "creator", "Existing")
-    before = await snapshot(api, tenant)
+    before = await sizes_and_counters(api, tenant)
     thing_input = {"type": "creator", "name": "Ada", "properties": {}, "status": "active"}
 
     # when
@@ -480,13 +480,13 @@ async def test_create_thing_rejects_bad_input_and_writes_nothing(
 
     # then
     assert data["createThing"] == {"thing": None, "errors": expected}
-    assert await snapshot(api, tenant) == before
+    assert await sizes_and_counters(api, tenant) == before
 
 
 async def test_create_thing_by_a_customer_is_forbidden_and_writes_nothing(api: Api) -> None:
     # given
     tenant = await make_tenant(api.runtime, "acme")
-    before = await snapshot(api, tenant)
+    before = await sizes_and_counters(api, tenant)
 
     # when / then
     await assert_forbidden(
@@ -496,7 +496,7 @@ async def test_create_thing_by_a_customer_is_forbidden_and_writes_nothing(api: A
         {"input": {"type": "creator", "name": "Ada"}},
         "createThing",
     )
-    assert await snapshot(api, tenant) == before
+    assert await sizes_and_counters(api, tenant) == before
 
 
 # --- updateThing -----------------------------------------------------------------------
@@ -610,7 +610,7 @@ async def test_update_thing_without_changes_keeps_the_version_and_writes_nothing
     # given
     tenant = await make_tenant(api.runtime, "acme")
     thing_id = await create_thing(api, tenant.user, "creator", "Ada", {"bio": "x"}, "draft")
-    before = await snapshot(api, tenant)
+    before = await sizes_and_counters(api, tenant)
     doc_before = await raw_thing(api, thing_id)
     clock.advance(minutes=1)
 
@@ -633,7 +633,7 @@ async def test_update_thing_without_changes_keeps_the_version_and_writes_nothing
         "errors": [],
     }
     assert await events_of(api, tenant.user, "thing_updated") == []
-    assert await snapshot(api, tenant) == before
+    assert await sizes_and_counters(api, tenant) == before
     assert await raw_thing(api, thing_id) == doc_before
 
 
@@ -643,7 +643,7 @@ async def test_update_thing_with_a_stale_expected_version_is_a_conflict(api: Api
     thing_id = await create_thing(api, tenant.user, "creator", "Ada")
     first = await api.data(tenant.user, UPDATE, {"input": {"id": thing_id, "name": "Ada L."}})
     assert first["updateThing"]["thing"]["version"] == 2
-    before = await snapshot(api, tenant)
+    before = await sizes_and_counters(api, tenant)
     doc_before = await raw_thing(api, thing_id)
 
     # when
@@ -662,7 +662,7 @@ async def test_update_thing_with_a_stale_expected_version_is_a_conflict(api: Api
             )
         ],
     }
-    assert await snapshot(api, tenant) == before
+    assert await sizes_and_counters(api, tenant) == before
     assert await raw_thing(api, thing_id) == doc_before
 
 
@@ -777,7 +777,7 @@ async def test_update_thing_rejects_bad_input_and_writes_nothing(
     # given
     tenant = await make_tenant(api.runtime, "acme")
     thing_id = await create_thing(api, tenant.user, "product", "Pass", {"price": 10})
-    before = await snapshot(api, tenant)
+    before = await sizes_and_counters(api, tenant)
     doc_before = await raw_thing(api, thing_id)
 
     # when
@@ -785,7 +785,7 @@ async def test_update_thing_rejects_bad_input_and_writes_nothing(
 
     # then
     assert data["updateThing"] == {"thing": None, "errors": expected}
-    assert await snapshot(api, tenant) == before
+    assert await sizes_and_counters(api, tenant) == before
     assert await raw_thing(api, thing_id) == doc_before
 
 
@@ -801,8 +801,8 @@ async def test_update_thing_of_an_unknown_id_is_not_found(api: Api, target: str)
         "wrong-type": global_id("Person", oid(foreign)),
         "other-tenant": foreign,
     }
-    before = await snapshot(api, tenant)
-    other_before = await snapshot(api, other)
+    before = await sizes_and_counters(api, tenant)
+    other_before = await sizes_and_counters(api, other)
 
     # when
     data = await api.data(tenant.user, UPDATE, {"input": {"id": ids[target], "name": "Hijack"}})
@@ -812,8 +812,8 @@ async def test_update_thing_of_an_unknown_id_is_not_found(api: Api, target: str)
         "thing": None,
         "errors": [error("id", "NOT_FOUND", "No such thing.")],
     }
-    assert await snapshot(api, tenant) == before
-    assert await snapshot(api, other) == other_before
+    assert await sizes_and_counters(api, tenant) == before
+    assert await sizes_and_counters(api, other) == other_before
     assert (await raw_thing(api, foreign))["name"] == "Foreign"
 
 
@@ -822,7 +822,7 @@ async def test_update_thing_of_a_deleted_thing_is_not_found(api: Api) -> None:
     tenant = await make_tenant(api.runtime, "acme")
     thing_id = await create_thing(api, tenant.user, "creator", "Ada")
     await api.data(tenant.user, DELETE, {"input": {"id": thing_id}})
-    before = await snapshot(api, tenant)
+    before = await sizes_and_counters(api, tenant)
 
     # when
     data = await api.data(tenant.user, UPDATE, {"input": {"id": thing_id, "name": "Back"}})
@@ -832,21 +832,21 @@ async def test_update_thing_of_a_deleted_thing_is_not_found(api: Api) -> None:
         "thing": None,
         "errors": [error("id", "NOT_FOUND", "No such thing.")],
     }
-    assert await snapshot(api, tenant) == before
+    assert await sizes_and_counters(api, tenant) == before
 
 
 async def test_update_thing_by_a_customer_is_forbidden_and_writes_nothing(api: Api) -> None:
     # given
     tenant = await make_tenant(api.runtime, "acme")
     thing_id = await create_thing(api, tenant.user, "creator", "Ada")
-    before = await snapshot(api, tenant)
+    before = await sizes_and_counters(api, tenant)
     doc_before = await raw_thing(api, thing_id)
 
     # when / then
     await assert_forbidden(
         api, tenant.customer, UPDATE, {"input": {"id": thing_id, "name": "Eve"}}, "updateThing"
     )
-    assert await snapshot(api, tenant) == before
+    assert await sizes_and_counters(api, tenant) == before
     assert await raw_thing(api, thing_id) == doc_before
 
 
@@ -932,7 +932,7 @@ async def test_delete_thing_twice_is_not_found_the_second_time(api: Api) -> None
     thing_id = await create_thing(api, tenant.user, "creator", "Ada")
     first = await api.data(tenant.user, DELETE, {"input": {"id": thing_id}})
     assert first["deleteThing"] == {"deletedId": thing_id, "errors": []}
-    before = await snapshot(api, tenant)
+    before = await sizes_and_counters(api, tenant)
 
     # when
     data = await api.data(tenant.user, DELETE, {"input": {"id": thing_id}})
@@ -942,7 +942,7 @@ async def test_delete_thing_twice_is_not_found_the_second_time(api: Api) -> None
         "deletedId": None,
         "errors": [error("id", "NOT_FOUND", "No such thing.")],
     }
-    assert await snapshot(api, tenant) == before
+    assert await sizes_and_counters(api, tenant) == before
 
 
 @pytest.mark.parametrize("target", ["never-existed", "malformed", "other-tenant"])
@@ -957,8 +957,8 @@ async def test_delete_thing_of_an_unknown_id_is_not_found(api: Api, target: str)
         "malformed": "%%%",
         "other-tenant": foreign,
     }
-    before = await snapshot(api, tenant)
-    other_before = await snapshot(api, other)
+    before = await sizes_and_counters(api, tenant)
+    other_before = await sizes_and_counters(api, other)
 
     # when
     data = await api.data(tenant.user, DELETE, {"input": {"id": ids[target]}})
@@ -968,8 +968,8 @@ async def test_delete_thing_of_an_unknown_id_is_not_found(api: Api, target: str)
         "deletedId": None,
         "errors": [error("id", "NOT_FOUND", "No such thing.")],
     }
-    assert await snapshot(api, tenant) == before
-    assert await snapshot(api, other) == other_before
+    assert await sizes_and_counters(api, tenant) == before
+    assert await sizes_and_counters(api, other) == other_before
     assert (await raw_thing(api, foreign))["deletedAt"] is None
 
 
@@ -977,11 +977,11 @@ async def test_delete_thing_by_a_customer_is_forbidden_and_writes_nothing(api: A
     # given
     tenant = await make_tenant(api.runtime, "acme")
     thing_id = await create_thing(api, tenant.user, "creator", "Ada")
-    before = await snapshot(api, tenant)
+    before = await sizes_and_counters(api, tenant)
 
     # when / then
     await assert_forbidden(api, tenant.customer, DELETE, {"input": {"id": thing_id}}, "deleteThing")
-    assert await snapshot(api, tenant) == before
+    assert await sizes_and_counters(api, tenant) == before
     assert (await raw_thing(api, thing_id))["deletedAt"] is None
 
 

@@ -21,8 +21,8 @@ from ontology.groups.models import Plan
 from ontology.runtime import Runtime
 from ontology.things.engagement import BOARD_SIZE, TOP, Board, Rank
 from ontology.things.models import NewThing
-from tests.factories import Api, make_tenant
-from tests.quotas.support import read_engagement, stored_counts, true_counts, true_engagement
+from tests.factories import Api, make_tenant, true_counts
+from tests.quotas.support import read_engagement, stored_counts, true_engagement
 
 TYPES = ("blog_post", "video")
 IDS = [ObjectId() for _ in range(3 * BOARD_SIZE // 2)]  # 75 things: more than a board

@@ -11,7 +11,7 @@ from strawberry.dataloader import DataLoader
 
 from ontology.api.loaders import ByIdLoader, merge_pages
 from ontology.connections.documents import ConnectionDocument, RelatedConnection
-from ontology.connections.repository import ConnectionRepository
+from ontology.connections.service import ConnectionService
 from ontology.kit.pagination import Page, PageRequest
 from ontology.runtime import Runtime
 
@@ -19,9 +19,9 @@ from ontology.runtime import Runtime
 class ConnectionsByIdLoader(ByIdLoader[ConnectionDocument]):
     @classmethod
     def for_request(cls, runtime: Runtime, group_id: ObjectId) -> Self:
-        return cls(runtime.repos.connections, group_id)
+        return cls(runtime.services.connections, group_id)
 
-    def __init__(self, connections: ConnectionRepository, group_id: ObjectId) -> None:
+    def __init__(self, connections: ConnectionService, group_id: ObjectId) -> None:
         super().__init__(connections.by_ids, group_id)
 
 
@@ -54,9 +54,9 @@ class ConnectionsByThingLoader(DataLoader[ThingConnectionsKey, Page[RelatedConne
 
     @classmethod
     def for_request(cls, runtime: Runtime, group_id: ObjectId) -> Self:
-        return cls(runtime.repos.connections, group_id)
+        return cls(runtime.services.connections, group_id)
 
-    def __init__(self, connections: ConnectionRepository, group_id: ObjectId) -> None:
+    def __init__(self, connections: ConnectionService, group_id: ObjectId) -> None:
         self._connections = connections
         self._group_id = group_id
         super().__init__(load_fn=self._load)

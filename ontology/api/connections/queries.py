@@ -31,7 +31,7 @@ class ConnectionQueries:
             if type
             else counts.get("connections", 0)
         )
-        docs = await context.runtime.repos.connections.page(
+        docs = await context.services.connections.page(
             context.group_id, type, context.known(page, "connections", type)
         )
         return Connection.of(page.slice(docs, lambda d: d["_id"]), ConnectionType.from_doc, total)

@@ -9,7 +9,7 @@ from strawberry.dataloader import DataLoader
 
 from ontology.api.loaders import ByIdLoader, ids_by_page, merge_pages
 from ontology.events.documents import EventDocument, RelatedEvent
-from ontology.events.repository import EventRepository
+from ontology.events.service import EventService
 from ontology.kit.pagination import Page, PageRequest
 from ontology.runtime import Runtime
 
@@ -19,9 +19,9 @@ ROLES = ("actorId", "targetId")
 class EventsByIdLoader(ByIdLoader[EventDocument]):
     @classmethod
     def for_request(cls, runtime: Runtime, group_id: ObjectId) -> Self:
-        return cls(runtime.repos.events, group_id)
+        return cls(runtime.services.events, group_id)
 
-    def __init__(self, events: EventRepository, group_id: ObjectId) -> None:
+    def __init__(self, events: EventService, group_id: ObjectId) -> None:
         super().__init__(events.by_ids, group_id)
 
 
@@ -33,9 +33,9 @@ class ActivityByThingLoader(DataLoader[tuple[ObjectId, PageRequest], Page[Relate
 
     @classmethod
     def for_request(cls, runtime: Runtime, group_id: ObjectId) -> Self:
-        return cls(runtime.repos.events, group_id)
+        return cls(runtime.services.events, group_id)
 
-    def __init__(self, events: EventRepository, group_id: ObjectId) -> None:
+    def __init__(self, events: EventService, group_id: ObjectId) -> None:
         self._events = events
         self._group_id = group_id
         super().__init__(load_fn=self._load)

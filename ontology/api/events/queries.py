@@ -53,7 +53,7 @@ class EventQueries:
             until=until,
         )
         counts = context.caller.group.get("counts") or {}
-        docs = await context.runtime.repos.events.page(
+        docs = await context.services.events.page(
             context.group_id, event_filter, context.known(page, "events", type)
         )
         result: Page[EventDocument] = page.slice(docs, lambda d: d["sortKey"])

@@ -127,7 +127,7 @@ async def missed_events(info: Info, event_filter: EventFilter, after: str) -> li
         # no counter hints: the caller's group was read when the socket connected, and
         # events logged since are newer than its "newest"
         page = PageRequest(size=REPLAY_PAGE, before=newer_than, backward=True)
-        docs = await context.runtime.repos.events.page(context.group_id, event_filter, page)
+        docs = await context.services.events.page(context.group_id, event_filter, page)
         found += docs[:REPLAY_PAGE]
         if len(found) > most:
             raise ClientError(

@@ -10,16 +10,16 @@ from strawberry.dataloader import DataLoader
 from ontology.api.loaders import ByIdLoader, ids_by_page, merge_pages
 from ontology.db.client import Document
 from ontology.kit.pagination import Page, PageRequest
-from ontology.knowledge.repository import KnowledgeRepository
+from ontology.knowledge.service import KnowledgeService
 from ontology.runtime import Runtime
 
 
 class KnowledgeByIdLoader(ByIdLoader[Document]):
     @classmethod
     def for_request(cls, runtime: Runtime, group_id: ObjectId) -> Self:
-        return cls(runtime.repos.knowledge, group_id)
+        return cls(runtime.services.knowledge, group_id)
 
-    def __init__(self, knowledge: KnowledgeRepository, group_id: ObjectId) -> None:
+    def __init__(self, knowledge: KnowledgeService, group_id: ObjectId) -> None:
         super().__init__(knowledge.by_ids, group_id)
 
 
@@ -31,9 +31,9 @@ class KnowledgeByThingLoader(DataLoader[tuple[ObjectId, PageRequest], Page[Docum
 
     @classmethod
     def for_request(cls, runtime: Runtime, group_id: ObjectId) -> Self:
-        return cls(runtime.repos.knowledge, group_id)
+        return cls(runtime.services.knowledge, group_id)
 
-    def __init__(self, knowledge: KnowledgeRepository, group_id: ObjectId) -> None:
+    def __init__(self, knowledge: KnowledgeService, group_id: ObjectId) -> None:
         self._knowledge = knowledge
         self._group_id = group_id
         super().__init__(load_fn=self._load)

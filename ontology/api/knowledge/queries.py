@@ -27,7 +27,7 @@ class KnowledgeQueries:
         page = context.page(first, after, last, before)
         kind_value = kind.value if kind is not None else None
         counts = context.caller.group.get("counts") or {}
-        docs = await context.runtime.repos.knowledge.page(
+        docs = await context.services.knowledge.page(
             context.group_id, kind_value, context.known(page, "knowledge")
         )
         total = counts.get("knowledge", 0) if kind is None else None

@@ -8,14 +8,14 @@ from bson import ObjectId
 
 from ontology.api.loaders import ByIdLoader
 from ontology.db.client import Document
-from ontology.people.repository import PersonRepository
+from ontology.people.service import PersonService
 from ontology.runtime import Runtime
 
 
 class PeopleByIdLoader(ByIdLoader[Document]):
     @classmethod
     def for_request(cls, runtime: Runtime, group_id: ObjectId) -> Self:
-        return cls(runtime.repos.people, group_id)
+        return cls(runtime.services.people, group_id)
 
-    def __init__(self, people: PersonRepository, group_id: ObjectId) -> None:
+    def __init__(self, people: PersonService, group_id: ObjectId) -> None:
         super().__init__(people.by_ids, group_id)

@@ -27,7 +27,7 @@ class PersonQueries:
         page = context.page(first, after, last, before)
         role_value = role.value if role is not None else None
         counts = context.caller.group.get("counts") or {}
-        docs = await context.runtime.repos.people.page(
+        docs = await context.services.people.page(
             context.group_id, role_value, context.known(page, "people")
         )
         total = counts.get("people", 0) if role is None else None

@@ -47,7 +47,7 @@ class QuotaSubscriptions:
                     # a change of the groups collection: its document as stored
                     group = cast(GroupDocument, looked_up[-1])
                 else:
-                    group = await context.runtime.repos.groups.by_id(group_id) or group
+                    group = await context.services.groups.by_id(group_id) or group
                 reports = await quotas.report(group)
                 now = [r.status for r in reports]
                 if now != levels:

@@ -9,7 +9,7 @@ from bson import ObjectId
 from ontology.api.loaders import ByIdLoader
 from ontology.runtime import Runtime
 from ontology.things.documents import ThingDocument
-from ontology.things.repository import ThingRepository
+from ontology.things.service import ThingService
 
 
 class ThingsByIdLoader(ByIdLoader[ThingDocument]):
@@ -17,7 +17,7 @@ class ThingsByIdLoader(ByIdLoader[ThingDocument]):
 
     @classmethod
     def for_request(cls, runtime: Runtime, group_id: ObjectId) -> Self:
-        return cls(runtime.repos.things, group_id)
+        return cls(runtime.services.things, group_id)
 
-    def __init__(self, things: ThingRepository, group_id: ObjectId) -> None:
+    def __init__(self, things: ThingService, group_id: ObjectId) -> None:
         super().__init__(things.by_ids, group_id)

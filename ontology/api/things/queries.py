@@ -28,7 +28,7 @@ class ThingQueries:
     ) -> Connection[ThingType]:
         context = info.context
         page = context.page(first, after, last, before)
-        docs = await context.runtime.repos.things.page(
+        docs = await context.services.things.page(
             context.group_id, type, status, context.known(page, "things", type)
         )
         # Not primed into things_by_id: a relation's lookup then costs one command
