@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
@@ -78,6 +79,12 @@ class MetricsService:
         self.groups = groups
         self.meter = meter
         self.engagement = engagement
+
+    async def thing_totals(
+        self, group_id: ObjectId, thing_ids: Sequence[ObjectId]
+    ) -> list[Document]:
+        """The running totals of these things as actors (creator stats): one command."""
+        return await self.counters.totals(group_id, thing_ids)
 
     async def source(self, group_id: ObjectId, source: Source, now: datetime) -> Any:
         """One source of group metrics: one command (none for cached API calls; two for

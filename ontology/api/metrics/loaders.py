@@ -11,7 +11,6 @@ from ontology.api.loaders import ByIdLoader
 from ontology.db.client import Document
 from ontology.kit.clock import utcnow
 from ontology.metrics.registry import Source
-from ontology.metrics.repository import CounterRepository
 from ontology.metrics.service import MetricsService
 from ontology.runtime import Runtime
 
@@ -21,10 +20,10 @@ class ThingTotalsByIdLoader(ByIdLoader[Document]):
 
     @classmethod
     def for_request(cls, runtime: Runtime, group_id: ObjectId) -> Self:
-        return cls(runtime.repos.counters, group_id)
+        return cls(runtime.services.metrics, group_id)
 
-    def __init__(self, counters: CounterRepository, group_id: ObjectId) -> None:
-        super().__init__(counters.totals, group_id, key="thingId")
+    def __init__(self, metrics: MetricsService, group_id: ObjectId) -> None:
+        super().__init__(metrics.thing_totals, group_id, key="thingId")
 
 
 class GroupSourcesLoader(DataLoader[Source, Any]):
