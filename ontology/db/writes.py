@@ -31,6 +31,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError
 
 from ontology.db.client import Document
+from ontology.db.lanes import lanes
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,8 @@ async def insert_chunked(
     would have reported; the commands after a failure are not sent.
     """
     for start in range(0, len(docs), chunk):
+        if start:
+            await lanes.bulk_turn()
         try:
             await collection.insert_many(
                 # the collection's own document types (TypedDicts) are mappings
@@ -75,6 +78,8 @@ async def bulk_write_chunked(
     """Unordered bulk writes, ``chunk`` operations per command; the totals of all of them."""
     matched = modified = deleted = 0
     for start in range(0, len(operations), chunk):
+        if start:
+            await lanes.bulk_turn()
         result = await collection.bulk_write(
             list(operations[start : start + chunk]), ordered=False, session=session
         )

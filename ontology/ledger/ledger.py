@@ -33,6 +33,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 
 from ontology.db import deadline
 from ontology.db.client import Database, Document
+from ontology.db.lanes import lanes
 from ontology.kit.clock import utcnow
 from ontology.kit.errors import ErrorCode, ItemError, RejectedError
 from ontology.kit.metrics import Metrics
@@ -186,9 +187,13 @@ class Ledger:
         reservation, one append of their events and one commit for all of them). For
         short single writes; each still gets its own result or error.
         """
-        if together and self.coalesce > 1:
-            return await self._together(group_id, work)
-        return await self._alone(group_id, work, index)
+        if not together:
+            return await self._alone(group_id, work, index)
+        # a single write: other writes' bulk commands give way while it runs
+        with lanes.single():
+            if self.coalesce > 1:
+                return await self._together(group_id, work)
+            return await self._alone(group_id, work, index)
 
     async def _alone(
         self,
