@@ -13,9 +13,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,13 +22,12 @@ import httpx
 import pytest
 
 from ontology.config import Settings
-from ontology.db.embedded import free_port
 from ontology.runtime import open_runtime
 from tests.factories import make_tenant
+from tests.serving import serving
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
-ONTOLOGY = str(Path(sys.executable).parent / "ontology")
 
 pytestmark = pytest.mark.skipif(
     not (os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)),
@@ -42,34 +38,8 @@ pytestmark = pytest.mark.skipif(
 @pytest.fixture
 def served(settings: Settings, tmp_path: Path) -> Iterator[str]:
     """A real ``ontology serve`` on a free loopback port; its base URL."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "ONTOLOGY_MONGODB_URI": str(settings.mongodb_uri),
-        "ONTOLOGY_DB_NAME": settings.db_name,
-        "ONTOLOGY_DATA_DIR": str(tmp_path / "data"),
-        "ONTOLOGY_PORT": str(port),
-    }
-    url = f"http://127.0.0.1:{port}"
-    with (
-        (tmp_path / "serve.log").open("w") as log,
-        subprocess.Popen([ONTOLOGY, "serve"], env=env, stdout=log, stderr=log) as process,
-    ):
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert process.poll() is None, (tmp_path / "serve.log").read_text()
-                assert time.monotonic() < deadline, "ontology serve did not start"
-                time.sleep(0.2)
-            yield url
-        finally:
-            process.send_signal(signal.SIGINT)
-            process.wait(timeout=60)
+    with serving(settings, tmp_path / "data", tmp_path / "serve.log") as (url, _):
+        yield url
 
 
 @pytest.fixture

@@ -13,14 +13,9 @@ reservation is left, and the tenant writes again.
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -29,57 +24,24 @@ from pymongo import MongoClient
 from pymongo.database import Database
 
 from ontology.config import Settings
-from ontology.db.embedded import free_port
 from ontology.groups.models import Plan
 from ontology.runtime import open_runtime
 from tests.factories import Tenant, make_tenant
+from tests.serving import serving
 
-ONTOLOGY = str(Path(sys.executable).parent / "ontology")
 LOG = 'mutation { logEvent(input: {type: "content_event"}) { errors { code } } }'
 CREATE = 'mutation { createThing(input: {type: "creator", name: "Ada"}) { errors { code } } }'
+# no scheduled jobs; a reservation left by a dead process is released 1 s after it was taken
+SERVE = ("--no-scheduler",)
+SERVE_ENV = {
+    "ONTOLOGY_RESERVATION_SECONDS": "1",
+    "ONTOLOGY_RATE_LIMIT_PER_KEY": "0",
+    "ONTOLOGY_RATE_LIMIT_PER_GROUP": "0",
+}
 BATCH = (
     "mutation($items: [CreateThingInput!]!) { batchInsertThings(input: {things: $items}) "
     "{ summary { succeeded } } }"
 )
-
-
-@contextmanager
-def serving(settings: Settings, data_dir: Path, log: Path) -> Iterator[tuple[str, Any]]:
-    """A real ``ontology serve`` on a free port: its URL and its process."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "ONTOLOGY_MONGODB_URI": str(settings.mongodb_uri),
-        "ONTOLOGY_DB_NAME": settings.db_name,
-        "ONTOLOGY_DATA_DIR": str(data_dir),
-        "ONTOLOGY_PORT": str(port),
-        "ONTOLOGY_RESERVATION_SECONDS": "1",
-        "ONTOLOGY_RATE_LIMIT_PER_KEY": "0",
-        "ONTOLOGY_RATE_LIMIT_PER_GROUP": "0",
-    }
-    url = f"http://127.0.0.1:{port}"
-    with (
-        log.open("ab") as handle,
-        subprocess.Popen(
-            [ONTOLOGY, "serve", "--no-scheduler"], env=env, stdout=handle, stderr=handle
-        ) as process,
-    ):
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert process.poll() is None, log.read_text()[-3000:]
-                assert time.monotonic() < deadline, "ontology serve did not start"
-                time.sleep(0.1)
-            yield url, process
-        finally:
-            if process.poll() is None:
-                process.send_signal(signal.SIGINT)
-                process.wait(timeout=60)
 
 
 REFUSED: list[Any] = []  # answers with top-level errors (shown when the test times out)
@@ -126,7 +88,7 @@ async def killed_and_restarted(
     log = tmp_path / "serve.log"
 
     # when its writers run on a process that is killed while a batch writes its data
-    with serving(settings, tmp_path / "data", log) as (url, process):
+    with serving(settings, tmp_path / "data", log, *SERVE, **SERVE_ENV) as (url, process):
         stop = threading.Event()
         writers = [
             threading.Thread(target=keep_writing, args=(url, tenant.user, query, {}, stop))
@@ -153,7 +115,7 @@ async def killed_and_restarted(
     left_behind = reservations.count_documents(group)
 
     # and a new process starts on the same database
-    with serving(settings, tmp_path / "data", log) as (url, _):
+    with serving(settings, tmp_path / "data", log, *SERVE, **SERVE_ENV) as (url, _):
         # then the reservation left behind is released once its time is over and the dead
         # transactions are gone
         wait_until(lambda: reservations.count_documents(group) == 0, "the release", 150)
