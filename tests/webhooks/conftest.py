@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import json
 import threading
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ontology.config import Settings
-from ontology.db.embedded import EmbeddedServer
 
 
 @dataclass
@@ -67,12 +64,12 @@ def receiver() -> Iterator[Receiver]:
 
 
 @pytest.fixture
-def settings(mongo_server: EmbeddedServer, tmp_path: Path) -> Settings:
-    return Settings(
-        mongodb_uri=mongo_server.uri,
-        db_name=f"test_{uuid.uuid4().hex[:12]}",
-        data_dir=tmp_path / "data",
-        webhooks_allow_private=True,
-        webhook_max_attempts=3,
-        webhook_timeout_seconds=2,
+def settings(settings: Settings) -> Settings:
+    """The suite's settings, with receivers on loopback allowed and short retries."""
+    return settings.model_copy(
+        update={
+            "webhooks_allow_private": True,
+            "webhook_max_attempts": 3,
+            "webhook_timeout_seconds": 2,
+        }
     )
