@@ -47,7 +47,7 @@ from ontology.api.scalars import SCALAR_OVERRIDES
 from ontology.api.things.mutations import ThingMutations
 from ontology.api.things.queries import ThingQueries
 from ontology.api.things.subscriptions import ThingSubscriptions
-from ontology.api.validation import RequestLimits, ValidationExtension
+from ontology.api.validation import RequestLimits, ValidationExtension, ValidDocuments
 from ontology.api.webhooks.mutations import WebhookMutations
 from ontology.api.webhooks.queries import WebhookQueries
 from ontology.config import Settings
@@ -99,6 +99,9 @@ Subscription = merge_types(
 
 
 class OntologySchema(strawberry.Schema):
+    # the documents that passed the document rules (``ontology.api.validation``)
+    valid_documents: ValidDocuments
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
@@ -115,7 +118,7 @@ def _tracing_extensions() -> list[Any]:
     return [lambda: TracingExtension(tracer)]
 
 
-def create_schema(settings: Settings | None = None) -> strawberry.Schema:
+def create_schema(settings: Settings | None = None) -> OntologySchema:
     """The schema, with the request limits of ``settings`` (checked before any database work).
 
     Validation (``ValidationExtension``) runs after the extensions that add
@@ -129,6 +132,7 @@ def create_schema(settings: Settings | None = None) -> strawberry.Schema:
         max_argument_chars=settings.max_argument_chars,
         hide_suggestions=hide_suggestions,
     )
+    valid = ValidDocuments()
     extensions: list[Any] = [
         *_tracing_extensions(),
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
@@ -138,7 +142,7 @@ def create_schema(settings: Settings | None = None) -> strawberry.Schema:
     if not settings.introspection_enabled:
         extensions.append(DisableIntrospection)
     extensions += [
-        lambda: ValidationExtension(limits),
+        lambda: ValidationExtension(limits, valid),
         CostExtension,
         lambda: ErrorExtension(hide_suggestions=hide_suggestions),
         # on_execute runs in this order: the deadline bounds the quota's meter read and
@@ -154,7 +158,7 @@ def create_schema(settings: Settings | None = None) -> strawberry.Schema:
         if settings.batching
         else None
     )
-    return OntologySchema(
+    schema = OntologySchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -164,6 +168,8 @@ def create_schema(settings: Settings | None = None) -> strawberry.Schema:
         scalar_overrides=SCALAR_OVERRIDES,
         execution_context_class=OntologyExecutor,
     )
+    schema.valid_documents = valid
+    return schema
 
 
 def export_sdl() -> str:

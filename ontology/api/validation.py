@@ -17,11 +17,19 @@ document costs no database command.
 
 The coerced variables are kept on the request context (``CoercedVariables``)
 so that execution does not coerce them a second time (``ontology.api.executor``).
+
+The document rules depend on the document alone (the schema and its limits are
+fixed for the process), so a document that passed them is remembered
+(``ValidDocuments``) and not walked by them again: most requests send one of a
+few documents, and the rules cost more than the rest of a small write's work in
+the API process. The request rules (page sizes, the node budget, access) depend
+on the variables and the caller and run on every request.
 """
 
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -299,20 +307,44 @@ class RequestLimits:
     hide_suggestions: bool
 
 
+class ValidDocuments:
+    """The texts of the documents that passed the document rules, the most recently
+    used ``size`` of them (bounded: a client sending ever new documents evicts old
+    ones, it does not grow the process)."""
+
+    def __init__(self, size: int = 1024) -> None:
+        self.size = size
+        self._texts: OrderedDict[str, None] = OrderedDict()
+
+    def seen(self, text: str | None) -> bool:
+        """Whether ``text`` passed the document rules (marked as just used)."""
+        if text is None or text not in self._texts:
+            return False
+        self._texts.move_to_end(text)
+        return True
+
+    def add(self, text: str) -> None:
+        self._texts[text] = None
+        if len(self._texts) > self.size:
+            self._texts.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._texts)
+
+
 class ValidationExtension(SchemaExtension):
     """Validate before strawberry does: standard rules, suggestions setting, request rules."""
 
-    def __init__(self, limits: RequestLimits) -> None:
+    def __init__(self, limits: RequestLimits, valid: ValidDocuments) -> None:
         self.limits = limits
+        self.valid = valid
 
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
         document = context.graphql_document
         if document is not None and context.pre_execution_errors is None:
             schema = context.schema._schema
-            rules = (*context.validation_rules, MaybeNullValidationRule, OneOfInputValidationRule)
-            hide = self.limits.hide_suggestions
-            errors = validate(schema, document, rules, hide_suggestions=hide)
+            errors = [] if self.valid.seen(context.query) else self._document_errors()
             if not errors:
                 caller = getattr(context.context, "caller", None)
                 try:
@@ -334,3 +366,19 @@ class ValidationExtension(SchemaExtension):
             # strawberry skips its own validation once this is set
             context.pre_execution_errors = errors
         yield
+
+    def _document_errors(self) -> list[GraphQLError]:
+        """The document rules' errors (graphql-core's and the extensions' limits); a
+        document with none is remembered."""
+        context = self.execution_context
+        assert context.graphql_document is not None
+        rules = (*context.validation_rules, MaybeNullValidationRule, OneOfInputValidationRule)
+        errors = validate(
+            context.schema._schema,
+            context.graphql_document,
+            rules,
+            hide_suggestions=self.limits.hide_suggestions,
+        )
+        if not errors and context.query is not None:
+            self.valid.add(context.query)
+        return errors
