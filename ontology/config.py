@@ -235,6 +235,12 @@ class Settings(BaseSettings):
         description="How long the change stream tries to resume after an error before "
         "closing every socket with 4503 (reconnect)",
     )
+    live_feed_linger_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description="How long the change stream stays open after the last WebSocket "
+        "closed (it opens with the first one)",
+    )
 
     @property
     def is_production(self) -> bool:

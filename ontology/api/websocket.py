@@ -85,6 +85,8 @@ class LiveWebSocketAdapter(ASGIWebSocketAdapter):
 class LiveTransportHandler(BaseGraphQLTransportWSHandler[Context, None]):
     live_connection: LiveConnection | None = None
     _pinger: asyncio.Task[None] | None = None
+    # whether this socket holds the process's change stream open (``ChangeFeed.open``)
+    _listening: Live | None = None
     # the key's hash and the X-Ontology-Group it connected with (rate buckets)
     _key_hash: str | None = None
     _group_slug: str | None = None
@@ -164,6 +166,16 @@ class LiveTransportHandler(BaseGraphQLTransportWSHandler[Context, None]):
         except ForbiddenError as error:
             await self.websocket.close(CloseCode.FORBIDDEN, str(error))
             return
+        # the stream is open before the ack: every change committed after it is delivered
+        try:
+            async with asyncio.timeout(runtime.settings.db_timeout_ms / 1000 or None):
+                await live.feed.open()
+        except TimeoutError:
+            await self.websocket.close(
+                CloseCode.RECONNECT, "Live updates are unavailable for now; reconnect."
+            )
+            return
+        self._listening = live
         self._key_hash = presented_key_hash(authorization)
         self._group_slug = group
         connection = LiveConnection(
@@ -240,4 +252,7 @@ class LiveTransportHandler(BaseGraphQLTransportWSHandler[Context, None]):
             for subscriber in list(connection.subscribers):
                 connection.unsubscribe(subscriber)
             connection.hub.remove_connection(connection.key_id, connection)
+        if self._listening is not None:
+            self._listening.feed.release()
+            self._listening = None
         await super().shutdown()

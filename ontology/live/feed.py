@@ -6,11 +6,20 @@ with the document looked up (one read per change, whatever the number of
 subscribers) and deletes with their pre-image where the collection keeps them
 (``connections``, so a removed connection reaches both of its ends).
 
+The stream is open only while someone can hear it: the first WebSocket to be
+acknowledged opens it (``open``, which returns once the stream is open, so every
+change committed after the acknowledgement reaches the socket), and it closes
+``live_feed_linger_seconds`` after the last socket went (``release``). A process
+no client listens to reads no change: on the embedded server, following the
+stream costs the database a share of its time on every write (an update is
+delivered with the document looked up), ~18 % of it during a bulk import.
+
 After an error the feed resumes from the last resume token, retrying for up to
 ``live_resume_seconds``: no change is lost or repeated. If it cannot (the
 history is gone, the database stays away), every socket is closed with
 ``RECONNECT`` (4503) so clients reconnect and resubscribe, and the feed starts
-afresh: it never silently stops delivering.
+afresh: it never silently stops delivering. A stream reopened after it closed
+for want of listeners starts afresh too: nobody was there to miss anything.
 """
 
 from __future__ import annotations
@@ -43,24 +52,66 @@ STOP_SECONDS = 2.0
 
 
 class ChangeFeed:
-    def __init__(self, database: Database, hub: Hub, *, resume_seconds: float) -> None:
+    def __init__(
+        self, database: Database, hub: Hub, *, resume_seconds: float, linger_seconds: float
+    ) -> None:
         self.database = database
         self.hub = hub
         self.resume_seconds = resume_seconds
+        self.linger_seconds = linger_seconds
         self.token: Mapping[str, Any] | None = None
         self.started = asyncio.Event()
         self._opened = False
         self._task: asyncio.Task[None] | None = None
+        self._listeners = 0
+        self._closing: asyncio.TimerHandle | None = None
 
-    async def start(self) -> None:
-        """Keep pre-images of the collections that need them, open the stream, run it."""
+    @property
+    def running(self) -> bool:
+        """Whether the stream is being followed (open, or opening)."""
+        return self._task is not None and not self._task.done()
+
+    async def prepare(self) -> None:
+        """Keep pre-images of the collections that need them (at start, before any
+        stream opens: a stream sees the pre-images of changes made after this)."""
         await self._keep_pre_images()
-        self._task = asyncio.create_task(self._run(), name="ontology-change-feed")
-        await self.started.wait()
+
+    async def open(self) -> None:
+        """One more listener: follow the stream (opening it if closed) and return once
+        it is open, so a change committed from now on is delivered."""
+        self._listeners += 1
+        if self._closing is not None:
+            self._closing.cancel()
+            self._closing = None
+        if not self.running:
+            self.token = None  # nobody listened meanwhile: start afresh
+            self.started = asyncio.Event()
+            self._task = asyncio.create_task(self._run(), name="ontology-change-feed")
+        try:
+            await self.started.wait()
+        except BaseException:
+            self.release()
+            raise
+
+    def release(self) -> None:
+        """One listener fewer: the last one leaving closes the stream after the linger."""
+        self._listeners -= 1
+        if self._listeners == 0 and self.running:
+            loop = asyncio.get_running_loop()
+            self._closing = loop.call_later(self.linger_seconds, self._close_unheard)
+
+    def _close_unheard(self) -> None:
+        self._closing = None
+        if self._listeners == 0 and self._task is not None:
+            self._task.cancel()
+            self._task = None  # a listener from now on opens a new stream
 
     async def stop(self) -> None:
         """Cancel the stream, waiting at most ``STOP_SECONDS``: closing a stream on a
         database that is gone waits for a server PyMongo cannot select (30 s)."""
+        if self._closing is not None:
+            self._closing.cancel()
+            self._closing = None
         if self._task is not None:
             self._task.cancel()
             await asyncio.wait({self._task}, timeout=STOP_SECONDS)

@@ -1,4 +1,4 @@
-"""Live updates of one API process: the hub and the feed, started with the app."""
+"""Live updates of one API process: the hub and the feed (open while sockets listen)."""
 
 from __future__ import annotations
 
@@ -23,15 +23,20 @@ class Live:
 
 @asynccontextmanager
 async def run_live(settings: Settings, database: Database, metrics: Metrics) -> AsyncIterator[Live]:
-    """The process's hub and its one change stream, open for the block."""
+    """The process's hub and its one change stream (``ChangeFeed.open``), for the block."""
     hub = Hub(
         LiveMetrics(metrics.registry),
         per_key=settings.subscriptions_per_key,
         per_group=settings.subscriptions_per_group,
         capacity=settings.subscription_queue_size,
     )
-    feed = ChangeFeed(database, hub, resume_seconds=settings.live_resume_seconds)
-    await feed.start()
+    feed = ChangeFeed(
+        database,
+        hub,
+        resume_seconds=settings.live_resume_seconds,
+        linger_seconds=settings.live_feed_linger_seconds,
+    )
+    await feed.prepare()
     try:
         yield Live(hub=hub, feed=feed, settings=settings)
     finally:
