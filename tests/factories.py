@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 from bson import ObjectId
 
+from ontology.db.client import Database
 from ontology.groups.models import Plan
 from ontology.keys.models import Role
 from ontology.kit.clock import set_clock
@@ -320,3 +321,29 @@ async def stored_bytes(api: Api, group_id: ObjectId) -> int:
         async for doc in cursor:
             total += doc["sizeBytes"]
     return total
+
+
+@asynccontextmanager
+async def server_blocks(
+    database: Database, command: str, ms: int, *, skip: int = 0
+) -> AsyncIterator[None]:
+    """The server sleeps ``ms`` before the application's next ``command`` (after ``skip``
+    of them), once: mongod's ``failCommand`` fail point, which the embedded server
+    implements with ``--enable-test-commands``."""
+    admin = database.client.admin
+    await admin.command(
+        {
+            "configureFailPoint": "failCommand",
+            "mode": {"skip": skip, "times": 1},
+            "data": {
+                "failCommands": [command],
+                "blockConnection": True,
+                "blockTimeMS": ms,
+                "appName": "ontology",
+            },
+        }
+    )
+    try:
+        yield
+    finally:
+        await admin.command({"configureFailPoint": "failCommand", "mode": "off"})

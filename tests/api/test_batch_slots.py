@@ -8,14 +8,11 @@ that lock: both hold a slot while the third arrives.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 from ontology.config import Settings
-from ontology.db.client import Database
 from tests.api.test_http import api_with
-from tests.factories import Api, make_tenant
+from tests.factories import Api, make_tenant, server_blocks
 
 BATCH = """
 mutation Batch($input: BatchInsertThingsInput!) {
@@ -37,28 +34,6 @@ def created(count: int) -> dict[str, Any]:
     return {"batchInsertThings": {"results": [{"status": "CREATED"}] * count, "errors": []}}
 
 
-@asynccontextmanager
-async def held_insert(database: Database) -> AsyncIterator[None]:
-    """The server holds the next insert of the application for 1.5 s."""
-    admin = database.client.admin
-    await admin.command(
-        {
-            "configureFailPoint": "failCommand",
-            "mode": {"times": 1},
-            "data": {
-                "failCommands": ["insert"],
-                "blockConnection": True,
-                "blockTimeMS": 1500,
-                "appName": "ontology",
-            },
-        }
-    )
-    try:
-        yield
-    finally:
-        await admin.command({"configureFailPoint": "failCommand", "mode": "off"})
-
-
 async def until(condition: Any, seconds: float = 5.0) -> None:
     for _ in range(int(seconds / 0.01)):
         if condition():
@@ -74,7 +49,7 @@ async def test_a_third_concurrent_batch_of_a_group_is_refused_at_once(settings: 
         other = await make_tenant(api.runtime, "globex")
         slots = api.runtime.batch_slots
         assert slots is not None
-        async with held_insert(api.runtime.database):
+        async with server_blocks(api.runtime.database, "insert", 1500):
             first = asyncio.create_task(api.gql(tenant.user, BATCH, things("a", "b")))
             second = asyncio.create_task(api.gql(tenant.user, BATCH, things("c")))
             await until(lambda: slots.in_use(tenant.id) == 2)
@@ -155,7 +130,7 @@ async def test_a_batch_inside_a_fragment_still_takes_a_slot(settings: Settings) 
         mutation Hidden($input: BatchInsertThingsInput!) { ...Write }
         fragment Write on Mutation { batchInsertThings(input: $input) { summary { total } } }
         """
-        async with held_insert(api.runtime.database):
+        async with server_blocks(api.runtime.database, "insert", 1500):
             running = asyncio.create_task(api.gql(tenant.user, BATCH, things("a")))
             await until(lambda: slots.in_use(tenant.id) == 1)
             refused = await api.post(tenant.user, hidden, things("b"))

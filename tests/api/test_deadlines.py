@@ -8,13 +8,10 @@ client), so the client-side deadline (``pymongo.timeout``) is what ends the wait
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 from ontology.config import Settings
-from ontology.db.client import Database
 from tests.api.test_http import api_with
-from tests.factories import make_tenant
+from tests.factories import make_tenant, server_blocks
 
 THINGS = "query Things { things(first: 5) { edges { node { name } } } }"
 BATCH = """
@@ -26,28 +23,6 @@ DEADLINE_MS = 300
 BLOCK_MS = 2000
 
 
-@asynccontextmanager
-async def slow(database: Database, command: str, *, skip: int = 0) -> AsyncIterator[None]:
-    """The server sleeps ``BLOCK_MS`` before the next ``command`` (after ``skip`` of them)."""
-    admin = database.client.admin
-    await admin.command(
-        {
-            "configureFailPoint": "failCommand",
-            "mode": {"skip": skip, "times": 1},
-            "data": {
-                "failCommands": [command],
-                "blockConnection": True,
-                "blockTimeMS": BLOCK_MS,
-                "appName": "ontology",
-            },
-        }
-    )
-    try:
-        yield
-    finally:
-        await admin.command({"configureFailPoint": "failCommand", "mode": "off"})
-
-
 async def test_a_stuck_query_ends_with_timeout_and_the_next_request_works(
     settings: Settings,
 ) -> None:
@@ -57,7 +32,7 @@ async def test_a_stuck_query_ends_with_timeout_and_the_next_request_works(
         await api.data(tenant.user, THINGS)
 
         # when the things query's find (after authentication's two) hangs on the server
-        async with slow(api.runtime.database, "find", skip=2):
+        async with server_blocks(api.runtime.database, "find", BLOCK_MS, skip=2):
             started = time.monotonic()
             stuck = await api.gql(tenant.user, THINGS)
             elapsed = time.monotonic() - started
@@ -90,7 +65,7 @@ async def test_a_stuck_read_of_the_api_call_meter_ends_with_timeout_too(
         tenant = await make_tenant(api.runtime, "acme")
 
         # when that read (after authentication's two) hangs
-        async with slow(api.runtime.database, "find", skip=2):
+        async with server_blocks(api.runtime.database, "find", BLOCK_MS, skip=2):
             stuck = await api.gql(tenant.user, THINGS)
         recovered = await api.gql(tenant.user, THINGS)
 
@@ -109,7 +84,7 @@ async def test_stuck_authentication_gets_503_timeout(settings: Settings) -> None
         tenant = await make_tenant(api.runtime, "acme")
 
         # when the key lookup hangs
-        async with slow(api.runtime.database, "find"):
+        async with server_blocks(api.runtime.database, "find", BLOCK_MS):
             response = await api.post(tenant.user, THINGS)
         recovered = await api.post(tenant.user, THINGS)
 
@@ -135,7 +110,7 @@ async def test_batch_mutations_get_the_longer_batch_deadline(settings: Settings)
         batch = {"input": {"things": [{"type": "creator", "name": "a"}]}}
 
         # when a batch's insert takes longer than a request's deadline
-        async with slow(api.runtime.database, "insert"):
+        async with server_blocks(api.runtime.database, "insert", BLOCK_MS):
             started = time.monotonic()
             body = await api.gql(tenant.user, BATCH, batch)
             elapsed = time.monotonic() - started

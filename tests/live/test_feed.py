@@ -7,7 +7,7 @@ import asyncio
 from typing import Any
 
 from ontology.config import Settings
-from tests.factories import create_thing, make_tenant
+from tests.factories import create_thing, make_tenant, server_blocks
 from tests.live.client import Served, serve
 from tests.live.ops import update
 
@@ -71,24 +71,9 @@ async def test_a_change_right_after_the_ack_arrives_however_slowly_the_stream_op
     async with serve(settings) as served:
         acme = await make_tenant(served.runtime, "acme")
         ada = await create_thing(served.api, acme.user, name="Ada")
-        admin = served.runtime.database.client.admin
         # the server sleeps 600 ms before opening the stream (its aggregate command)
-        await admin.command(
-            {
-                "configureFailPoint": "failCommand",
-                "mode": {"times": 1},
-                "data": {
-                    "failCommands": ["aggregate"],
-                    "blockConnection": True,
-                    "blockTimeMS": 600,
-                    "appName": "ontology",
-                },
-            }
-        )
-        try:
+        async with server_blocks(served.runtime.database, "aggregate", 600):
             message = await renamed(served, acme.user, ada, "Ada 2")
-        finally:
-            await admin.command({"configureFailPoint": "failCommand", "mode": "off"})
 
         assert message["payload"]["data"] == {
             "thingChanged": {"kind": "UPDATED", "thing": {"name": "Ada 2"}}
