@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Sequence
+import asyncio
+import inspect
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -347,3 +349,16 @@ async def server_blocks(
         yield
     finally:
         await admin.command({"configureFailPoint": "failCommand", "mode": "off"})
+
+
+async def until(condition: Callable[[], object | Awaitable[object]], seconds: float = 5.0) -> None:
+    """Return once ``condition()`` (awaited when it gives an awaitable) is truthy, polling
+    every 10 ms; fail after ``seconds``."""
+    for _ in range(int(seconds / 0.01)):
+        result = condition()
+        if inspect.isawaitable(result):
+            result = await result
+        if result:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"condition not reached within {seconds} s")

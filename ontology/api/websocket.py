@@ -50,6 +50,7 @@ from ontology.keys.service import GROUP_HEADER, presented_key_hash
 from ontology.kit.errors import AuthenticationError, ForbiddenError, RequestErrorCode
 from ontology.live.closes import CloseCode
 from ontology.live.connection import LiveConnection
+from ontology.live.feed import ChangeFeed
 from ontology.live.service import Live
 from ontology.runtime import Runtime
 
@@ -85,8 +86,8 @@ class LiveWebSocketAdapter(ASGIWebSocketAdapter):
 class LiveTransportHandler(BaseGraphQLTransportWSHandler[Context, None]):
     live_connection: LiveConnection | None = None
     _pinger: asyncio.Task[None] | None = None
-    # whether this socket holds the process's change stream open (``ChangeFeed.open``)
-    _listening: Live | None = None
+    # the change stream this socket holds open (``ChangeFeed.open``), released at its end
+    _feed: ChangeFeed | None = None
     # the key's hash and the X-Ontology-Group it connected with (rate buckets)
     _key_hash: str | None = None
     _group_slug: str | None = None
@@ -175,7 +176,7 @@ class LiveTransportHandler(BaseGraphQLTransportWSHandler[Context, None]):
                 CloseCode.RECONNECT, "Live updates are unavailable for now; reconnect."
             )
             return
-        self._listening = live
+        self._feed = live.feed
         self._key_hash = presented_key_hash(authorization)
         self._group_slug = group
         connection = LiveConnection(
@@ -252,7 +253,7 @@ class LiveTransportHandler(BaseGraphQLTransportWSHandler[Context, None]):
             for subscriber in list(connection.subscribers):
                 connection.unsubscribe(subscriber)
             connection.hub.remove_connection(connection.key_id, connection)
-        if self._listening is not None:
-            self._listening.feed.release()
-            self._listening = None
+        if self._feed is not None:
+            self._feed.release()
+            self._feed = None
         await super().shutdown()

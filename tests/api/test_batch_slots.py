@@ -12,7 +12,7 @@ from typing import Any
 
 from ontology.config import Settings
 from tests.api.test_http import api_with
-from tests.factories import Api, make_tenant, server_blocks
+from tests.factories import Api, make_tenant, server_blocks, until
 
 BATCH = """
 mutation Batch($input: BatchInsertThingsInput!) {
@@ -32,14 +32,6 @@ def things(*names: str) -> dict[str, Any]:
 
 def created(count: int) -> dict[str, Any]:
     return {"batchInsertThings": {"results": [{"status": "CREATED"}] * count, "errors": []}}
-
-
-async def until(condition: Any, seconds: float = 5.0) -> None:
-    for _ in range(int(seconds / 0.01)):
-        if condition():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("condition not reached")
 
 
 async def test_a_third_concurrent_batch_of_a_group_is_refused_at_once(settings: Settings) -> None:

@@ -14,7 +14,7 @@ from ontology.db.lanes import WriteLanes, lanes
 from ontology.db.writes import bulk_write_chunked, insert_chunked
 from ontology.ledger.ledger import TenantWrite
 from ontology.runtime import Runtime
-from tests.factories import make_tenant
+from tests.factories import make_tenant, until
 
 
 @pytest.fixture
@@ -26,14 +26,6 @@ def patient_lanes() -> Iterator[WriteLanes]:
         yield lanes
     finally:
         lanes.max_wait = before
-
-
-async def until(condition: object, seconds: float = 5.0) -> None:
-    for _ in range(int(seconds / 0.01)):
-        if await condition():  # type: ignore[operator]
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("condition not reached")
 
 
 async def test_a_bulk_insert_waits_between_chunks_while_a_single_write_runs(

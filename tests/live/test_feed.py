@@ -7,7 +7,7 @@ import asyncio
 from typing import Any
 
 from ontology.config import Settings
-from tests.factories import create_thing, make_tenant, server_blocks
+from tests.factories import create_thing, make_tenant, server_blocks, until
 from tests.live.client import Served, serve
 from tests.live.ops import update
 
@@ -17,13 +17,6 @@ THING_CHANGED = "subscription($id: ID!) { thingChanged(id: $id) { kind thing { n
 async def open_cursors(served: Served) -> int:
     status: dict[str, Any] = await served.runtime.database.db.command("serverStatus")
     return int(status["metrics"]["cursor"]["open"]["total"])
-
-
-async def until(condition: Any, wait: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + wait
-    while not await condition():
-        assert asyncio.get_running_loop().time() < deadline
-        await asyncio.sleep(0.02)
 
 
 async def renamed(served: Served, key: str, thing: str, name: str) -> dict[str, Any]:
