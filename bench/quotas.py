@@ -78,10 +78,12 @@ async def seed_things(bench: Bench, slug: str, count: int) -> str:
         for n in range(count)
     ]
     await runtime.database.collection("things").insert_many(docs)
-    delta = CountDelta().things("creator", count, sum(d["sizeBytes"] for d in docs))
+    delta = CountDelta().things(
+        "creator", count, sum(d["sizeBytes"] for d in docs), status=docs[0]["status"]
+    )
     delta.created("things", docs)
     await runtime.repos.accounts.apply_counts(group["_id"], delta)
-    _, secret = await runtime.services.keys.create(group["_id"], Role.CUSTOMER)
+    _, secret = await runtime.services.keys.create(group["_id"], Role.ORG_USER)
     return secret
 
 

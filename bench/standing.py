@@ -44,7 +44,7 @@ async def main(uri: str, updates: int) -> None:
     async with open_runtime(settings) as runtime:
         group = await runtime.services.groups.create(slug="bench", name="Bench", plan=Plan.PRO)
         group_id, groups = group["_id"], runtime.repos.accounts
-        delta = CountDelta().things("creator", 1, 300)
+        delta = CountDelta().things("creator", 1, 300, status="active")
         kept = reservation_pipeline(delta.fields, delta.newest, delta.oldest)
         bare = [stage for stage in kept if not _is_standing(stage)]
         variants: dict[str, Callable[[Any], Awaitable[Any]]] = {
