@@ -167,7 +167,7 @@ class Services:
         return cls(
             ledger=ledger,
             groups=GroupService(repos.groups, plans),
-            keys=ApiKeyService(repos.keys, repos.groups),
+            keys=ApiKeyService(database, repos.keys, repos.groups),
             people=PersonService(repos.people, ledger),
             things=ThingService(repos.things, ledger, vocabulary, limits, connections.detach),
             connections=connections,

@@ -77,6 +77,13 @@ class GroupRepository:
     ) -> GroupDocument | None:
         return _group(await self.collection.find_one({"_id": group_id}, session=session))
 
+    async def bump_keys_revision(self, group_id: ObjectId, session: AsyncClientSession) -> None:
+        """Tell every process that a key of the group changed (``keysRevision``): each
+        checks its remembered keys of the group again (``ontology.keys.cache``)."""
+        await self.collection.update_one(
+            {"_id": group_id}, {"$inc": {"keysRevision": 1}}, session=session
+        )
+
     async def by_slug(self, slug: str) -> GroupDocument | None:
         return _group(await self.collection.find_one({"slug": slug}))
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bson import ObjectId
+from pymongo.asynchronous.client_session import AsyncClientSession
 
 from ontology.db.client import Database, Document
 
@@ -23,10 +24,17 @@ class ApiKeyRepository:
     async def active_by_hash(self, key_hash: str) -> Document | None:
         return await self.collection.find_one({"keyHash": key_hash, "revokedAt": None})
 
-    async def revoke(self, group_id: ObjectId, key_id: ObjectId, now: datetime) -> bool:
+    async def revoke(
+        self,
+        group_id: ObjectId,
+        key_id: ObjectId,
+        now: datetime,
+        session: AsyncClientSession | None = None,
+    ) -> bool:
         result = await self.collection.update_one(
             {"groupId": group_id, "_id": key_id, "revokedAt": None},
             {"$set": {"revokedAt": now}},
+            session=session,
         )
         return result.modified_count == 1
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from bson import ObjectId
+from pymongo.asynchronous.client_session import AsyncClientSession
 
-from ontology.db.client import Document
+from ontology.db.client import Database, Document
 from ontology.groups.repository import GroupRepository
+from ontology.keys.cache import KeyCache, KnownKey
 from ontology.keys.models import SECRET_PREFIX, Caller, Role, hash_secret, new_secret
 from ontology.keys.repository import ApiKeyRepository
 from ontology.kit.clock import utcnow
 from ontology.kit.errors import AuthenticationError, ForbiddenError
+from ontology.ledger.documents import GroupDocument
 
 GROUP_HEADER = "X-Ontology-Group"
 
@@ -39,9 +42,17 @@ def presented_key_hash(authorization: str | None) -> str | None:
 
 
 class ApiKeyService:
-    def __init__(self, keys: ApiKeyRepository, groups: GroupRepository) -> None:
+    def __init__(
+        self,
+        database: Database,
+        keys: ApiKeyRepository,
+        groups: GroupRepository,
+        cache: KeyCache | None = None,
+    ) -> None:
+        self.database = database
         self.keys = keys
         self.groups = groups
+        self.cache = cache if cache is not None else KeyCache()
 
     async def create(
         self, group_id: ObjectId, role: Role, *, name: str = "", person_id: ObjectId | None = None
@@ -63,7 +74,17 @@ class ApiKeyService:
         return key, secret
 
     async def revoke(self, group_id: ObjectId, key_id: ObjectId) -> bool:
-        return await self.keys.revoke(group_id, key_id, utcnow())
+        """Revoke a key of the group; whether it was active. The group's ``keysRevision``
+        rises in the same transaction, so no process accepts the key once this returns
+        (``ontology.keys.cache``)."""
+
+        async def work(session: AsyncClientSession) -> bool:
+            if not await self.keys.revoke(group_id, key_id, utcnow(), session):
+                return False
+            await self.groups.bump_keys_revision(group_id, session)
+            return True
+
+        return await self.database.in_transaction(work)
 
     async def authenticate(self, authorization: str | None, group_slug: str | None) -> Caller:
         """The caller for an ``Authorization: Bearer <key>`` header, or an error.
@@ -72,13 +93,14 @@ class ApiKeyService:
         (their own when it is absent); for every other role that header must be
         absent or name the key's own group.
         """
-        key = await self.keys.active_by_hash(hash_secret(bearer_secret(authorization)))
-        if key is None:
-            raise AuthenticationError("Invalid or revoked API key.")
-        role = Role(key["role"])
-        own_group = await self.groups.by_id(key["groupId"])
-        if own_group is None:
-            raise AuthenticationError("Invalid or revoked API key.")
+        key_hash = hash_secret(bearer_secret(authorization))
+        known = self.cache.get(key_hash)
+        own_group = await self.groups.by_id(known.group_id) if known is not None else None
+        if known is None or own_group is None or _revision(own_group) != known.revision:
+            self.cache.forget(key_hash)
+            known, own_group = await self._check(key_hash)
+            self.cache.remember(key_hash, known)
+        role = known.role
         group = own_group
         if group_slug and group_slug != own_group["slug"]:
             if role is not Role.PLATFORM_OWNER:
@@ -87,4 +109,18 @@ class ApiKeyService:
             if other is None:
                 raise ForbiddenError(f"No group {group_slug!r}.")
             group = other
-        return Caller(key_id=key["_id"], role=role, group=group)
+        return Caller(key_id=known.key_id, role=role, group=group)
+
+    async def _check(self, key_hash: str) -> tuple[KnownKey, GroupDocument]:
+        """The active key of ``key_hash`` and its group, read key, group, key: a revocation
+        committed before the group was read is seen (``ontology.keys.cache``)."""
+        key = await self.keys.active_by_hash(key_hash)
+        own_group = await self.groups.by_id(key["groupId"]) if key is not None else None
+        if key is None or own_group is None or await self.keys.active_by_hash(key_hash) is None:
+            raise AuthenticationError("Invalid or revoked API key.")
+        known = KnownKey(key["_id"], key["groupId"], Role(key["role"]), _revision(own_group))
+        return known, own_group
+
+
+def _revision(group: GroupDocument) -> int:
+    return group.get("keysRevision", 0)

@@ -61,3 +61,5 @@ class GroupDocument(GroupPlan):
     usageKey: NotRequired[str]
     quotaStatus: NotRequired[str]
     engagement: NotRequired[EngagementBoard]
+    # how many times a key of the group was revoked (``ontology.keys.cache``)
+    keysRevision: NotRequired[int]

@@ -1,0 +1,67 @@
+"""The API keys a process has authenticated, so a request reads one document, not two.
+
+Every request needs its group's document (the counters behind ``totalCount`` and
+page windows, the limits, the plan), read fresh each time. The key itself, looked
+up by the hash of its secret through a secondary index, changes only when it is
+revoked, so the process remembers it: a remembered key costs a request one read
+by ``_id`` (the group) instead of two.
+
+A revocation must still take effect at once in every process. The group document
+carries ``keysRevision``, which every revocation raises in the same transaction
+as it marks the key revoked. A remembered key is stored with the revision its
+group had when it was checked; a request that reads another revision forgets
+every remembered key of that group it meets and checks it again.
+
+When a key is first checked (or checked again), its group is read after the key,
+and the key read once more after the group: a revocation that committed between
+the first two reads is seen by the third, so a key is never remembered with a
+revision taken after its own revocation. A request that races a revocation (both
+in flight at once) may still be served; once ``revoke`` has returned, no process
+accepts the key.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from bson import ObjectId
+
+from ontology.keys.models import Role
+
+# keys remembered per process (each a few hundred bytes); the least recently used go first
+KEY_CACHE_SIZE = 10_000
+
+
+@dataclass(frozen=True)
+class KnownKey:
+    """What authentication needs of a checked key, and its group's revision then."""
+
+    key_id: ObjectId
+    group_id: ObjectId
+    role: Role
+    revision: int
+
+
+class KeyCache:
+    def __init__(self, size: int = KEY_CACHE_SIZE) -> None:
+        self.size = size
+        self._known: OrderedDict[str, KnownKey] = OrderedDict()
+
+    def get(self, key_hash: str) -> KnownKey | None:
+        known = self._known.get(key_hash)
+        if known is not None:
+            self._known.move_to_end(key_hash)
+        return known
+
+    def remember(self, key_hash: str, known: KnownKey) -> None:
+        self._known[key_hash] = known
+        self._known.move_to_end(key_hash)
+        while len(self._known) > self.size:
+            self._known.popitem(last=False)
+
+    def forget(self, key_hash: str) -> None:
+        self._known.pop(key_hash, None)
+
+    def __len__(self) -> int:
+        return len(self._known)
