@@ -308,28 +308,33 @@ class RequestLimits:
 
 
 class ValidDocuments:
-    """The texts of the documents that passed the document rules, the most recently
-    used ``size`` of them (bounded: a client sending ever new documents evicts old
-    ones, it does not grow the process)."""
+    """The documents that passed the document rules, parsed, by text: the most recently
+    used ``size`` of them (bounded: a client sending ever new documents evicts old ones,
+    it does not grow the process). A remembered text is neither parsed nor walked by the
+    document rules again."""
 
     def __init__(self, size: int = 1024) -> None:
         self.size = size
-        self._texts: OrderedDict[str, None] = OrderedDict()
+        self._documents: OrderedDict[str, DocumentNode] = OrderedDict()
+
+    def parsed(self, text: str | None) -> DocumentNode | None:
+        """The document of ``text`` if it passed the document rules (marked as just used)."""
+        if text is None or text not in self._documents:
+            return None
+        self._documents.move_to_end(text)
+        return self._documents[text]
 
     def seen(self, text: str | None) -> bool:
         """Whether ``text`` passed the document rules (marked as just used)."""
-        if text is None or text not in self._texts:
-            return False
-        self._texts.move_to_end(text)
-        return True
+        return self.parsed(text) is not None
 
-    def add(self, text: str) -> None:
-        self._texts[text] = None
-        if len(self._texts) > self.size:
-            self._texts.popitem(last=False)
+    def add(self, text: str, document: DocumentNode) -> None:
+        self._documents[text] = document
+        if len(self._documents) > self.size:
+            self._documents.popitem(last=False)
 
     def __len__(self) -> int:
-        return len(self._texts)
+        return len(self._documents)
 
 
 class ValidationExtension(SchemaExtension):
@@ -338,6 +343,13 @@ class ValidationExtension(SchemaExtension):
     def __init__(self, limits: RequestLimits, valid: ValidDocuments) -> None:
         self.limits = limits
         self.valid = valid
+
+    def on_parse(self) -> Iterator[None]:
+        # a remembered document is not parsed again (strawberry skips parsing once set)
+        context = self.execution_context
+        if context.graphql_document is None:
+            context.graphql_document = self.valid.parsed(context.query)
+        yield
 
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
@@ -380,5 +392,5 @@ class ValidationExtension(SchemaExtension):
             hide_suggestions=self.limits.hide_suggestions,
         )
         if not errors and context.query is not None:
-            self.valid.add(context.query)
+            self.valid.add(context.query, context.graphql_document)
         return errors

@@ -1,7 +1,9 @@
-"""A document that passed the document rules is remembered and not walked by them again;
-the request rules (page sizes, node budget) still run on every request."""
+"""A document that passed the document rules is remembered, and neither parsed nor walked
+by them again; the request rules (page sizes, node budget) still run on every request."""
 
 from __future__ import annotations
+
+from graphql import parse
 
 from ontology.api.schema import create_schema
 from ontology.api.validation import ValidDocuments
@@ -60,13 +62,28 @@ async def test_request_rules_still_check_a_remembered_document(api: Api) -> None
     assert over["extensions"]["cost"]["dbCommands"] == 0
 
 
+async def test_a_remembered_document_is_not_parsed_again() -> None:
+    # given a text remembered with another document than its own (as no client could)
+    schema = create_schema()
+    await schema.execute("{ __typename }")
+    schema.valid_documents.add("{ __typename }", parse("{ alias: __typename }"))
+
+    # when the text is sent again
+    result = await schema.execute("{ __typename }")
+
+    # then the remembered document is what runs: the text was not parsed
+    assert (result.data, result.errors) == ({"alias": "Query"}, None)
+
+
 def test_the_least_recently_used_document_is_forgotten_first() -> None:
     valid = ValidDocuments(size=2)
-    valid.add("a")
-    valid.add("b")
+    documents = {text: parse(f"{{ {text}: __typename }}") for text in ("a", "b", "c")}
+    valid.add("a", documents["a"])
+    valid.add("b", documents["b"])
     assert valid.seen("a")  # now "b" is the least recently used
 
-    valid.add("c")
+    valid.add("c", documents["c"])
 
     assert (valid.seen("a"), valid.seen("b"), valid.seen("c"), len(valid)) == (True, False, True, 2)
+    assert valid.parsed("c") is documents["c"]
     assert not valid.seen(None)
