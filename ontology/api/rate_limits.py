@@ -15,13 +15,13 @@ gets 429 rather than 401 until its bucket would have refilled.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass
 from enum import StrEnum
 
 from bson import ObjectId
 
 from ontology.config import Settings
+from ontology.kit.lru import LruMap
 from ontology.kit.rate_limit import TokenBuckets, retry_after_seconds
 
 MAX_BUCKETS = 100_000
@@ -63,7 +63,7 @@ class RequestRateLimiter:
         self.groups = groups
         # (key hash, X-Ontology-Group) -> the group that key acted on, for the check
         # before authentication; bounded like the buckets.
-        self._group_of: OrderedDict[tuple[str, str], ObjectId] = OrderedDict()
+        self._group_of = LruMap[tuple[str, str], ObjectId](MAX_BUCKETS)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RequestRateLimiter:
@@ -99,7 +99,7 @@ class RequestRateLimiter:
 
     def admit(self, key_hash: str, group: str | None, group_id: ObjectId) -> RateRefusal | None:
         """Take a token from the key's and the group's bucket (both or neither)."""
-        self._remember_group(key_hash, group or "", group_id)
+        self._group_of.put((key_hash, group or ""), group_id)
         # Both waits first: a request the group refuses must not spend the key's token.
         if self.keys is not None and (wait := self.keys.wait(key_hash)) > 0:
             return self._refusal(RateScope.KEY, wait)
@@ -111,12 +111,6 @@ class RequestRateLimiter:
         if self.groups is not None:
             self.groups.take(group_id)
         return None
-
-    def _remember_group(self, key_hash: str, group: str, group_id: ObjectId) -> None:
-        self._group_of[(key_hash, group)] = group_id
-        self._group_of.move_to_end((key_hash, group))
-        while len(self._group_of) > MAX_BUCKETS:
-            self._group_of.popitem(last=False)
 
     def _refusal(self, scope: RateScope, wait: float) -> RateRefusal:
         buckets = self.keys if scope is RateScope.KEY else self.groups

@@ -29,7 +29,6 @@ on the variables and the caller and run on every request.
 from __future__ import annotations
 
 import math
-from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -65,6 +64,7 @@ from ontology.api.executor import CoercedVariables
 from ontology.api.selection import SelectedField, operation_of, selected_fields
 from ontology.keys.models import Role
 from ontology.kit.errors import RequestErrorCode
+from ontology.kit.lru import LruMap
 
 INVALID_PAGINATION = RequestErrorCode.INVALID_PAGINATION.value
 NODE_LIMIT_EXCEEDED = RequestErrorCode.NODE_LIMIT_EXCEEDED.value
@@ -307,34 +307,22 @@ class RequestLimits:
     hide_suggestions: bool
 
 
-class ValidDocuments:
+class ValidDocuments(LruMap[str, DocumentNode]):
     """The documents that passed the document rules, parsed, by text: the most recently
     used ``size`` of them (bounded: a client sending ever new documents evicts old ones,
     it does not grow the process). A remembered text is neither parsed nor walked by the
     document rules again."""
 
     def __init__(self, size: int = 1024) -> None:
-        self.size = size
-        self._documents: OrderedDict[str, DocumentNode] = OrderedDict()
+        super().__init__(size)
 
     def parsed(self, text: str | None) -> DocumentNode | None:
         """The document of ``text`` if it passed the document rules (marked as just used)."""
-        if text is None or text not in self._documents:
-            return None
-        self._documents.move_to_end(text)
-        return self._documents[text]
+        return None if text is None else self.get(text)
 
     def seen(self, text: str | None) -> bool:
         """Whether ``text`` passed the document rules (marked as just used)."""
         return self.parsed(text) is not None
-
-    def add(self, text: str, document: DocumentNode) -> None:
-        self._documents[text] = document
-        if len(self._documents) > self.size:
-            self._documents.popitem(last=False)
-
-    def __len__(self) -> int:
-        return len(self._documents)
 
 
 class ValidationExtension(SchemaExtension):
@@ -392,5 +380,5 @@ class ValidationExtension(SchemaExtension):
             hide_suggestions=self.limits.hide_suggestions,
         )
         if not errors and context.query is not None:
-            self.valid.add(context.query, context.graphql_document)
+            self.valid.put(context.query, context.graphql_document)
         return errors

@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Generator, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from itertools import pairwise
@@ -49,6 +48,7 @@ from typing import Any, TypeVar
 from bson import ObjectId
 
 from ontology.kit.errors import ClientError, RequestErrorCode
+from ontology.kit.lru import LruMap
 from ontology.kit.pagination import PageRequest, SortKey
 
 D = TypeVar("D", bound=Mapping[str, Any])  # a collection's stored document type
@@ -197,27 +197,20 @@ class KeyHints:
     """
 
     def __init__(self, size: int = MAX_HINTS) -> None:
-        self._size = size
-        self._hints: OrderedDict[Hashable, Hint] = OrderedDict()
+        self._hints = LruMap[Hashable, Hint](size)
 
     def clear(self) -> None:
         """Forget every range, as a process that just started."""
         self._hints.clear()
 
     def get(self, scope: Hashable) -> Hint | None:
-        hint = self._hints.get(scope)
-        if hint is not None:
-            self._hints.move_to_end(scope)
-        return hint
+        return self._hints.get(scope)
 
     def _entry(self, scope: Hashable) -> Hint:
         hint = self._hints.get(scope)
         if hint is None:
-            hint = self._hints[scope] = Hint()
-            if len(self._hints) > self._size:
-                self._hints.popitem(last=False)
-        else:
-            self._hints.move_to_end(scope)
+            hint = Hint()
+            self._hints.put(scope, hint)
         return hint
 
     def saw_newest(self, scope: Hashable, key: int | None) -> None:

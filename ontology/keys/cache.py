@@ -22,12 +22,12 @@ accepts the key.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass
 
 from bson import ObjectId
 
 from ontology.keys.models import Role
+from ontology.kit.lru import LruMap
 
 # keys remembered per process (each a few hundred bytes); the least recently used go first
 KEY_CACHE_SIZE = 10_000
@@ -43,25 +43,8 @@ class KnownKey:
     revision: int
 
 
-class KeyCache:
+class KeyCache(LruMap[str, KnownKey]):
+    """The keys checked by this process, by the hash of their secret."""
+
     def __init__(self, size: int = KEY_CACHE_SIZE) -> None:
-        self.size = size
-        self._known: OrderedDict[str, KnownKey] = OrderedDict()
-
-    def get(self, key_hash: str) -> KnownKey | None:
-        known = self._known.get(key_hash)
-        if known is not None:
-            self._known.move_to_end(key_hash)
-        return known
-
-    def remember(self, key_hash: str, known: KnownKey) -> None:
-        self._known[key_hash] = known
-        self._known.move_to_end(key_hash)
-        while len(self._known) > self.size:
-            self._known.popitem(last=False)
-
-    def forget(self, key_hash: str) -> None:
-        self._known.pop(key_hash, None)
-
-    def __len__(self) -> int:
-        return len(self._known)
+        super().__init__(size)

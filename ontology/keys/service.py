@@ -97,9 +97,9 @@ class ApiKeyService:
         known = self.cache.get(key_hash)
         own_group = await self.groups.by_id(known.group_id) if known is not None else None
         if known is None or own_group is None or _revision(own_group) != known.revision:
-            self.cache.forget(key_hash)
+            self.cache.pop(key_hash)
             known, own_group = await self._check(key_hash)
-            self.cache.remember(key_hash, known)
+            self.cache.put(key_hash, known)
         role = known.role
         group = own_group
         if group_slug and group_slug != own_group["slug"]:

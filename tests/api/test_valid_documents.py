@@ -66,7 +66,7 @@ async def test_a_remembered_document_is_not_parsed_again() -> None:
     # given a text remembered with another document than its own (as no client could)
     schema = create_schema()
     await schema.execute("{ __typename }")
-    schema.valid_documents.add("{ __typename }", parse("{ alias: __typename }"))
+    schema.valid_documents.put("{ __typename }", parse("{ alias: __typename }"))
 
     # when the text is sent again
     result = await schema.execute("{ __typename }")
@@ -78,11 +78,11 @@ async def test_a_remembered_document_is_not_parsed_again() -> None:
 def test_the_least_recently_used_document_is_forgotten_first() -> None:
     valid = ValidDocuments(size=2)
     documents = {text: parse(f"{{ {text}: __typename }}") for text in ("a", "b", "c")}
-    valid.add("a", documents["a"])
-    valid.add("b", documents["b"])
+    valid.put("a", documents["a"])
+    valid.put("b", documents["b"])
     assert valid.seen("a")  # now "b" is the least recently used
 
-    valid.add("c", documents["c"])
+    valid.put("c", documents["c"])
 
     assert (valid.seen("a"), valid.seen("b"), valid.seen("c"), len(valid)) == (True, False, True, 2)
     assert valid.parsed("c") is documents["c"]

@@ -7,7 +7,7 @@ from bson import ObjectId
 
 from ontology.db.cost import track_cost
 from ontology.groups.repository import GroupRepository
-from ontology.keys.cache import KeyCache, KnownKey
+from ontology.keys.cache import KnownKey
 from ontology.keys.models import Role, hash_secret
 from ontology.keys.service import ApiKeyService
 from ontology.kit.errors import AuthenticationError
@@ -119,20 +119,3 @@ async def test_a_key_of_a_removed_group_is_refused(runtime: Runtime) -> None:
     with pytest.raises(AuthenticationError, match=REFUSED):
         await keys.authenticate(bearer(tenant.user), None)
     assert len(keys.cache) == 0
-
-
-def test_the_cache_keeps_the_most_recently_used_keys() -> None:
-    cache = KeyCache(size=2)
-    known = [KnownKey(ObjectId(), ObjectId(), Role.ORG_USER, 0) for _ in range(3)]
-    cache.remember("a", known[0])
-    cache.remember("b", known[1])
-    assert cache.get("a") == known[0]  # "a" used last: "b" goes first
-
-    cache.remember("c", known[2])
-
-    assert (cache.get("a"), cache.get("b"), cache.get("c"), len(cache)) == (
-        known[0],
-        None,
-        known[2],
-        2,
-    )
