@@ -9,8 +9,9 @@ by ``_id`` (the group) instead of two.
 A revocation must still take effect at once in every process. The group document
 carries ``keysRevision``, which every revocation raises in the same transaction
 as it marks the key revoked. A remembered key is stored with the revision its
-group had when it was checked; a request that reads another revision forgets
-every remembered key of that group it meets and checks it again.
+group had when it was checked; a request whose group shows another revision
+forgets its key and checks it again (so each remembered key of the group is
+checked again on its next use).
 
 When a key is first checked (or checked again), its group is read after the key,
 and the key read once more after the group: a revocation that committed between

@@ -42,17 +42,11 @@ def presented_key_hash(authorization: str | None) -> str | None:
 
 
 class ApiKeyService:
-    def __init__(
-        self,
-        database: Database,
-        keys: ApiKeyRepository,
-        groups: GroupRepository,
-        cache: KeyCache | None = None,
-    ) -> None:
+    def __init__(self, database: Database, keys: ApiKeyRepository, groups: GroupRepository) -> None:
         self.database = database
         self.keys = keys
         self.groups = groups
-        self.cache = cache if cache is not None else KeyCache()
+        self.cache = KeyCache()
 
     async def create(
         self, group_id: ObjectId, role: Role, *, name: str = "", person_id: ObjectId | None = None
