@@ -6,11 +6,12 @@ and from its group's bucket, both or neither, right after authentication and
 before the body is parsed.
 
 A refused key should not cost the database authentication's read (or three, on a
-key's first request) on every further request, so before authenticating the endpoint asks whether the
-key's bucket (looked up by the hash of the presented secret), or the bucket of
-the group that key last acted on, is empty. Buckets exist only for keys that
-authenticated, so unknown keys never fill memory; a refused, since revoked key
-gets 429 rather than 401 until its bucket would have refilled.
+key's first request) on every further request, so before authenticating the
+endpoint asks whether the key's bucket (looked up by the hash of the presented
+secret), or the bucket of the group that key last acted on, is empty. Buckets
+exist only for keys that authenticated, so unknown keys never fill memory; a
+refused, since revoked key gets 429 rather than 401 until its bucket would have
+refilled.
 """
 
 from __future__ import annotations

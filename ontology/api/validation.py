@@ -19,10 +19,10 @@ The coerced variables are kept on the request context (``CoercedVariables``)
 so that execution does not coerce them a second time (``ontology.api.executor``).
 
 The document rules depend on the document alone (the schema and its limits are
-fixed for the process), so a document that passed them is remembered
-(``ValidDocuments``) and not walked by them again: most requests send one of a
-few documents, and the rules cost more than the rest of a small write's work in
-the API process. The request rules (page sizes, the node budget, access) depend
+fixed for the process), so a document that passed them is remembered, parsed
+(``ValidDocuments``), and neither parsed nor walked by them again: most requests
+send one of a few documents, and the rules cost more than the rest of a small
+write's work in the API process. The request rules (page sizes, the node budget, access) depend
 on the variables and the caller and run on every request.
 """
 
