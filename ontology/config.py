@@ -78,6 +78,12 @@ class Settings(BaseSettings):
         description="Most single writes of one group committed in one transaction while "
         "the group's previous transaction runs (group commit; 1: each write alone)",
     )
+    counter_fold_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        description="How long writes committed together may stay on their process's "
+        "counter shard before it is folded into the group's counters and time buckets",
+    )
     reservation_seconds: float = Field(
         default=300.0,
         gt=0,

@@ -151,6 +151,7 @@ class Services:
             ReservationRepository(database),
             coalesce=settings.group_commit_max,
             reservation_seconds=settings.reservation_seconds,
+            fold_seconds=settings.counter_fold_seconds,
         )
         quotas = QuotaService(ledger, plans, repos.groups, ApiCallMeter(repos.usage))
         sink = _sink_opener(settings)
@@ -289,18 +290,21 @@ async def open_runtime(
             settings,
         )
         await services.quotas.sync_limits()
-        yield Runtime(
-            settings=settings,
-            database=database,
-            vocabulary=vocabulary,
-            limits=limits,
-            repos=repos,
-            services=services,
-            metrics=metrics,
-            batch_slots=ConcurrencySlots[ObjectId](settings.batch_concurrency_per_group)
-            if settings.batch_concurrency_per_group
-            else None,
-        )
+        try:
+            yield Runtime(
+                settings=settings,
+                database=database,
+                vocabulary=vocabulary,
+                limits=limits,
+                repos=repos,
+                services=services,
+                metrics=metrics,
+                batch_slots=ConcurrencySlots[ObjectId](settings.batch_concurrency_per_group)
+                if settings.batch_concurrency_per_group
+                else None,
+            )
+        finally:
+            await services.ledger.close()
     finally:
         await database.close()
         if embedded is not None:

@@ -43,6 +43,7 @@ async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
     """The application's runtime on a fresh database, dropped afterwards."""
     async with open_runtime(settings) as opened:
         yield opened
+        await opened.services.ledger.close()  # before the drop: it may write
         await opened.database.client.drop_database(settings.db_name)
 
 
@@ -55,4 +56,5 @@ async def api(settings: Settings) -> AsyncIterator[Api]:
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             runtime: Runtime = app.state.runtime
             yield Api(client=client, runtime=runtime)
+        await runtime.services.ledger.close()  # before the drop: it may write
         await runtime.database.client.drop_database(settings.db_name)

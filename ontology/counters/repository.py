@@ -69,6 +69,14 @@ class CounterCheckRepository:
         )
         return [doc async for doc in cursor]
 
+    async def shards(self, group_id: ObjectId, session: AsyncClientSession) -> list[Document]:
+        """The group's counter shards (what API processes counted and have not folded into
+        the group yet, ``ontology.ledger.shards``): at most one per process lately."""
+        cursor = self.database.collection("ledger_shards").find(
+            {"groupId": group_id}, hint="ledger_shards_group", session=session
+        )
+        return [doc async for doc in cursor]
+
     async def group_buckets(
         self, group_id: ObjectId, since: datetime | None, session: AsyncClientSession
     ) -> list[Document]:

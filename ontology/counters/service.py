@@ -83,6 +83,7 @@ from ontology.kit.clock import utcnow
 from ontology.ledger.buckets import COUNTER_RETENTION, BucketDelta, Period, counter_deltas
 from ontology.ledger.events import EventDocument
 from ontology.ledger.plans import Metric, PlanBook
+from ontology.ledger.shards import folded
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +138,8 @@ class Recount:
     # the group's metric buckets by (period, start): what its hot events add up to
     buckets: dict[tuple[str, datetime], BucketDelta] = field(default_factory=dict)
     documents: int = 0
+    # the group's counter shards, read in the same snapshot
+    shards: list[Document] = field(default_factory=list)
 
     def saw(self, name: str, key: Any) -> None:
         if name not in self.newest or key > self.newest[name]:
@@ -226,18 +229,37 @@ async def recount(
                     kind = name.removeprefix("byType.")
                     reserved.by_type[kind] = reserved.by_type.get(kind, 0) + amount
         for path, amount in (reservation.get("fields") or {}).items():
-            parts = path.split(".")
-            if parts[0] != "counts" or len(parts) < 2:
-                continue
-            if len(parts) == 2 and parts[1] in scalars:
-                scalars[parts[1]] += amount
-            elif len(parts) == 3 and parts[1] in maps:
-                maps[parts[1]][parts[2]] += amount
+            _add_count(scalars, maps, path, amount)
+    # Counted on a process's shard and not folded yet: in the collections, not in the
+    # group's counters and buckets yet (``ontology.ledger.shards``). Left out of the truth
+    # the group is compared with; its list keys count as stored (``compare``).
+    for shard in await repo.shards(group_id, session):
+        delta, buckets = folded(shard)
+        for path, amount in delta.fields.items():
+            _add_count(scalars, maps, path, -amount)
+        for (_, period, start), unfolded in buckets.items():
+            assert start is not None  # the group's buckets
+            stored = truth.buckets.setdefault((period.value, start), BucketDelta())
+            stored.merge(unfolded.negated())
+        truth.shards.append(shard)
     truth.counts = {
         **scalars,
         **{name: {k: v for k, v in m.items() if v} for name, m in maps.items()},
     }
     return truth
+
+
+def _add_count(
+    scalars: dict[str, int], maps: dict[str, dict[str, int]], path: str, amount: int
+) -> None:
+    """Add ``amount`` to the recounted counter at ``path`` ("counts.things", …)."""
+    parts = path.split(".")
+    if parts[0] != "counts" or len(parts) < 2:
+        return
+    if len(parts) == 2 and parts[1] in scalars:
+        scalars[parts[1]] += amount
+    elif len(parts) == 3 and parts[1] in maps:
+        maps[parts[1]][parts[2]] += amount
 
 
 async def _recount_connections_of(
@@ -301,6 +323,13 @@ def compare(group: Document, truth: Recount) -> tuple[list[Drift], dict[str, Any
                 inc[f"counts.{name}.{key}"] = want - have
     newest_stored = _flatten(group.get("newest") or {})
     oldest_stored = _flatten(group.get("oldest") or {})
+    for shard in truth.shards:  # keys a process's shard holds until it is folded
+        for name, key in _flatten(shard.get("newest") or {}).items():
+            if name not in newest_stored or key > newest_stored[name]:
+                newest_stored[name] = key
+        for name, key in _flatten(shard.get("oldest") or {}).items():
+            if name not in oldest_stored or key < oldest_stored[name]:
+                oldest_stored[name] = key
     raise_to: dict[str, Any] = {}
     lower_to: dict[str, Any] = {}
     for name, key in sorted(truth.newest.items()):

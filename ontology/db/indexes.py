@@ -101,6 +101,10 @@ INDEXES: tuple[IndexSpec, ...] = (
     _ix("ledger_reservations", "ledger_reservations_expiry", "expiresAt"),
     # a group's pending reservations, which a counter recount adds to the truth
     _ix("ledger_reservations", "ledger_reservations_group", "groupId", "_id"),
+    # counter shards of processes that stopped, folded by the others (ontology.ledger.shards)
+    _ix("ledger_shards", "ledger_shards_stale", "beatAt"),
+    # a group's shards, which a counter recount counts as stored
+    _ix("ledger_shards", "ledger_shards_group", "groupId", "_id"),
     # idempotency keys of batch mutations, kept 24 hours
     _ix("idempotency_keys", "idempotency_keys_unique", "groupId", "key", unique=True),
     IndexSpec(

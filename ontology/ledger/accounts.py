@@ -10,6 +10,7 @@ board. Reads of the group document are the groups concept's
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, cast
 
@@ -20,6 +21,8 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from ontology.db.client import Database, Document
 from ontology.ledger.counters import CountDelta
 from ontology.ledger.documents import EngagementBoard, GroupDocument
+from ontology.ledger.plans import LEASED_OF_COUNTER
+from ontology.ledger.reservation import within_limit
 from ontology.ledger.standing import standing_stages
 
 
@@ -49,6 +52,24 @@ class GroupAccounts:
             update["$min"] = delta.oldest
         if update:
             await self.collection.update_one({"_id": group_id}, update, session=session)
+
+    async def lease(
+        self,
+        group_id: ObjectId,
+        leases: Mapping[str, int],
+        share: int,
+        session: AsyncClientSession,
+    ) -> bool:
+        """Lease a process ``leases`` (enforced counter -> room) of the group's quota, each
+        only while it is at most 1/``share`` of the room left (``leased.<counter>``,
+        ``ontology.ledger.shards``); whether they were granted."""
+        checks = [within_limit(counter, amount * share) for counter, amount in leases.items()]
+        result = await self.collection.update_one(
+            {"_id": group_id, "$expr": {"$and": checks}},
+            {"$inc": {LEASED_OF_COUNTER[counter]: n for counter, n in leases.items()}},
+            session=session,
+        )
+        return result.modified_count == 1
 
     async def engagement(
         self, group_id: ObjectId, session: AsyncClientSession | None = None

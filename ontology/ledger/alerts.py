@@ -31,10 +31,21 @@ from bson import ObjectId
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from ontology.ledger.events import EventDocument, new_event
-from ontology.ledger.plans import GIB, METRIC_OF_COUNTER, Metric, QuotaLevel, quota_level
+from ontology.ledger.plans import (
+    GIB,
+    LEASED_OF_COUNTER,
+    METRIC_OF_COUNTER,
+    Metric,
+    QuotaLevel,
+    quota_level,
+)
 
 # what the update returns of the group document: the limits and the watched counters
-PROJECTION = {"quota": 1, **dict.fromkeys(METRIC_OF_COUNTER, 1)}
+PROJECTION = {
+    "quota": 1,
+    **dict.fromkeys(METRIC_OF_COUNTER, 1),
+    **dict.fromkeys(LEASED_OF_COUNTER.values(), 1),
+}
 # (metric, level before, level after, value after, limit after: None = unlimited)
 Crossing = tuple[Metric, QuotaLevel, QuotaLevel, int, int | None]
 # called with a write's quota_alert events, in its transaction (the webhook outbox)
@@ -97,7 +108,8 @@ def reserved(before: dict[str, Any], increments: dict[str, int]) -> bool:
         if metric is None or amount <= 0:
             continue
         limit = quota.get(metric.value)
-        if limit is not None and limit >= 0 and _dotted(before, field) + amount > limit:
+        used = _dotted(before, field) + _dotted(before, LEASED_OF_COUNTER[field])
+        if limit is not None and limit >= 0 and used + amount > limit:
             return False
     return True
 

@@ -112,6 +112,15 @@ class BucketDelta:
         self.revenue += other.revenue
         self.payments += other.payments
 
+    def negated(self) -> BucketDelta:
+        """The counts taken away (not the actors or last activity)."""
+        return BucketDelta(
+            events=-self.events,
+            by_type={name: -n for name, n in self.by_type.items()},
+            revenue=-self.revenue,
+            payments=-self.payments,
+        )
+
     def update(self, *, last_active: bool = False) -> dict[str, Any]:
         """The update operators adding this delta to a counter document."""
         inc: dict[str, Any] = {"events": self.events}

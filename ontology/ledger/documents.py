@@ -63,3 +63,6 @@ class GroupDocument(GroupPlan):
     engagement: NotRequired[EngagementBoard]
     # how many times a key of the group was revoked (``ontology.keys.cache``)
     keysRevision: NotRequired[int]
+    # room of each enforced counter leased by API processes ("storageBytes": n, …;
+    # ``ontology.ledger.shards``)
+    leased: NotRequired[dict[str, int]]

@@ -17,13 +17,17 @@ after the transaction has aborted, so nothing of the write is stored.
 group document in one update, refusing it atomically past any limit
 (``ontology.ledger.reservation``); once ``work`` has written its data, ``write``
 appends the write's events with their metric counters (``ontology.ledger.log``),
-in the same transaction.
+in the same transaction. Single writes that wait together are committed in one
+transaction (``write(..., together=True)``), counted on this process's counter shard
+of the group, paid from a quota lease, and folded into the group within
+``fold_seconds`` (``ontology.ledger.shards``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any, TypeVar, cast
@@ -43,11 +47,18 @@ from ontology.ledger.counters import CountDelta
 from ontology.ledger.documents import GroupDocument
 from ontology.ledger.errors import QuotaErrorCode
 from ontology.ledger.events import EventDocument, new_event
-from ontology.ledger.log import EventLog
+from ontology.ledger.log import EventLog, group_buckets
 from ontology.ledger.periods import hour_start
-from ontology.ledger.plans import COUNTED, METRIC_OF_COUNTER, Metric, PlanBook
+from ontology.ledger.plans import (
+    COUNTED,
+    LEASED_OF_COUNTER,
+    METRIC_OF_COUNTER,
+    Metric,
+    PlanBook,
+)
 from ontology.ledger.reservation import reservation_pipeline
 from ontology.ledger.reservations import ReservationRepository
+from ontology.ledger.shards import LEASE_BATCHES, LEASE_SHARE, STALE, ShardRepository, folded
 from ontology.ledger.usage import UsageRepository
 
 T = TypeVar("T")
@@ -152,9 +163,11 @@ class Ledger:
         usage: UsageRepository,
         metrics: Metrics,
         reservations: ReservationRepository,
+        shards: ShardRepository | None = None,
         *,
         coalesce: int = 64,
         reservation_seconds: float = 600.0,
+        fold_seconds: float = 1.0,
     ) -> None:
         self.database = database
         self.book = book
@@ -168,6 +181,11 @@ class Ledger:
         # how long a long write may run before its reservation is released
         self.reservation_seconds = reservation_seconds
         self._queues: dict[ObjectId, _GroupQueue] = {}
+        # this process's counter shard of each group it commits writes together for
+        # (``ontology.ledger.shards``): folded at most ``fold_seconds`` after a write
+        self.shards = shards or ShardRepository(database)
+        self.fold_seconds = fold_seconds
+        self._shards: dict[ObjectId, _Shard] = {}
         # told of every write's quota_alert events, in its transaction (the webhook outbox)
         self.alert_subscribers: list[alerts.AlertSubscriber] = []
 
@@ -253,6 +271,9 @@ class Ledger:
         try:
             # shielded: a caller that goes away does not abort the others' transaction
             await asyncio.shield(self._commit_together(group_id, batch))
+            shard = self._shards.get(group_id)
+            if shard is not None and shard.due(self.fold_seconds):
+                await asyncio.shield(self._fold_own(group_id, shard))
         finally:
             self._hand_over(group_id, queue)
         return cast(T, me.outcome())
@@ -271,15 +292,21 @@ class Ledger:
         (a refused reservation, one work's error), nothing of it is stored and each
         work is run again in a transaction of its own, so each gets its own answer."""
         if len(batch) > 1:
+            shard = self._shards.get(group_id) or self._new_shard(group_id)
+            # the shard's lease after the transaction, or None: it went to the group
+            left: list[dict[str, int] | None] = [None]
 
             async def transaction(session: AsyncClientSession) -> list[Any]:
                 shared = TenantWrite(self, group_id, session, deferred=True)
                 results = [await queued.work(shared) for queued in batch]
-                # The documents every writer of the group updates (the metric counters,
-                # the group's) last, just before the commit: another process's
-                # transaction conflicts with this one only while it holds them.
-                await self.log.append(group_id, shared.events, session)
-                await self.reserve(group_id, shared.delta, session, enforce=shared.enforce)
+                left[0] = await self._to_shard(group_id, shard, shared, session)
+                if left[0] is None:
+                    # The documents every writer of the group updates (the metric
+                    # counters, the group's) last, just before the commit: another
+                    # process's transaction conflicts with this one only while it
+                    # holds them.
+                    await self.log.append(group_id, shared.events, session)
+                    await self.reserve(group_id, shared.delta, session, enforce=shared.enforce)
                 return results
 
             try:
@@ -289,6 +316,9 @@ class Ledger:
             else:
                 self.metrics.group_commits.labels("together").inc()
                 self.metrics.group_commit_writes.inc(len(batch))
+                shard.committed(left[0], self.fold_seconds)
+                if shard.dirty and shard.timer is None:
+                    shard.timer = asyncio.create_task(self._fold_later(group_id, shard))
                 for queued, result in zip(batch, results, strict=True):
                     queued.settle(result=result)
                 return
@@ -299,6 +329,125 @@ class Ledger:
                 queued.settle(error=error)
             else:
                 queued.settle(result=result)
+
+    # -- counter shards (``ontology.ledger.shards``) ---------------------------------
+
+    def _new_shard(self, group_id: ObjectId) -> _Shard:
+        """A shard for the group; past ``REMEMBERED_SHARDS`` groups, the idle ones are
+        forgotten first (their documents, empty, are swept once stale)."""
+        if len(self._shards) >= REMEMBERED_SHARDS:
+            for idle in [g for g, shard in self._shards.items() if shard.idle()]:
+                del self._shards[idle]
+        shard = self._shards[group_id] = _Shard()
+        return shard
+
+    async def _to_shard(
+        self,
+        group_id: ObjectId,
+        shard: _Shard,
+        shared: TenantWrite,
+        session: AsyncClientSession,
+    ) -> dict[str, int] | None:
+        """Count the writes committed together on this process's shard of the group,
+        paying what they add to enforced counters from its lease (leasing more from the
+        group document first when it holds too little); the lease left, or None when the
+        group refuses a lease (it is near a limit) or the shard was folded by another
+        process meanwhile: the caller counts them on the group document then."""
+        spent = {
+            field: amount
+            for field, amount in shared.delta.fields.items()
+            if field in METRIC_OF_COUNTER and amount > 0
+        }
+        now = utcnow()
+        short = {field: n for field, n in spent.items() if shard.lease.get(field, 0) < n}
+        if short:
+            if time.monotonic() < shard.no_lease_until:
+                return None
+            wanted = {field: n * LEASE_BATCHES for field, n in short.items()}
+            if not await self.accounts.lease(group_id, wanted, LEASE_SHARE, session):
+                shard.no_lease_until = time.monotonic() + self.fold_seconds
+                return None
+            await self.shards.grant(shard.id, group_id, wanted, now, session)
+        buckets = group_buckets(shared.events, now)
+        left = await self.shards.spend(
+            shard.id, group_id, shared.delta, spent, buckets, now, session
+        )
+        if left is not None:
+            await self.log.append(group_id, shared.events, session, group_buckets=False)
+        return left
+
+    async def _fold_own(self, group_id: ObjectId, shard: _Shard) -> None:
+        """Fold this process's shard of the group into the group document (errors are
+        logged: the shard stays, and is folded later)."""
+
+        async def transaction(session: AsyncClientSession) -> None:
+            held = await self.shards.take(shard.id, group_id, session)
+            if held is not None:
+                await self._fold(group_id, held, session)
+
+        try:
+            await self.database.in_transaction(transaction, serialize_on=group_id)
+        except Exception:
+            log.exception("folding a counter shard failed")
+        else:
+            shard.folded()
+
+    async def _fold_later(self, group_id: ObjectId, shard: _Shard) -> None:
+        """Fold the shard ``fold_seconds`` after its first unfolded write, when no write of
+        the group is committing in this process (one that is folds it when done)."""
+        try:
+            while shard.dirty:
+                wait = shard.fold_at - time.monotonic()
+                if wait > 0 or group_id in self._queues:
+                    # a write committing meanwhile folds the shard when done, if due
+                    await asyncio.sleep(max(wait, self.fold_seconds, 0.01))
+                    continue
+                queue = self._queues[group_id] = _GroupQueue()
+                queue.busy = True
+                try:
+                    await self._fold_own(group_id, shard)
+                finally:
+                    self._hand_over(group_id, queue)
+                if shard.dirty:  # the fold failed: try again after the same wait
+                    shard.fold_at = time.monotonic() + self.fold_seconds
+        finally:
+            shard.timer = None
+
+    async def _fold(self, group_id: ObjectId, held: Document, session: AsyncClientSession) -> None:
+        """Add what a shard ``held`` to its group: counters, list keys and standing
+        (with the quota alerts they cross), the leases back, the time buckets."""
+        delta, buckets = folded(held)
+        await self.reserve(group_id, delta, session, enforce=False)
+        await self.log.add(group_id, buckets, session)
+
+    async def fold_all(self) -> None:
+        """Fold every shard of this process now."""
+        for group_id, shard in list(self._shards.items()):
+            if shard.dirty or shard.lease:
+                await self._fold_own(group_id, shard)
+
+    async def close(self) -> None:
+        """At shutdown: what this process counted on its shards reaches the groups now."""
+        for shard in self._shards.values():
+            if shard.timer is not None:
+                shard.timer.cancel()
+        await self.fold_all()
+
+    async def fold_stale(self) -> int:
+        """Fold the shards of processes that stopped writing ``STALE`` ago (killed ones,
+        whose counts and leases would otherwise stay out of their groups); how many."""
+        count = 0
+        while True:
+
+            async def transaction(session: AsyncClientSession) -> bool:
+                held = await self.shards.take_stale(utcnow() - STALE, session)
+                if held is not None:
+                    await self._fold(held["groupId"], held, session)
+                return held is not None
+
+            if not await self.database.in_transaction(transaction):
+                return count
+            count += 1
 
     # -- long writes ----------------------------------------------------------------
 
@@ -390,10 +539,12 @@ class Ledger:
         return released
 
     async def release_expired_forever(self, interval: float = 60.0) -> None:
-        """``release_expired`` now and every ``interval`` seconds (an API process runs it)."""
+        """``release_expired`` and ``fold_stale`` now and every ``interval`` seconds (an API
+        process runs it)."""
         while True:
             try:
                 await self.release_expired()
+                await self.fold_stale()
             except Exception:
                 log.exception("releasing expired reservations failed")
             await asyncio.sleep(interval)
@@ -445,7 +596,8 @@ class Ledger:
             metric = METRIC_OF_COUNTER.get(field)
             limit = self.book.limit_in_counter_unit(group, metric) if metric else None
             if metric is not None and limit is not None and amount > 0:
-                current = dotted(group, field)
+                # what processes leased is used until they fold it back (``shards``)
+                current = dotted(group, field) + dotted(group, LEASED_OF_COUNTER[field])
                 if current + amount > limit:
                     raise QuotaExceededError(metric, current, amount, limit)
         raise RuntimeError("A reservation was refused but no limit is exceeded.")
@@ -513,6 +665,9 @@ def dotted(doc: Mapping[str, Any], path: str) -> int:
     return int(value or 0)
 
 
+REMEMBERED_SHARDS = 1000
+"""Groups whose shard a process keeps track of before it forgets the idle ones."""
+
 LEAD = object()
 """What wakes the first write of a group's queue: it commits the queue's writes."""
 
@@ -535,6 +690,40 @@ class _Queued:
         if self._error is not None:
             raise self._error
         return self._result
+
+
+class _Shard:
+    """This process's counter shard of a group, as far as this process knows it."""
+
+    def __init__(self) -> None:
+        self.id = ObjectId()
+        # the room of each enforced counter leased and not spent (what the shard holds,
+        # unless another process folded it meanwhile: spending checks the shard)
+        self.lease: dict[str, int] = {}
+        self.dirty = False  # holds writes not folded yet
+        self.fold_at = 0.0  # when they are folded (time.monotonic)
+        self.no_lease_until = 0.0  # a lease was refused: not asked again before then
+        self.timer: asyncio.Task[None] | None = None
+
+    def committed(self, left: dict[str, int] | None, fold_seconds: float) -> None:
+        """A transaction of writes committed, on the shard (``left``: its lease) or not."""
+        if left is None:  # what this process knew of the shard's lease did not hold
+            self.lease = {}
+            return
+        self.lease = left
+        if not self.dirty:
+            self.dirty = True
+            self.fold_at = time.monotonic() + fold_seconds
+
+    def idle(self) -> bool:
+        return not self.dirty and not self.lease and self.timer is None
+
+    def due(self, fold_seconds: float) -> bool:
+        return self.dirty and time.monotonic() >= self.fold_at
+
+    def folded(self) -> None:
+        self.lease = {}
+        self.dirty = False
 
 
 class _GroupQueue:

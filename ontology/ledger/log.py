@@ -6,7 +6,8 @@ A reserved write (a batch) adds to the group's buckets with its reservation inst
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from bson import ObjectId
@@ -67,7 +68,7 @@ class EventLog:
         deltas = counter_deltas(events, utcnow())
         if not group_buckets:
             deltas = {key: delta for key, delta in deltas.items() if key[0] is not None}
-        await self._add(group_id, deltas, session)
+        await self.add(group_id, deltas, session)
 
     async def reserve_buckets(
         self, group_id: ObjectId, events: Sequence[EventDocument], session: AsyncClientSession
@@ -80,21 +81,21 @@ class EventLog:
         here, in the short reservation, a batch's long data transaction does not touch
         them, so it neither conflicts with the group's single writes nor is retried
         behind them."""
-        deltas = {
-            key: delta for key, delta in counter_deltas(events, utcnow()).items() if key[0] is None
-        }
-        await self._add(group_id, deltas, session)
+        deltas = group_buckets(events, utcnow())
+        await self.add(group_id, deltas, session)
         return [
             {"period": period.value, "start": start, "inc": list(delta.update()["$inc"].items())}
             for (_, period, start), delta in deltas.items()
         ]
 
-    async def _add(
+    async def add(
         self,
         group_id: ObjectId,
-        deltas: dict[CounterKey, BucketDelta],
+        deltas: Mapping[CounterKey, BucketDelta],
         session: AsyncClientSession,
     ) -> None:
+        """Add ``deltas`` to the counters they key (one command per ``write_chunk``); also
+        how a folded shard's time buckets reach the group's (``ontology.ledger.shards``)."""
         operations = []
         for (thing_id, period, start), delta in deltas.items():
             update = delta.update(last_active=period is Period.TOTAL)
@@ -129,6 +130,11 @@ class EventLog:
         ]
         emptied += [DeleteOne({**key, "events": 0}) for key in keys]
         await bulk_write_chunked(self.counters, emptied, session, self.chunk)
+
+
+def group_buckets(events: Sequence[EventDocument], now: datetime) -> dict[CounterKey, BucketDelta]:
+    """What ``events`` add to the group's time buckets (not to their actors' totals)."""
+    return {key: delta for key, delta in counter_deltas(events, now).items() if key[0] is None}
 
 
 def _scopes(event: EventDocument) -> list[dict[str, Any]]:

@@ -51,6 +51,10 @@ COUNTED: dict[Metric, Counted] = {
 # The group counter each enforced metric is measured by, and back.
 COUNTER_FIELDS: dict[Metric, str] = {metric: c.counter for metric, c in COUNTED.items()}
 METRIC_OF_COUNTER = {field: metric for metric, field in COUNTER_FIELDS.items()}
+# Where the group document keeps how much of each enforced counter API processes have
+# leased and not yet folded back (``ontology.ledger.shards``): a reservation's room is
+# the limit less the counter and its leases.
+LEASED_OF_COUNTER = {f: "leased." + f.removeprefix("counts.") for f in METRIC_OF_COUNTER}
 
 
 class QuotaLevel(StrEnum):

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ontology.ledger.plans import METRIC_OF_COUNTER
+from ontology.ledger.plans import LEASED_OF_COUNTER, METRIC_OF_COUNTER
 from ontology.ledger.standing import standing_stages
 
 # Scratch field: set by the first stage, removed by the last one.
@@ -41,18 +41,8 @@ def reservation_pipeline(
     """
     checks: list[Any] = [True]
     for field, amount in increments.items() if enforce else ():
-        metric = METRIC_OF_COUNTER.get(field)
-        if metric is None or amount <= 0:
-            continue
-        limit = f"$quota.{metric.value}"
-        checks.append(
-            {
-                "$or": [
-                    {"$lt": [limit, 0]},
-                    {"$lte": [{"$add": [{"$ifNull": [f"${field}", 0]}, amount]}, limit]},
-                ]
-            }
-        )
+        if field in METRIC_OF_COUNTER and amount > 0:
+            checks.append(within_limit(field, amount))
     passed = f"${CHECK_FIELD}"
     return [
         {"$set": {CHECK_FIELD: {"$and": checks}}},
@@ -79,3 +69,12 @@ def reservation_pipeline(
         *standing_stages(passed),
         {"$unset": CHECK_FIELD},
     ]
+
+
+def within_limit(field: str, amount: int) -> dict[str, Any]:
+    """Whether ``amount`` more of the enforced counter ``field`` fits its limit, with what
+    processes have leased of it (``LEASED_OF_COUNTER``): an aggregation expression on the
+    group document (a missing or negative limit is no limit)."""
+    limit = f"$quota.{METRIC_OF_COUNTER[field].value}"
+    used = [{"$ifNull": [f"${path}", 0]} for path in (field, LEASED_OF_COUNTER[field])]
+    return {"$or": [{"$lt": [limit, 0]}, {"$lte": [{"$add": [*used, amount]}, limit]}]}

@@ -265,6 +265,7 @@ async def test_a_recount_sends_commands_by_batch_not_by_document(api: Api) -> No
         "find",  # thing_knowledge
         "find",  # people
         "find",  # the group's pending batch reservations
+        "find",  # the group's counter shards
         "find",  # the group's metric buckets
         "commitTransaction",
     ]

@@ -92,6 +92,7 @@ async def test_index_names_are_unique_and_tenant_indexes_start_with_group_id() -
         "connections_from_lookup",
         "job_runs_status",
         "ledger_reservations_expiry",
+        "ledger_shards_stale",
         "counters_thing_lookup",
         "webhook_deliveries_due",
     ]

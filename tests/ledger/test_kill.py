@@ -6,7 +6,8 @@ reserved its counts; the process is then killed with SIGKILL while that batch's 
 transaction is open. After a restart, once the server has aborted the dead
 transactions (after they idle for its transaction lifetime, 60 s) and the new process
 has released the reservation left behind (``ONTOLOGY_RESERVATION_SECONDS`` after it
-was taken, swept at start and every minute), everything adds up: the group's counters
+was taken, swept at start and every minute) and folded the counter shard the dead
+process left (a minute after its last write), everything adds up: the group's counters
 and every metric bucket equal what is stored (``ontology counters check``), no
 reservation is left, and the tenant writes again.
 """
@@ -119,6 +120,12 @@ async def killed_and_restarted(
         # then the reservation left behind is released once its time is over and the dead
         # transactions are gone
         wait_until(lambda: reservations.count_documents(group) == 0, "the release", 150)
+        # and the counter shard it left (what its writes committed together counted) is
+        # folded into the group once it is stale, with its lease given back
+        shards = database.ledger_shards
+        wait_until(lambda: shards.count_documents(group) == 0, "the stale shard's fold", 150)
+        leased = (database.groups.find_one({"_id": tenant.id}) or {}).get("leased", {})
+        assert [n for n in leased.values() if n] == []
         # and every counter equals what is stored
         async with open_runtime(settings) as runtime:
             check = await runtime.services.counter_check.check_group(tenant.id)
