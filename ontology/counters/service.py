@@ -59,6 +59,15 @@ reservations (``ledger_reservations``, read in the same snapshot) to the truth,
 and the events it added to the group's time buckets to theirs, so a check during a
 batch reports no drift and a repair takes nothing back from it.
 
+Writes committed together are in the collections before they are in the group's
+counters: their process's counter shard (``ledger_shards``) holds their counts and
+buckets until it is folded (``ontology.ledger.shards``). The recount reads the
+group's shards in the same snapshot and counts them as stored (it takes them out of
+the truth the group document is compared with, and their list keys count as the
+group's), so a check while shards are unfolded reports no drift, and a repair leaves
+the shards to their fold. A write committed on a shard after the repair's snapshot
+is in neither the snapshot's collections nor its shards.
+
 Limit: one group's recount runs in one transaction, and mongod ends
 transactions after ``transactionLifetimeLimitSeconds`` (60 s by default); a
 group too large to recount in that time needs that limit raised for the run.

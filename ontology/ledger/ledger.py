@@ -40,6 +40,7 @@ from ontology.db.client import Database, Document
 from ontology.db.lanes import lanes
 from ontology.kit.clock import utcnow
 from ontology.kit.errors import ErrorCode, ItemError, RejectedError
+from ontology.kit.lru import LruMap
 from ontology.kit.metrics import Metrics
 from ontology.ledger import alerts
 from ontology.ledger.accounts import GroupAccounts
@@ -186,6 +187,8 @@ class Ledger:
         self.shards = shards or ShardRepository(database)
         self.fold_seconds = fold_seconds
         self._shards: dict[ObjectId, _Shard] = {}
+        # groups whose transactions conflicted with another process's lately: until when
+        self._contended: LruMap[ObjectId, float] = LruMap(REMEMBERED_SHARDS)
         # told of every write's quota_alert events, in its transaction (the webhook outbox)
         self.alert_subscribers: list[alerts.AlertSubscriber] = []
 
@@ -219,7 +222,11 @@ class Ledger:
         work: Callable[[TenantWrite], Awaitable[T]],
         index: int | None = None,
     ) -> T:
+        attempts = 0
+
         async def transaction(session: AsyncClientSession) -> T:
+            nonlocal attempts
+            attempts += 1
             write = TenantWrite(self, group_id, session)
             result = await work(write)
             await self.log.append(group_id, write.events, session)
@@ -232,6 +239,11 @@ class Ledger:
             raise RejectedError(
                 [refused.item_error(COUNTED[refused.metric].refusal_path, index)]
             ) from None
+        finally:
+            if attempts > 1:
+                # another process's transaction wrote the group's documents meanwhile: for
+                # a while, the group's single writes count on this process's shard too
+                self._contended.put(group_id, time.monotonic() + CONTENDED_SECONDS)
 
     # -- group commit -------------------------------------------------------------
 
@@ -291,7 +303,8 @@ class Ledger:
         their events and one reservation for all their counts. When anything fails
         (a refused reservation, one work's error), nothing of it is stored and each
         work is run again in a transaction of its own, so each gets its own answer."""
-        if len(batch) > 1:
+        contended = (self._contended.get(group_id) or 0.0) > time.monotonic()
+        if len(batch) > 1 or contended:
             shard = self._shards.get(group_id) or self._new_shard(group_id)
             # the shard's lease after the transaction, or None: it went to the group
             left: list[dict[str, int] | None] = [None]
@@ -400,7 +413,7 @@ class Ledger:
                 wait = shard.fold_at - time.monotonic()
                 if wait > 0 or group_id in self._queues:
                     # a write committing meanwhile folds the shard when done, if due
-                    await asyncio.sleep(max(wait, self.fold_seconds, 0.01))
+                    await asyncio.sleep(max(wait, 0.05))
                     continue
                 queue = self._queues[group_id] = _GroupQueue()
                 queue.busy = True
@@ -667,6 +680,9 @@ def dotted(doc: Mapping[str, Any], path: str) -> int:
 
 REMEMBERED_SHARDS = 1000
 """Groups whose shard a process keeps track of before it forgets the idle ones."""
+
+CONTENDED_SECONDS = 10.0
+"""How long after a conflict with another process a group's single writes go to shards."""
 
 LEAD = object()
 """What wakes the first write of a group's queue: it commits the queue's writes."""

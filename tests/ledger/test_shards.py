@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from bson import ObjectId
+from pymongo.errors import OperationFailure
 
 from ontology.config import Settings
 from ontology.db.cost import track_cost
@@ -18,7 +19,10 @@ from ontology.kit.clock import utcnow
 from ontology.kit.errors import RejectedError
 from ontology.ledger import ledger as ledger_module
 from ontology.ledger.buckets import Period, bucket_start
+from ontology.ledger.counters import CountDelta
 from ontology.ledger.errors import QuotaErrorCode
+from ontology.ledger.events import new_event
+from ontology.ledger.ledger import TenantWrite
 from ontology.ledger.plans import Metric
 from ontology.ledger.shards import LEASE_BATCHES, STALE
 from ontology.runtime import Runtime, open_runtime
@@ -249,3 +253,38 @@ async def test_a_process_forgets_idle_shards_past_its_bound(
     await ledger.fold_all()
     assert (await group_counts(runtime, acme.id))["events"] == 3
     assert (await group_counts(runtime, other.id))["events"] == 3
+
+
+async def test_after_a_conflict_a_groups_single_writes_count_on_the_shard(
+    runtime: Runtime,
+) -> None:
+    # given a tenant whose single write had to be retried (another process's transaction
+    # wrote the group's documents meanwhile: what the server answers then)
+    tenant = await make_tenant(runtime, "acme")
+    ledger = runtime.services.ledger
+    attempts = 0
+
+    async def conflicted(w: TenantWrite) -> None:
+        nonlocal attempts
+        attempts += 1
+        await w.count(CountDelta(), [new_event(tenant.id, "content_event", timestamp=utcnow())])
+        if attempts == 1:
+            raise OperationFailure(
+                "WriteConflict", 112, {"errorLabels": ["TransientTransactionError"]}
+            )
+
+    await ledger.write(tenant.id, conflicted, together=True)
+    assert (attempts, (await group_counts(runtime, tenant.id))["events"]) == (2, 1)
+
+    # when the group's next single write arrives, alone
+    logged = await runtime.services.events.log(tenant.id, NewEvent("content_event"))
+
+    # then it counts on the process's shard, not on the group's documents
+    assert (await group_counts(runtime, tenant.id))["events"] == 1
+    assert (await shard_of(runtime, tenant.id))["counts"] == {
+        "events": 1,
+        "storageBytes": logged["sizeBytes"],
+    }
+    await ledger.fold_all()
+    assert (await group_counts(runtime, tenant.id))["events"] == 2
+    assert await stored_counts(runtime, tenant.id) == await true_counts(runtime, tenant.id)
