@@ -52,7 +52,15 @@ class CounterCheckRepository:
     async def group(self, group_id: ObjectId, session: AsyncClientSession) -> Document | None:
         return await self.groups.find_one(
             {"_id": group_id},
-            {"slug": 1, "plan": 1, "limits": 1, "counts": 1, "newest": 1, "oldest": 1},
+            {
+                "slug": 1,
+                "plan": 1,
+                "limits": 1,
+                "counts": 1,
+                "newest": 1,
+                "oldest": 1,
+                "leased": 1,
+            },
             session=session,
         )
 

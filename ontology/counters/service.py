@@ -352,6 +352,17 @@ def compare(group: Document, truth: Recount) -> tuple[list[Drift], dict[str, Any
         if low is None or low > truth.oldest[name]:
             drifts.append(Drift(f"oldest.{name}", low, truth.oldest[name]))
             lower_to[f"oldest.{name}"] = truth.oldest[name]
+    # what processes leased is what their shards were granted (both change together)
+    granted: dict[str, int] = defaultdict(int)
+    for shard in truth.shards:
+        for name, amount in (shard.get("granted") or {}).items():
+            granted[name] += int(amount)
+    leased = group.get("leased") or {}
+    for name in sorted(set(leased) | set(granted)):
+        have, want = int(leased.get(name, 0) or 0), granted.get(name, 0)
+        if have != want:
+            drifts.append(Drift(f"leased.{name}", have, want))
+            inc[f"leased.{name}"] = want - have
     update: dict[str, Any] = {}
     if inc:
         update["$inc"] = inc

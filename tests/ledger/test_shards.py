@@ -288,3 +288,32 @@ async def test_after_a_conflict_a_groups_single_writes_count_on_the_shard(
     await ledger.fold_all()
     assert (await group_counts(runtime, tenant.id))["events"] == 2
     assert await stored_counts(runtime, tenant.id) == await true_counts(runtime, tenant.id)
+
+
+async def test_a_counter_check_finds_and_repairs_leases_no_shard_holds(runtime: Runtime) -> None:
+    # given a group whose leases are what its process's shard was granted, and a group
+    # document that says 5 more things are leased than any shard holds
+    tenant = await make_tenant(runtime, "acme")
+    await log_together(runtime, tenant.id, 5)
+    granted = (await shard_of(runtime, tenant.id))["granted"]["storageBytes"]
+    groups = runtime.database.collection("groups")
+    await groups.update_one({"_id": tenant.id}, {"$inc": {"leased.things": 5}})
+    service = runtime.services.counter_check
+
+    # when the counters are checked, then repaired
+    [checked] = await service.check()
+    [repaired] = await service.check("acme", repair=True)
+
+    # then the stray lease is the one drift, and the repair takes it back, leaving the
+    # shard's lease in place until its fold
+    assert [d.to_json() for d in checked.drifts] == [
+        {"what": "leased.things", "stored": 5, "true": 0}
+    ]
+    assert repaired.repaired is True
+    assert (await group_doc(runtime, tenant.id))["leased"] == {
+        "storageBytes": granted,
+        "things": 0,
+    }
+    assert [c.drifts for c in await service.check()] == [[]]
+    await runtime.services.ledger.fold_all()
+    assert (await group_doc(runtime, tenant.id))["leased"] == {"storageBytes": 0, "things": 0}
