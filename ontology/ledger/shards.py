@@ -4,8 +4,9 @@ group and not yet folded into the group document, and the quota it leased from i
 Concurrent single writes of a group are committed together (group commit,
 ``ontology.ledger.ledger``). When two API processes do that, each transaction used to
 update the group document and the group's time buckets, so the processes' transactions
-conflicted on them and ran one at a time. Now a transaction of several writes updates
-its process's shard instead, one document no other process writes::
+conflicted on them and ran one at a time. Now a transaction of several writes (and,
+for ``CONTENDED_SECONDS`` after a transaction of the group had to be retried, a single
+write too) updates its process's shard instead, one document no other process writes::
 
     {_id, groupId, beatAt,
      counts:  {events: 8, storageBytes: 2310, eventsByType: {view: 8}, …},   # as ``counts``
