@@ -89,6 +89,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from ontology.counters.repository import CounterCheckRepository
 from ontology.db.client import Database, Document
 from ontology.kit.clock import utcnow
+from ontology.kit.paths import flatten
 from ontology.ledger.buckets import COUNTER_RETENTION, BucketDelta, Period, counter_deltas
 from ontology.ledger.events import EventDocument
 from ontology.ledger.plans import Metric, PlanBook
@@ -297,12 +298,12 @@ async def _recount_connections_of(
         thing_id = doc["_id"]
         true = counts[thing_id]
         inbound_by_type[doc["type"]] += true["inbound"]
-        stored = _flatten(doc.get("connectionCounts") or {})
+        stored = flatten(doc.get("connectionCounts") or {})
         for name in sorted(set(stored) | set(true) | {"inbound", "outbound"}):
             have, want = int(stored.get(name, 0) or 0), true.get(name, 0)
             if have != want:
                 truth.things.append((thing_id, f"connectionCounts.{name}", have, want, "$inc"))
-        stored_keys = _flatten(doc.get("newestConnection") or {})
+        stored_keys = flatten(doc.get("newestConnection") or {})
         for name, key in sorted(newest[thing_id].items()):
             have_key = stored_keys.get(name)
             if have_key is None or have_key < key:
@@ -330,13 +331,13 @@ def compare(group: Document, truth: Recount) -> tuple[list[Drift], dict[str, Any
             if have != want:
                 drifts.append(Drift(f"counts.{name}.{key}", have, want))
                 inc[f"counts.{name}.{key}"] = want - have
-    newest_stored = _flatten(group.get("newest") or {})
-    oldest_stored = _flatten(group.get("oldest") or {})
+    newest_stored = flatten(group.get("newest") or {})
+    oldest_stored = flatten(group.get("oldest") or {})
     for shard in truth.shards:  # keys a process's shard holds until it is folded
-        for name, key in _flatten(shard.get("newest") or {}).items():
+        for name, key in flatten(shard.get("newest") or {}).items():
             if name not in newest_stored or key > newest_stored[name]:
                 newest_stored[name] = key
-        for name, key in _flatten(shard.get("oldest") or {}).items():
+        for name, key in flatten(shard.get("oldest") or {}).items():
             if name not in oldest_stored or key < oldest_stored[name]:
                 oldest_stored[name] = key
     raise_to: dict[str, Any] = {}
@@ -506,16 +507,6 @@ class CounterCheckService:
                 )
             results.append(result)
         return results
-
-
-def _flatten(doc: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    flat: dict[str, Any] = {}
-    for key, value in doc.items():
-        if isinstance(value, dict):
-            flat.update(_flatten(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
 
 
 def _plain(value: Any) -> Any:

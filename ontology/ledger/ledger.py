@@ -307,13 +307,14 @@ class Ledger:
         if len(batch) > 1 or contended:
             shard = self._shards.get(group_id) or self._new_shard(group_id)
             # the shard's lease after the transaction, or None: it went to the group
-            left: list[dict[str, int] | None] = [None]
+            left: dict[str, int] | None = None
 
             async def transaction(session: AsyncClientSession) -> list[Any]:
+                nonlocal left
                 shared = TenantWrite(self, group_id, session, deferred=True)
                 results = [await queued.work(shared) for queued in batch]
-                left[0] = await self._to_shard(group_id, shard, shared, session)
-                if left[0] is None:
+                left = await self._to_shard(group_id, shard, shared, session)
+                if left is None:
                     # The documents every writer of the group updates (the metric
                     # counters, the group's) last, just before the commit: another
                     # process's transaction conflicts with this one only while it
@@ -329,7 +330,7 @@ class Ledger:
             else:
                 self.metrics.group_commits.labels("together").inc()
                 self.metrics.group_commit_writes.inc(len(batch))
-                shard.committed(left[0], self.fold_seconds)
+                shard.committed(left, self.fold_seconds)
                 if shard.dirty and shard.timer is None:
                     shard.timer = asyncio.create_task(self._fold_later(group_id, shard))
                 for queued, result in zip(batch, results, strict=True):

@@ -40,6 +40,7 @@ from pymongo import ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from ontology.db.client import Database, Document
+from ontology.kit.paths import flatten
 from ontology.ledger.buckets import BucketDelta, CounterKey, Period
 from ontology.ledger.counters import CountDelta
 from ontology.ledger.plans import LEASED_OF_COUNTER
@@ -150,13 +151,6 @@ class ShardRepository:
             {"beatAt": {"$lt": before}}, sort=[("beatAt", 1)], session=session
         )
 
-    async def of_group(self, group_id: ObjectId, session: AsyncClientSession) -> list[Document]:
-        """The group's shards: one per API process that wrote to it lately."""
-        cursor = self.collection.find(
-            {"groupId": group_id}, hint="ledger_shards_group", session=session
-        )
-        return [doc async for doc in cursor]
-
 
 def folded(shard: Document) -> tuple[CountDelta, dict[CounterKey, BucketDelta]]:
     """What folding ``shard`` adds to its group: the counters, list keys and returned
@@ -185,15 +179,3 @@ def shard_buckets(shard: Document) -> dict[CounterKey, BucketDelta]:
         )
         buckets[(None, Period(period), datetime.fromtimestamp(int(start), UTC))] = bucket
     return buckets
-
-
-def flatten(doc: Mapping[str, Any], prefix: str) -> dict[str, Any]:
-    """``{"a": {"b": 1}}`` under ``prefix`` as ``{"prefix.a.b": 1}``."""
-    flat: dict[str, Any] = {}
-    for key, value in doc.items():
-        path = f"{prefix}.{key}"
-        if isinstance(value, Mapping):
-            flat.update(flatten(value, path))
-        else:
-            flat[path] = value
-    return flat
