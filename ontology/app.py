@@ -58,6 +58,17 @@ class ASGIEndpoint:
         await self.app(scope, receive, send)
 
 
+async def _stop(task: asyncio.Task[None]) -> None:
+    """Cancel ``task`` and wait for it to end, cancelling it again while it runs on (a
+    database call it was in when the server went away may end the first cancellation
+    in an error of its own, which the task's loop logs before it sleeps)."""
+    while not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=1.0)
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 def create_app(
     settings: Settings | None = None,
     on_ready: OnReady | None = None,
@@ -93,9 +104,7 @@ def create_app(
                 if scheduler is not None:
                     await scheduler.stop()
                 for task in (flusher, sweeper):
-                    task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
+                    await _stop(task)
 
     async def healthz(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
