@@ -58,6 +58,7 @@ from ontology.db.deadline import deadline, is_timeout
 from ontology.keys.service import GROUP_HEADER, presented_key_hash
 from ontology.kit.errors import AuthenticationError, ForbiddenError, RequestErrorCode
 from ontology.kit.properties import nesting_exceeds
+from ontology.kit.turns import LARGE_REQUEST_BYTES, off_loop
 from ontology.runtime import Runtime
 
 log = logging.getLogger("ontology.graphql")
@@ -157,7 +158,8 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         if request.method == "GET":
             data = self.parse_query_params(request.query_params)
         else:
-            data = self.parse_json(await request.get_body())
+            body = await request.get_body()
+            data = await off_loop(len(body) >= LARGE_REQUEST_BYTES, self.parse_json, body)
         if isinstance(data, list):
             self._validate_batch_request(data, protocol=protocol)
             return [self._operation(item, protocol) for item in data]

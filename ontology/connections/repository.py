@@ -53,8 +53,8 @@ class ConnectionRepository:
             for end, key in (("fromId", doc["fromId"]), ("toId", doc["toId"]))
         ]
 
-    def _inserted(self, docs: Sequence[ConnectionDocument]) -> None:
-        self.hints.inserted_docs(self.collection.name, docs, self._scopes, "_id", OBJECT_IDS)
+    async def _inserted(self, docs: Sequence[ConnectionDocument]) -> None:
+        await self.hints.inserted_docs(self.collection.name, docs, self._scopes, "_id", OBJECT_IDS)
 
     async def insert(
         self, group_id: ObjectId, doc: ConnectionDocument, session: AsyncClientSession
@@ -63,7 +63,7 @@ class ConnectionRepository:
         if doc["groupId"] != group_id:
             raise ValueError("A connection of another group was passed to insert.")
         await self.collection.insert_one(_raw(doc), session=session)
-        self._inserted([doc])
+        await self._inserted([doc])
 
     async def insert_many(
         self, group_id: ObjectId, docs: Sequence[ConnectionDocument], session: AsyncClientSession
@@ -72,7 +72,7 @@ class ConnectionRepository:
         if any(doc["groupId"] != group_id for doc in docs):
             raise ValueError("A connection of another group was passed to insert_many.")
         await insert_chunked(self.collection, docs, session, self.chunk)
-        self._inserted(docs)
+        await self._inserted(docs)
 
     async def existing_keys(
         self, group_id: ObjectId, from_ids: Sequence[ObjectId]

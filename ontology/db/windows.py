@@ -50,6 +50,7 @@ from bson import ObjectId
 from ontology.kit.errors import ClientError, RequestErrorCode
 from ontology.kit.lru import LruMap
 from ontology.kit.pagination import PageRequest, SortKey
+from ontology.kit.turns import in_turns
 
 D = TypeVar("D", bound=Mapping[str, Any])  # a collection's stored document type
 
@@ -231,7 +232,7 @@ class KeyHints:
         if hint.newest is None or key > hint.newest:
             hint.newest = key
 
-    def inserted_docs(
+    async def inserted_docs(
         self,
         collection: str,
         docs: Iterable[D],
@@ -240,9 +241,10 @@ class KeyHints:
         space: KeySpace,
     ) -> None:
         """Raise the newest key of every index range (``scopes(doc)``) the documents join
-        (each range once, however many documents join it)."""
+        (each range once, however many documents join it); in turns of the event loop
+        (~90 ms for a batch of 10,000 things)."""
         newest: dict[Hashable, int] = {}
-        for doc in docs:
+        async for doc in in_turns(docs):
             key = space.key_of(doc, field)
             for scope in scopes(doc):
                 name = scope_key(collection, scope)

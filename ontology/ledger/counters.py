@@ -62,8 +62,18 @@ class CountDelta:
 
     def created(self, name: str, docs: Sequence[Mapping[str, Any]]) -> CountDelta:
         """New documents of the list ``name`` (by ``_id``), and of its list by type."""
+        return self._saw_typed(name, docs, "_id")
+
+    def _saw_typed(self, name: str, docs: Sequence[Mapping[str, Any]], field: str) -> CountDelta:
+        """The newest and oldest ``field`` of ``docs`` in the list ``name`` and in its list
+        of each type (one pass, then each type's extremes: a batch is 10,000 documents)."""
+        keys: dict[str, list[Any]] = {}
         for doc in docs:
-            self.saw(name, doc["_id"]).saw(f"{name}ByType.{doc['type']}", doc["_id"])
+            keys.setdefault(doc["type"], []).append(doc[field])
+        for doc_type, of_type in keys.items():
+            newest, oldest = max(of_type), min(of_type)
+            for list_name in (name, f"{name}ByType.{doc_type}"):
+                self.saw(list_name, newest).saw(list_name, oldest)
         return self
 
     def logged(self, events: Sequence[Mapping[str, Any]]) -> CountDelta:
@@ -73,11 +83,7 @@ class CountDelta:
 
     def saw_events(self, events: Sequence[Mapping[str, Any]]) -> CountDelta:
         """The newest and oldest ``sortKey`` of the group's events and of each type."""
-        for event in events:
-            self.saw("events", event["sortKey"]).saw(
-                f"eventsByType.{event['type']}", event["sortKey"]
-            )
-        return self
+        return self._saw_typed("events", events, "sortKey")
 
     def merge(self, other: CountDelta) -> CountDelta:
         """Add ``other``'s increments and keys to this delta."""

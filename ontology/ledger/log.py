@@ -51,7 +51,7 @@ class EventLog:
         if not events:
             return
         await insert_chunked(self.events, events, session, self.chunk)
-        self.hints.inserted_docs(self.events.name, events, _scopes, "sortKey", EVENT_KEYS)
+        await self.hints.inserted_docs(self.events.name, events, _scopes, "sortKey", EVENT_KEYS)
         await self.record(group_id, events, session, group_buckets=group_buckets)
 
     async def record(

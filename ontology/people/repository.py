@@ -23,7 +23,7 @@ class PersonRepository:
         if doc["groupId"] != group_id:
             raise ValueError("A person of another group was passed to insert.")
         await self.collection.insert_one(doc, session=session)
-        self.hints.inserted_docs(self.collection.name, [doc], _scopes, "_id", OBJECT_IDS)
+        await self.hints.inserted_docs(self.collection.name, [doc], _scopes, "_id", OBJECT_IDS)
 
     async def by_ids(self, group_id: ObjectId, ids: Sequence[ObjectId]) -> list[Document]:
         """The group's documents with these ids (any number, one command)."""

@@ -58,8 +58,8 @@ class ThingRepository:
             {**live, "type": doc["type"], "status": doc["status"]},
         ]
 
-    def _inserted(self, docs: Sequence[ThingDocument]) -> None:
-        self.hints.inserted_docs(self.collection.name, docs, self._scopes, "_id", OBJECT_IDS)
+    async def _inserted(self, docs: Sequence[ThingDocument]) -> None:
+        await self.hints.inserted_docs(self.collection.name, docs, self._scopes, "_id", OBJECT_IDS)
 
     async def insert(
         self, group_id: ObjectId, doc: ThingDocument, session: AsyncClientSession
@@ -67,7 +67,7 @@ class ThingRepository:
         if doc["groupId"] != group_id:
             raise ValueError("A thing of another group was passed to insert.")
         await self.collection.insert_one(_raw(doc), session=session)
-        self._inserted([doc])
+        await self._inserted([doc])
 
     async def insert_many(
         self, group_id: ObjectId, docs: Sequence[ThingDocument], session: AsyncClientSession
@@ -75,7 +75,7 @@ class ThingRepository:
         if any(doc["groupId"] != group_id for doc in docs):
             raise ValueError("A thing of another group was passed to insert_many.")
         await insert_chunked(self.collection, docs, session, self.chunk)
-        self._inserted(docs)
+        await self._inserted(docs)
 
     async def update_many_versions(
         self,

@@ -60,7 +60,7 @@ class DeliveryRepository:
             raise ValueError("A delivery of another group was passed to insert_many.")
         if docs:
             await self.collection.insert_many(list(docs), session=session)
-            self.hints.inserted_docs(
+            await self.hints.inserted_docs(
                 self.collection.name,
                 docs,
                 lambda d: [{"groupId": d["groupId"]}],
