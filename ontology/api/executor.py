@@ -12,10 +12,10 @@ happen in graphql-core:
   and coerces as usual otherwise.
 - **A long list is completed in turns.** Completing a list resolves every
   field of every item in one synchronous pass (~0.5 s for a batch's 10,000
-  results). A list longer than ``TURN`` items is handed to graphql-core
-  as an async iterator that gives the event loop a turn every ``TURN_SECONDS``
-  (``ontology.kit.turns``); graphql-core completes each item the same way either way (same
-  values, same errors, same order).
+  results). A list longer than ``TURN`` items is handed to graphql-core as an
+  async iterator that gives the event loop a turn every ``TURN_SECONDS``
+  (``ontology.kit.turns``); graphql-core completes each item the same way
+  either way (same values, same errors, same order).
 """
 
 from __future__ import annotations

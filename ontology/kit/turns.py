@@ -5,10 +5,9 @@ The API serves every tenant from one event loop, so a loop over 10,000 items
 every other request for as long as it runs. ``in_turns`` gives the event loop a
 turn every ``TURN_SECONDS``: the same work in the same order, in slices of about
 two milliseconds, so another tenant's request waits for one slice, not the loop.
-The slices are timed, not counted, because another request moves one step (one
-database reply read, one response sent) per turn: with slices of 200 items
-(4-8 ms of a batch's per-item work) a single write that needs ~20 steps took
-~150 ms longer while a batch's results were completed beside it.
+The slices are timed, not counted: another request moves one step per turn (one
+database reply read, one response sent), so each of a single write's ~20 steps
+may wait for a slice, and 200 items of a batch's per-item work took 3-10 ms.
 
 Some of that work is one call that cannot be sliced (decoding a request's JSON,
 graphql-core's coercion of its variables): ``off_loop`` runs it in a worker
