@@ -58,7 +58,7 @@ from ontology.db.deadline import deadline, is_timeout
 from ontology.keys.service import GROUP_HEADER, presented_key_hash
 from ontology.kit.errors import AuthenticationError, ForbiddenError, RequestErrorCode
 from ontology.kit.properties import nesting_exceeds
-from ontology.kit.turns import LARGE_REQUEST_BYTES, off_loop
+from ontology.kit.turns import off_loop
 from ontology.runtime import Runtime
 
 log = logging.getLogger("ontology.graphql")
@@ -159,7 +159,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             data = self.parse_query_params(request.query_params)
         else:
             body = await request.get_body()
-            data = await off_loop(len(body) >= LARGE_REQUEST_BYTES, self.parse_json, body)
+            data = await off_loop(len(body), self.parse_json, body)
         if isinstance(data, list):
             self._validate_batch_request(data, protocol=protocol)
             return [self._operation(item, protocol) for item in data]

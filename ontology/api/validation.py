@@ -65,7 +65,7 @@ from ontology.api.selection import SelectedField, operation_of, selected_fields
 from ontology.keys.models import Role
 from ontology.kit.errors import RequestErrorCode
 from ontology.kit.lru import LruMap
-from ontology.kit.turns import LARGE_REQUEST_BYTES, off_loop
+from ontology.kit.turns import off_loop
 
 INVALID_PAGINATION = RequestErrorCode.INVALID_PAGINATION.value
 NODE_LIMIT_EXCEEDED = RequestErrorCode.NODE_LIMIT_EXCEEDED.value
@@ -232,10 +232,11 @@ class RequestCheck:
     variables: CoercedVariables | None = None
 
 
-def _large_request(context: Any) -> bool:
-    """Whether the operation came in a large HTTP body (``GraphQLEndpoint`` read it whole)."""
+def _body_bytes(context: Any) -> int:
+    """The size of the HTTP body the operation came in (``GraphQLEndpoint`` read it whole);
+    0 for an operation without one."""
     body = getattr(getattr(context, "request", None), "_body", None)
-    return isinstance(body, bytes) and len(body) >= LARGE_REQUEST_BYTES
+    return len(body) if isinstance(body, bytes) else 0
 
 
 def request_errors(
@@ -357,7 +358,7 @@ class ValidationExtension(SchemaExtension):
                 try:
                     # a batch's 10,000 items take ~0.15 s to coerce: not on the event loop
                     check = await off_loop(
-                        _large_request(context.context),
+                        _body_bytes(context.context),
                         request_errors,
                         schema,
                         document,

@@ -48,8 +48,9 @@ async def in_turns(items: Iterable[T]) -> AsyncIterator[T]:
         yield item
 
 
-async def off_loop(large: bool, work: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-    """``work(*args, **kwargs)``: in a worker thread when ``large``, else right here."""
-    if large:
+async def off_loop(body_bytes: int, work: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """``work(*args, **kwargs)`` on a request of ``body_bytes``: in a worker thread from
+    ``LARGE_REQUEST_BYTES`` on, else right here."""
+    if body_bytes >= LARGE_REQUEST_BYTES:
         return await asyncio.to_thread(work, *args, **kwargs)
     return work(*args, **kwargs)
